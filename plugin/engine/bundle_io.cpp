@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Bundle I/O with distinct, file-naming errors for each way a model file can be unusable.
+#include "bundle_io.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
+
+namespace feremotion {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void fail(const std::string &path, const std::string &cause)
+{
+    throw ModelError("model '" + path + "' " + cause);
+}
+
+std::string firstLine(const std::string &text)
+{
+    return text.substr(0, text.find('\n'));
+}
+
+} // namespace
+
+LoadedBundle loadBundle(const std::string &path, const c10::Device &device)
+{
+    std::error_code ec;
+    if (path.empty())
+        throw ModelError("no model file given");
+    if (!fs::exists(path, ec))
+        fail(path, "does not exist");
+    if (fs::is_directory(path, ec))
+        fail(path, "is a directory, not a model file");
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+        fail(path, std::string("cannot be read: ") + std::strerror(errno));
+    char magic[4] = {};
+    file.read(magic, sizeof magic);
+    if (file.gcount() != 4 || std::memcmp(magic, "PK\x03\x04", 4) != 0)
+        fail(path, "is not a TorchScript archive (not a zip file; save it with torch.jit.save)");
+    file.close();
+
+    LoadedBundle bundle;
+    torch::jit::ExtraFilesMap extra{{"feremotion.json", ""}};
+    try {
+        bundle.module = torch::jit::load(path, device, extra);
+    } catch (const c10::Error &e) {
+        fail(path, "is not a loadable TorchScript archive: " + firstLine(e.what_without_backtrace()));
+    } catch (const std::exception &e) {
+        fail(path, "is not a loadable TorchScript archive: " + firstLine(e.what()));
+    }
+    if (!bundle.module.find_method("forward"))
+        fail(path, "has no forward method (a torch.save() state dict or checkpoint is not a model bundle)");
+    bundle.metadataJson = extra["feremotion.json"];
+    return bundle;
+}
+
+void saveBundle(const torch::jit::Module &module, const std::string &metadataJson, const std::string &path)
+{
+    const fs::path target(path);
+    const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    std::error_code ec;
+    if (!fs::is_directory(directory, ec))
+        throw std::runtime_error("cannot write model '" + path + "': folder '" + directory.string() +
+                                 "' does not exist");
+    const fs::path temporary =
+        directory / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()));
+    try {
+        torch::jit::ExtraFilesMap extra{{"feremotion.json", metadataJson}};
+        module.save(temporary.string(), extra);
+    } catch (const std::exception &e) {
+        fs::remove(temporary, ec);
+        throw std::runtime_error("cannot write model '" + path + "': " +
+                                 firstLine(e.what()));
+    }
+    fs::rename(temporary, target, ec);
+    if (ec) {
+        fs::remove(temporary, ec);
+        throw std::runtime_error("cannot write model '" + path + "': " + ec.message());
+    }
+}
+
+} // namespace feremotion

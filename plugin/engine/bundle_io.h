@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Reading and writing model bundles: TorchScript archives carrying feremotion.json.
+#pragma once
+
+#include <string>
+
+#include <torch/script.h>
+
+#include "model_info.h"
+
+namespace feremotion {
+
+struct LoadedBundle {
+    torch::jit::Module module;
+    std::string metadataJson; // empty for a bare TorchScript file
+};
+
+// Opens a TorchScript archive with its feremotion.json; throws ModelError naming the file when it
+// is missing, unreadable, not a TorchScript archive or has no forward method.
+LoadedBundle loadBundle(const std::string &path, const c10::Device &device = c10::kCPU);
+
+// Saves `module` with `metadataJson` as feremotion.json, atomically: a temporary file beside
+// `path` is renamed over it, so readers never see half a bundle. Throws std::runtime_error.
+void saveBundle(const torch::jit::Module &module, const std::string &metadataJson, const std::string &path);
+
+} // namespace feremotion

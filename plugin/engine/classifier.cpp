@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The batched classifier: validated bundle, explicit threads and device, one forward per chunk.
+#include "classifier.h"
+
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+
+#include "bundle_io.h"
+#include "preprocess.h"
+
+namespace feremotion {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+c10::Device resolveDevice(const std::string &name)
+{
+    if (name.empty() || name == "auto")
+        return torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+    if (name == "cpu")
+        return c10::kCPU;
+    if (name.rfind("cuda", 0) == 0) {
+        int index = 0;
+        if (name.size() > 4) {
+            if (name[4] != ':' || name.size() == 5 || name.find_first_not_of("0123456789", 5) != std::string::npos)
+                throw ModelError("device '" + name + "' is not one of auto, cpu, cuda, cuda:N");
+            index = std::stoi(name.substr(5));
+        }
+        if (!torch::cuda::is_available())
+            throw ModelError("device '" + name +
+                             "' requested, but LibTorch sees no CUDA device (this LibTorch build has no "
+                             "CUDA support or no GPU is visible); use device=cpu or device=auto");
+        const auto count = static_cast<int>(torch::cuda::device_count());
+        if (index >= count)
+            throw ModelError("device '" + name + "' requested, but only " + std::to_string(count) +
+                             " CUDA device(s) are visible");
+        return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
+    }
+    throw ModelError("device '" + name + "' is not one of auto, cpu, cuda, cuda:N");
+}
+
+int effectiveThreads(int threads)
+{
+    if (threads > 0)
+        return threads;
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+} // namespace
+
+ModelInfo ClassifierOptions::defaultBareModelInfo()
+{
+    ModelInfo info;
+    info.labels = fer2013Labels();
+    return info;
+}
+
+bool cudaAvailable()
+{
+    return torch::cuda::is_available();
+}
+
+struct EmotionClassifier::Impl {
+    std::string path;
+    ModelInfo info;
+    bool hasMetadata = false;
+    c10::Device device{c10::kCPU};
+    torch::jit::Module module;
+    int batchSize = 8;
+    int threads = 1;
+    ClassifierStats stats;
+
+    void applyThreads()
+    {
+        const int wanted = effectiveThreads(threads);
+        if (at::get_num_threads() != wanted)
+            at::set_num_threads(wanted);
+    }
+
+    // Runs one chunk; `input` is N×C×H×W on the CPU.
+    torch::Tensor forward(const torch::Tensor &input)
+    {
+        torch::Tensor output = module.forward({input.to(device)}).toTensor();
+        return output;
+    }
+
+    void checkOutput(const torch::Tensor &output, int64_t batch, const char *when)
+    {
+        const auto labels = static_cast<int64_t>(info.labels.size());
+        if (output.dim() != 2 || output.size(0) != batch)
+            throw ModelError("model '" + path + "' " + when + " returns shape " + shapeOf(output) +
+                             ", expected " + std::to_string(batch) + "x" + std::to_string(labels));
+        if (output.size(1) != labels)
+            throw ModelError("model '" + path + "' " + when + " returns " + std::to_string(output.size(1)) +
+                             " outputs per face but has " + std::to_string(labels) + " labels");
+        if (!torch::isfinite(output).all().item<bool>())
+            throw ModelError("model '" + path + "' " + when + " returns non-finite values (NaN or infinity)");
+    }
+
+    static std::string shapeOf(const torch::Tensor &t)
+    {
+        std::string s;
+        for (int64_t d = 0; d < t.dim(); ++d)
+            s += (d ? "x" : "") + std::to_string(t.size(d));
+        return s.empty() ? "scalar" : s;
+    }
+
+    void dryRun()
+    {
+        constexpr int64_t kBatch = 2;
+        const auto input = torch::zeros({kBatch, info.input.channels(), info.input.height, info.input.width});
+        torch::Tensor output;
+        try {
+            output = forward(input);
+        } catch (const c10::Error &e) {
+            const std::string what = e.what_without_backtrace();
+            throw ModelError("model '" + path + "' fails on a " + shapeOf(input) + " input: " +
+                             what.substr(0, what.find('\n')));
+        } catch (const std::exception &e) {
+            throw ModelError("model '" + path + "' fails on a " + shapeOf(input) + " input: " + e.what());
+        }
+        checkOutput(output, kBatch, "at its test forward pass");
+    }
+};
+
+EmotionClassifier::EmotionClassifier(const std::string &modelPath, const ClassifierOptions &options)
+    : impl_(std::make_unique<Impl>())
+{
+    Impl &d = *impl_;
+    d.path = modelPath;
+    d.device = resolveDevice(options.device);
+    setBatchSize(options.batchSize);
+    setThreads(options.threads);
+    c10::InferenceMode guard;
+    LoadedBundle bundle = loadBundle(modelPath, d.device);
+    d.module = std::move(bundle.module);
+    d.module.eval();
+    d.hasMetadata = !bundle.metadataJson.empty();
+    d.info = d.hasMetadata ? parseModelInfo(bundle.metadataJson, modelPath) : options.bareModelInfo;
+    if (d.info.labels.empty())
+        throw ModelError("model '" + modelPath + "' has no labels");
+    d.applyThreads();
+    d.dryRun();
+}
+
+EmotionClassifier::~EmotionClassifier() = default;
+
+const ModelInfo &EmotionClassifier::info() const { return impl_->info; }
+const std::string &EmotionClassifier::modelPath() const { return impl_->path; }
+bool EmotionClassifier::hasBundleMetadata() const { return impl_->hasMetadata; }
+std::string EmotionClassifier::deviceName() const { return impl_->device.str(); }
+const ClassifierStats &EmotionClassifier::stats() const { return impl_->stats; }
+void EmotionClassifier::resetStats() { impl_->stats = {}; }
+
+void EmotionClassifier::setBatchSize(int batchSize)
+{
+    impl_->batchSize = std::max(1, batchSize);
+}
+
+void EmotionClassifier::setThreads(int threads)
+{
+    impl_->threads = std::max(0, threads);
+}
+
+std::vector<Emotion> EmotionClassifier::classify(const std::vector<cv::Mat> &crops)
+{
+    Impl &d = *impl_;
+    std::vector<Emotion> results;
+    results.reserve(crops.size());
+    if (crops.empty())
+        return results;
+    c10::InferenceMode guard;
+    d.applyThreads();
+    const InputSpec &input = d.info.input;
+    const int64_t faceFloats = static_cast<int64_t>(input.channels()) * input.height * input.width;
+    const auto labels = static_cast<int64_t>(d.info.labels.size());
+
+    for (size_t start = 0; start < crops.size(); start += static_cast<size_t>(d.batchSize)) {
+        const auto count = static_cast<int64_t>(std::min(crops.size() - start, static_cast<size_t>(d.batchSize)));
+        auto begin = Clock::now();
+        torch::Tensor batch = torch::empty({count, input.channels(), input.height, input.width});
+        float *data = batch.data_ptr<float>();
+        for (int64_t i = 0; i < count; ++i)
+            normalizeInto(crops[start + static_cast<size_t>(i)], input, data + i * faceFloats);
+        d.stats.prepareSeconds += secondsSince(begin);
+
+        begin = Clock::now();
+        torch::Tensor logits = d.forward(batch);
+        d.stats.forwardSeconds += secondsSince(begin);
+
+        begin = Clock::now();
+        d.checkOutput(logits, count, "during inference");
+        const torch::Tensor probabilities = torch::softmax(logits.to(torch::kFloat), 1).to(c10::kCPU).contiguous();
+        const float *p = probabilities.data_ptr<float>();
+        for (int64_t i = 0; i < count; ++i) {
+            Emotion e;
+            e.probabilities.assign(p + i * labels, p + (i + 1) * labels);
+            const auto best = std::max_element(e.probabilities.begin(), e.probabilities.end());
+            e.labelId = static_cast<int>(best - e.probabilities.begin());
+            e.confidence = *best;
+            results.push_back(std::move(e));
+        }
+        d.stats.finishSeconds += secondsSince(begin);
+        d.stats.faces += count;
+        d.stats.forwardPasses += 1;
+    }
+    return results;
+}
+
+std::vector<Emotion> EmotionClassifier::classifyFaces(const FrameView &frame, const std::vector<Detection> &faces)
+{
+    const auto begin = Clock::now();
+    const InputSpec &input = impl_->info.input;
+    std::vector<cv::Mat> crops;
+    crops.reserve(faces.size());
+    for (const Detection &face : faces) {
+        const cv::Rect rect = cropRect(face.box, impl_->info.faceMargin, frame.width, frame.height);
+        if (rect.empty())
+            throw std::invalid_argument("face box lies outside the frame");
+        crops.push_back(extractCrop(frame, rect, input.color, {input.width, input.height}));
+    }
+    impl_->stats.cropSeconds += secondsSince(begin);
+    return classify(crops);
+}
+
+} // namespace feremotion

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Batched emotion classification with a TorchScript model bundle (LibTorch stays inside the .cpp).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "frame.h"
+#include "model_info.h"
+#include "types.h"
+
+namespace feremotion {
+
+struct ClassifierOptions {
+    std::string device = "auto"; // auto, cpu, cuda, cuda:N
+    int batchSize = 8;            // most faces in one forward pass
+    int threads = 1;              // CPU inference threads; 0 = all cores
+    // Used only for a bare TorchScript file without feremotion.json.
+    ModelInfo bareModelInfo = defaultBareModelInfo();
+
+    static ModelInfo defaultBareModelInfo();
+};
+
+// Seconds spent per stage since the last reset; the benchmark reports them.
+struct ClassifierStats {
+    double cropSeconds = 0;    // crop + colour conversion + resize (classifyFaces only)
+    double prepareSeconds = 0; // normalisation and copy into the input tensor
+    double forwardSeconds = 0;
+    double finishSeconds = 0; // softmax and copy out
+    long long faces = 0;
+    long long forwardPasses = 0;
+};
+
+class EmotionClassifier {
+public:
+    // Loads and validates the bundle: every failure throws ModelError naming the file and cause.
+    EmotionClassifier(const std::string &modelPath, const ClassifierOptions &options);
+    ~EmotionClassifier();
+    EmotionClassifier(const EmotionClassifier &) = delete;
+    EmotionClassifier &operator=(const EmotionClassifier &) = delete;
+
+    const ModelInfo &info() const;
+    const std::string &modelPath() const;
+    // False for a bare TorchScript file, whose labels and input came from the options.
+    bool hasBundleMetadata() const;
+    // "cpu" or "cuda:N": where the model runs.
+    std::string deviceName() const;
+
+    void setBatchSize(int batchSize);
+    void setThreads(int threads);
+
+    // Crops already at the input size and colour (see extractCrop); one result per crop.
+    std::vector<Emotion> classify(const std::vector<cv::Mat> &crops);
+    // Crops the faces from the frame with the bundle's margin and classifies them.
+    std::vector<Emotion> classifyFaces(const FrameView &frame, const std::vector<Detection> &faces);
+
+    const ClassifierStats &stats() const;
+    void resetStats();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// True when LibTorch sees a CUDA device.
+bool cudaAvailable();
+
+} // namespace feremotion

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// OpenCV-backed face detectors; large frames are detected downscaled and boxes mapped back.
+#include "detector.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <stdexcept>
+
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+#include <opencv2/objdetect/face.hpp>
+
+#include "preprocess.h"
+
+#ifndef FEREMOTION_HAAR_CASCADE
+#define FEREMOTION_HAAR_CASCADE "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
+#endif
+
+namespace feremotion {
+
+std::string toString(DetectorKind kind)
+{
+    switch (kind) {
+    case DetectorKind::Haar: return "haar";
+    case DetectorKind::YuNet: return "yunet";
+    case DetectorKind::Roi: return "roi";
+    case DetectorKind::FullFrame: return "full-frame";
+    }
+    return "unknown";
+}
+
+std::string defaultHaarCascadePath()
+{
+    return FEREMOTION_HAAR_CASCADE;
+}
+
+namespace {
+
+void requireReadable(const std::string &path, const std::string &what)
+{
+    if (path.empty())
+        throw std::runtime_error(what + ": no model file given");
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+        throw std::runtime_error(what + " '" + path + "' does not exist or cannot be read");
+}
+
+Detection toFrame(const cv::Rect2f &box, float confidence, const DetectionImage &view)
+{
+    Detection d;
+    d.box = {static_cast<float>(box.x / view.scaleX), static_cast<float>(box.y / view.scaleY),
+             static_cast<float>(box.width / view.scaleX), static_cast<float>(box.height / view.scaleY)};
+    d.confidence = confidence;
+    return d;
+}
+
+void sortLargestFirst(std::vector<Detection> &faces)
+{
+    std::stable_sort(faces.begin(), faces.end(), [](const Detection &a, const Detection &b) {
+        return a.box.width * a.box.height > b.box.width * b.box.height;
+    });
+}
+
+class HaarDetector : public FaceDetector {
+public:
+    explicit HaarDetector(const std::string &path) : path_(path.empty() ? defaultHaarCascadePath() : path)
+    {
+        requireReadable(path_, "Haar cascade");
+        if (!cascade_.load(path_))
+            throw std::runtime_error("Haar cascade '" + path_ + "' is not a valid OpenCV cascade file");
+    }
+
+    std::vector<Detection> detect(const FrameView &frame, const DetectorSettings &settings) override
+    {
+        const DetectionImage view = makeDetectionImage(frame, DetectorColor::Gray, settings.maxDetectionSide);
+        const cv::Size window = cascade_.getOriginalWindowSize();
+        if (view.image.cols < window.width || view.image.rows < window.height)
+            return {};
+        cv::Mat equalized;
+        cv::equalizeHist(view.image, equalized);
+        const int minSide = std::max(window.width, static_cast<int>(settings.minFaceSize * view.scaleX));
+        const int minNeighbours = std::clamp(static_cast<int>(std::ceil(settings.threshold * 10 - 1e-4)), 1, 1000);
+        std::vector<cv::Rect> boxes;
+        std::vector<int> neighbours;
+        cascade_.detectMultiScale(equalized, boxes, neighbours, 1.1, minNeighbours, 0, {minSide, minSide});
+        std::vector<Detection> faces;
+        for (size_t i = 0; i < boxes.size(); ++i) {
+            const float confidence = std::min(1.0f, neighbours[i] / 10.0f);
+            if (confidence + 1e-6f >= settings.threshold)
+                faces.push_back(toFrame(boxes[i], confidence, view));
+        }
+        sortLargestFirst(faces);
+        return faces;
+    }
+
+private:
+    std::string path_;
+    cv::CascadeClassifier cascade_;
+};
+
+class YuNetDetector : public FaceDetector {
+public:
+    explicit YuNetDetector(const std::string &path) : path_(path)
+    {
+        requireReadable(path_, "YuNet model");
+        try {
+            net_ = cv::FaceDetectorYN::create(path_, "", {320, 320}, 0.5f, 0.3f, 5000);
+        } catch (const cv::Exception &e) {
+            throw std::runtime_error("YuNet model '" + path_ + "' cannot be loaded: " + e.what());
+        }
+        if (!net_)
+            throw std::runtime_error("YuNet model '" + path_ + "' cannot be loaded");
+    }
+
+    std::vector<Detection> detect(const FrameView &frame, const DetectorSettings &settings) override
+    {
+        const DetectionImage view = makeDetectionImage(frame, DetectorColor::Bgr, settings.maxDetectionSide);
+        if (view.image.cols < 8 || view.image.rows < 8)
+            return {};
+        net_->setInputSize(view.image.size());
+        net_->setScoreThreshold(settings.threshold);
+        cv::Mat rows;
+        net_->detect(view.image, rows);
+        std::vector<Detection> faces;
+        for (int i = 0; i < rows.rows; ++i) {
+            const float *r = rows.ptr<float>(i);
+            Detection d = toFrame({r[0], r[1], r[2], r[3]}, std::clamp(r[14], 0.0f, 1.0f), view);
+            if (d.confidence < settings.threshold || std::min(d.box.width, d.box.height) < settings.minFaceSize)
+                continue;
+            // YuNet boxes may reach past the frame; keep them inside so crops and metadata agree.
+            const float x1 = std::min<float>(frame.width, d.box.x + d.box.width);
+            const float y1 = std::min<float>(frame.height, d.box.y + d.box.height);
+            d.box.x = std::max(0.0f, d.box.x);
+            d.box.y = std::max(0.0f, d.box.y);
+            d.box.width = x1 - d.box.x;
+            d.box.height = y1 - d.box.y;
+            if (d.box.width >= 1 && d.box.height >= 1)
+                faces.push_back(d);
+        }
+        sortLargestFirst(faces);
+        return faces;
+    }
+
+private:
+    std::string path_;
+    cv::Ptr<cv::FaceDetectorYN> net_;
+};
+
+class FullFrameDetector : public FaceDetector {
+public:
+    std::vector<Detection> detect(const FrameView &frame, const DetectorSettings &) override
+    {
+        if (frame.width < 1 || frame.height < 1)
+            return {};
+        return {Detection{{0, 0, static_cast<float>(frame.width), static_cast<float>(frame.height)}, 1.0f}};
+    }
+};
+
+} // namespace
+
+std::vector<Detection> RoiDetector::detect(const FrameView &frame, const DetectorSettings &settings)
+{
+    std::vector<Detection> faces;
+    for (size_t i = 0; i < regions_.size(); ++i) {
+        Detection face = regions_[i];
+        if (face.confidence < settings.threshold || cropRect(face.box, 0, frame.width, frame.height).empty())
+            continue;
+        face.regionIndex = static_cast<int>(i);
+        faces.push_back(face);
+    }
+    return faces;
+}
+
+std::unique_ptr<FaceDetector> createDetector(DetectorKind kind, const std::string &modelPath)
+{
+    switch (kind) {
+    case DetectorKind::Haar: return std::make_unique<HaarDetector>(modelPath);
+    case DetectorKind::YuNet: return std::make_unique<YuNetDetector>(modelPath);
+    case DetectorKind::Roi: return std::make_unique<RoiDetector>();
+    case DetectorKind::FullFrame: return std::make_unique<FullFrameDetector>();
+    }
+    throw std::invalid_argument("unknown detector kind");
+}
+
+} // namespace feremotion

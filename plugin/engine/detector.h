@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Face detectors behind one interface: haar, yunet, roi and full-frame.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "frame.h"
+#include "types.h"
+
+namespace feremotion {
+
+enum class DetectorKind { Haar, YuNet, Roi, FullFrame };
+
+std::string toString(DetectorKind kind);
+
+struct DetectorSettings {
+    // Minimum detection confidence in [0,1]. YuNet: its face score. Haar: the number of
+    // overlapping raw detections divided by 10 (so 0.5 keeps faces seen by at least 5).
+    float threshold = 0.5f;
+    int minFaceSize = 24; // frame pixels; smaller faces are ignored
+    // Frames whose longer side exceeds this are detected on a downscaled copy (0 = never).
+    int maxDetectionSide = 640;
+};
+
+class FaceDetector {
+public:
+    virtual ~FaceDetector() = default;
+    // Faces in frame pixels, largest first. Settings apply from this call on.
+    virtual std::vector<Detection> detect(const FrameView &frame, const DetectorSettings &settings) = 0;
+};
+
+// Default Haar cascade of Debian's opencv-data.
+std::string defaultHaarCascadePath();
+
+// `modelPath`: the cascade XML for haar (empty: the default), the ONNX file for yunet, unused
+// otherwise. Throws std::runtime_error naming the file when it cannot be loaded.
+std::unique_ptr<FaceDetector> createDetector(DetectorKind kind, const std::string &modelPath = "");
+
+// The roi detector reports the boxes its caller supplied for the frame.
+class RoiDetector : public FaceDetector {
+public:
+    void setRegions(std::vector<Detection> regions) { regions_ = std::move(regions); }
+    std::vector<Detection> detect(const FrameView &frame, const DetectorSettings &settings) override;
+
+private:
+    std::vector<Detection> regions_;
+};
+
+} // namespace feremotion

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Validation of feremotion.json: every missing or ill-typed field is reported by name.
+#include "model_info.h"
+
+#include <cmath>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace feremotion {
+
+using nlohmann::json;
+
+const std::vector<std::string> &fer2013Labels()
+{
+    static const std::vector<std::string> labels{"angry", "disgust", "fear", "happy",
+                                                 "sad", "surprise", "neutral"};
+    return labels;
+}
+
+std::string toString(ColorMode color)
+{
+    return color == ColorMode::Gray ? "gray" : "rgb";
+}
+
+ColorMode colorModeFromString(const std::string &text)
+{
+    if (text == "gray" || text == "grey")
+        return ColorMode::Gray;
+    if (text == "rgb")
+        return ColorMode::Rgb;
+    throw std::invalid_argument("colour must be \"gray\" or \"rgb\", not \"" + text + "\"");
+}
+
+namespace {
+
+std::string trim(const std::string &s)
+{
+    const auto begin = s.find_first_not_of(" \t\n");
+    if (begin == std::string::npos)
+        return "";
+    return s.substr(begin, s.find_last_not_of(" \t\n") - begin + 1);
+}
+
+[[noreturn]] void fail(const std::string &source, const std::string &cause)
+{
+    throw ModelError("model '" + source + "': feremotion.json " + cause);
+}
+
+const json &field(const json &object, const char *key, const std::string &path, const std::string &source)
+{
+    if (!object.is_object() || !object.contains(key))
+        fail(source, "lacks the field \"" + path + key + "\"");
+    return object.at(key);
+}
+
+std::vector<float> floatArray(const json &value, const std::string &name, const std::string &source)
+{
+    if (!value.is_array() || value.empty())
+        fail(source, "field \"" + name + "\" must be a non-empty array of numbers");
+    std::vector<float> out;
+    for (const auto &v : value) {
+        if (!v.is_number())
+            fail(source, "field \"" + name + "\" must be a non-empty array of numbers");
+        out.push_back(v.get<float>());
+    }
+    return out;
+}
+
+} // namespace
+
+std::vector<std::string> parseLabelList(const std::string &text)
+{
+    std::vector<std::string> labels;
+    std::stringstream stream(text);
+    std::string item;
+    while (std::getline(stream, item, ',')) {
+        item = trim(item);
+        if (item.empty())
+            throw std::invalid_argument("label list \"" + text + "\" has an empty label");
+        labels.push_back(item);
+    }
+    if (labels.empty())
+        throw std::invalid_argument("label list is empty");
+    return labels;
+}
+
+std::vector<float> parseFloatList(const std::string &text)
+{
+    std::vector<float> values;
+    std::stringstream stream(text);
+    std::string item;
+    while (std::getline(stream, item, ',')) {
+        std::size_t used = 0;
+        float value = 0;
+        try {
+            value = std::stof(trim(item), &used);
+        } catch (const std::exception &) {
+            used = 0;
+        }
+        if (used == 0 || used != trim(item).size() || !std::isfinite(value))
+            throw std::invalid_argument("\"" + text + "\" is not a comma-separated list of numbers");
+        values.push_back(value);
+    }
+    if (values.empty())
+        throw std::invalid_argument("number list is empty");
+    return values;
+}
+
+ModelInfo parseModelInfo(const std::string &jsonText, const std::string &source)
+{
+    json doc;
+    try {
+        doc = json::parse(jsonText);
+    } catch (const json::parse_error &e) {
+        fail(source, std::string("is not valid JSON: ") + e.what());
+    }
+    if (!doc.is_object())
+        fail(source, "is not a JSON object");
+    const json &format = field(doc, "format", "", source);
+    if (format != "feremotion-model")
+        fail(source, "has \"format\" " + format.dump() + ", expected \"feremotion-model\"");
+    const json &version = field(doc, "version", "", source);
+    if (!version.is_number_integer() || version.get<int>() != 1)
+        fail(source, "has \"version\" " + version.dump() + "; this build reads version 1");
+
+    ModelInfo info;
+    const json &labels = field(doc, "labels", "", source);
+    if (!labels.is_array() || labels.empty())
+        fail(source, "field \"labels\" must be a non-empty array of strings");
+    for (const auto &label : labels) {
+        if (!label.is_string() || label.get<std::string>().empty())
+            fail(source, "field \"labels\" must be a non-empty array of non-empty strings");
+        info.labels.push_back(label.get<std::string>());
+    }
+
+    const json &input = field(doc, "input", "", source);
+    const json &width = field(input, "width", "input.", source);
+    const json &height = field(input, "height", "input.", source);
+    if (!width.is_number_integer() || !height.is_number_integer() || width.get<int>() < 1 ||
+        height.get<int>() < 1 || width.get<int>() > 4096 || height.get<int>() > 4096)
+        fail(source, "fields \"input.width\" and \"input.height\" must be integers from 1 to 4096");
+    info.input.width = width.get<int>();
+    info.input.height = height.get<int>();
+    const json &color = field(input, "color", "input.", source);
+    if (!color.is_string())
+        fail(source, "field \"input.color\" must be \"gray\" or \"rgb\"");
+    try {
+        info.input.color = colorModeFromString(color.get<std::string>());
+    } catch (const std::invalid_argument &) {
+        fail(source, "field \"input.color\" must be \"gray\" or \"rgb\", not " + color.dump());
+    }
+    info.input.mean = floatArray(field(input, "mean", "input.", source), "input.mean", source);
+    info.input.std = floatArray(field(input, "std", "input.", source), "input.std", source);
+    const std::size_t channels = static_cast<std::size_t>(info.input.channels());
+    for (auto *values : {&info.input.mean, &info.input.std}) {
+        if (values->size() == 1)
+            values->resize(channels, values->front());
+        if (values->size() != channels)
+            fail(source, "fields \"input.mean\"/\"input.std\" need 1 or " + std::to_string(channels) +
+                             " values for colour " + toString(info.input.color));
+    }
+    for (float s : info.input.std)
+        if (!(s > 0))
+            fail(source, "field \"input.std\" must hold positive numbers");
+
+    const json &output = field(doc, "output", "", source);
+    if (output != "logits")
+        fail(source, "has \"output\" " + output.dump() + "; only \"logits\" is supported");
+
+    if (doc.contains("architecture") && doc["architecture"].is_string())
+        info.architecture = doc["architecture"].get<std::string>();
+    if (doc.contains("parameters") && doc["parameters"].is_number_integer())
+        info.parameters = doc["parameters"].get<long long>();
+    if (doc.contains("face_crop")) {
+        const json &margin = field(doc["face_crop"], "margin", "face_crop.", source);
+        if (!margin.is_number() || margin.get<float>() < 0 || margin.get<float>() > 1)
+            fail(source, "field \"face_crop.margin\" must be a number from 0 to 1");
+        info.faceMargin = margin.get<float>();
+    }
+    info.jsonText = jsonText;
+    return info;
+}
+
+} // namespace feremotion

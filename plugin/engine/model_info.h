@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The metadata of a model bundle (feremotion.json, ../shared/docs/design.md) without LibTorch.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace feremotion {
+
+enum class ColorMode { Gray, Rgb };
+
+struct InputSpec {
+    int width = 48;
+    int height = 48;
+    ColorMode color = ColorMode::Gray;
+    std::vector<float> mean{0.5f}; // one value per channel, applied to pixels scaled to [0,1]
+    std::vector<float> std{0.5f};
+
+    int channels() const { return color == ColorMode::Gray ? 1 : 3; }
+};
+
+struct ModelInfo {
+    std::vector<std::string> labels;
+    InputSpec input;
+    float faceMargin = 0.0f; // fraction of the box size added on every side before cropping
+    std::string architecture;
+    long long parameters = 0;
+    std::string jsonText; // the bundle's feremotion.json as read; empty for a bare TorchScript file
+};
+
+// The FER-2013 label order.
+const std::vector<std::string> &fer2013Labels();
+
+// Every bundle problem is a ModelError whose message names the file and the cause.
+class ModelError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Parses feremotion.json; `source` names the file in error messages.
+ModelInfo parseModelInfo(const std::string &jsonText, const std::string &source);
+
+// Splits "angry,disgust, fear" into labels; throws std::invalid_argument on an empty label.
+std::vector<std::string> parseLabelList(const std::string &text);
+// Parses "0.5" or "0.485,0.456,0.406".
+std::vector<float> parseFloatList(const std::string &text);
+
+std::string toString(ColorMode color);
+ColorMode colorModeFromString(const std::string &text);
+
+} // namespace feremotion

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Draws face boxes with label and confidence in place, inside each box, in any supported format.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "frame.h"
+#include "types.h"
+
+namespace feremotion {
+
+struct Rgb {
+    uint8_t r = 0, g = 0, b = 0;
+};
+
+// A distinct colour per FER-2013 emotion name; other labels get one from a palette by label id.
+Rgb emotionColor(const std::string &label, int labelId);
+
+struct OverlayItem {
+    Box box;
+    std::string text; // e.g. "happy 87%"
+    Rgb color;
+};
+
+// Draws every item's frame and caption within its box (nothing outside a box changes).
+// Line width and font scale follow the frame size, so captions stay legible from 320x240 to 4K.
+// Packed RGB-family formats are drawn in place; I420/NV12 on their planes; GRAY8 in luma.
+void drawOverlay(FrameView &frame, const std::vector<OverlayItem> &items);
+
+} // namespace feremotion

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// From frame pixels to detector images and classifier inputs, without converting whole frames.
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include "frame.h"
+#include "model_info.h"
+#include "types.h"
+
+namespace feremotion {
+
+// The box grown by `margin` of its size on every side, rounded outwards and clamped to the frame.
+// Empty when the box lies outside the frame.
+cv::Rect cropRect(const Box &box, float margin, int frameWidth, int frameHeight);
+
+// The pixels of `rect` as gray (CV_8UC1) or RGB (CV_8UC3), resized to `size`.
+// Only the crop is colour-converted; YUV uses BT.601 limited range as OpenCV does.
+cv::Mat extractCrop(const FrameView &frame, const cv::Rect &rect, ColorMode color, cv::Size size);
+
+// Scales 8-bit crops to [0,1], applies mean/std and writes them as consecutive N×C×H×W floats.
+void normalizeInto(const cv::Mat &crop, const InputSpec &input, float *destination);
+
+enum class DetectorColor { Gray, Bgr };
+
+// A detector's view of the whole frame, gray or BGR, scaled by `scaleX`/`scaleY`; it may point
+// into the frame when no conversion was needed, so it lives only while the frame is mapped.
+struct DetectionImage {
+    cv::Mat image;
+    double scaleX = 1.0; // image pixels per frame pixel
+    double scaleY = 1.0;
+};
+
+// Downscales frames whose longer side exceeds `maxSide` (0 = never) before converting them.
+DetectionImage makeDetectionImage(const FrameView &frame, DetectorColor color, int maxSide);
+
+} // namespace feremotion

@@ -1,0 +1,31 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Installs every Debian 12 package that building, running, testing and benchmarking feremotion need.
+# Idempotent: packages already present are skipped by apt; nothing is downloaded outside Debian.
+set -eu
+
+PACKAGES="build-essential meson ninja-build pkg-config
+  libtorch-dev libopenblas0-openmp
+  libopencv-dev opencv-data opencv-doc
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp
+  libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev
+  python3-torch python3-opencv python3-numpy"
+
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+  echo "setup: all Debian packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "setup: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
