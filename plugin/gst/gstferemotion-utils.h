@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Small RAII helpers for GLib/GStreamer objects used by the element glue. */
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include "frame.h"
+
+namespace feremotion {
+
+// Holds GST_OBJECT_LOCK for a scope.
+class ObjectLocker {
+public:
+    explicit ObjectLocker(gpointer object) : object_(GST_OBJECT(object)) { GST_OBJECT_LOCK(object_); }
+    ~ObjectLocker() { GST_OBJECT_UNLOCK(object_); }
+    ObjectLocker(const ObjectLocker &) = delete;
+    ObjectLocker &operator=(const ObjectLocker &) = delete;
+
+private:
+    GstObject *object_;
+};
+
+// The engine's view of a mapped GStreamer video frame (no copy).
+inline FrameView frameViewOf(GstVideoFrame *frame)
+{
+    FrameView view;
+    switch (GST_VIDEO_FRAME_FORMAT(frame)) {
+    case GST_VIDEO_FORMAT_BGR: view.format = PixelFormat::BGR; break;
+    case GST_VIDEO_FORMAT_RGB: view.format = PixelFormat::RGB; break;
+    case GST_VIDEO_FORMAT_BGRx: view.format = PixelFormat::BGRx; break;
+    case GST_VIDEO_FORMAT_BGRA: view.format = PixelFormat::BGRA; break;
+    case GST_VIDEO_FORMAT_RGBx: view.format = PixelFormat::RGBx; break;
+    case GST_VIDEO_FORMAT_RGBA: view.format = PixelFormat::RGBA; break;
+    case GST_VIDEO_FORMAT_I420: view.format = PixelFormat::I420; break;
+    case GST_VIDEO_FORMAT_NV12: view.format = PixelFormat::NV12; break;
+    case GST_VIDEO_FORMAT_GRAY8: view.format = PixelFormat::GRAY8; break;
+    default:
+        throw std::invalid_argument(std::string("unsupported video format ") +
+                                    gst_video_format_to_string(GST_VIDEO_FRAME_FORMAT(frame)));
+    }
+    view.width = GST_VIDEO_FRAME_WIDTH(frame);
+    view.height = GST_VIDEO_FRAME_HEIGHT(frame);
+    for (guint i = 0; i < GST_VIDEO_FRAME_N_PLANES(frame) && i < 3; ++i) {
+        view.planes[i] = static_cast<uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(frame, i));
+        view.strides[i] = GST_VIDEO_FRAME_PLANE_STRIDE(frame, i);
+    }
+    return view;
+}
+
+} // namespace feremotion

@@ -1,0 +1,717 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The feremotion element: GStreamer glue around the engine's detectors, classifier and overlay. */
+
+/**
+ * SECTION:element-feremotion
+ * @title: feremotion
+ *
+ * Finds faces in raw video, classifies each face's emotion with a LibTorch model bundle in
+ * batches, and attaches one #GstVideoRegionOfInterestMeta per face (roi_type "face") with a
+ * "detection" and an "emotion" parameter structure, as DL Streamer's gvametaconvert reads them.
+ * Optionally draws boxes and labels onto the frame and posts a "feremotion" element message
+ * per frame.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! videoconvert ! feremotion ! videoconvert ! autovideosink
+ * ]| Shows a clip with a box, the emotion and its confidence on every face.
+ * |[
+ * gst-launch-1.0 -m filesrc location=clip.mp4 ! decodebin ! videoconvert ! feremotion overlay=false post-messages=true ! fakesink
+ * ]| Prints one "feremotion" message per frame with every face's box, label and probabilities.
+ * |[
+ * gst-launch-1.0 v4l2src ! videoconvert ! feremotion detector=yunet detector-model=face_detection_yunet_2022mar.onnx ! videoconvert ! autovideosink
+ * ]| Uses OpenCV's YuNet face detector instead of the default Haar cascade.
+ */
+
+#include "gstferemotion.h"
+
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+#include <gst/video/gstvideometa.h>
+
+#include "classifier.h"
+#include "detector.h"
+#include "gstferemotion-utils.h"
+#include "overlay.h"
+#include "preprocess.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_fer_emotion_debug);
+#define GST_CAT_DEFAULT gst_fer_emotion_debug
+
+using namespace feremotion;
+
+namespace {
+
+constexpr const char *kDefaultDevice = "auto";
+constexpr guint kDefaultBatchSize = 8;
+constexpr guint kMaxBatchSize = 1024;
+constexpr DetectorKind kDefaultDetector = DetectorKind::Haar;
+constexpr gfloat kDefaultThreshold = 0.5f;
+constexpr guint kDefaultMinFaceSize = 24;
+constexpr guint kMaxFaceSize = 16384;
+constexpr guint kDefaultDetectionMaxSide = 640;
+constexpr gboolean kDefaultOverlay = TRUE;
+constexpr gboolean kDefaultPostMessages = FALSE;
+constexpr guint kDefaultThreads = 1;
+constexpr guint kMaxThreads = 256;
+constexpr guint kDefaultInputSize = 48;
+constexpr guint kMaxInputSize = 4096;
+constexpr ColorMode kDefaultInputColor = ColorMode::Gray;
+constexpr const char *kDefaultInputMean = "0.5";
+constexpr const char *kDefaultInputStd = "0.5";
+
+#ifndef FEREMOTION_INSTALLED_MODEL
+#define FEREMOTION_INSTALLED_MODEL "/usr/share/feremotion/models/feremotion-default.pt"
+#endif
+
+enum {
+    PROP_0,
+    PROP_MODEL,
+    PROP_DEVICE,
+    PROP_BATCH_SIZE,
+    PROP_DETECTOR,
+    PROP_DETECTOR_MODEL,
+    PROP_THRESHOLD,
+    PROP_MIN_FACE_SIZE,
+    PROP_DETECTION_MAX_SIZE,
+    PROP_OVERLAY,
+    PROP_POST_MESSAGES,
+    PROP_THREADS,
+    PROP_LABELS,
+    PROP_INPUT_WIDTH,
+    PROP_INPUT_HEIGHT,
+    PROP_INPUT_COLOR,
+    PROP_INPUT_MEAN,
+    PROP_INPUT_STD,
+};
+
+// Everything the properties set; copied under the object lock at the start of each frame.
+struct Settings {
+    std::string model; // empty: the default bundle
+    std::string device = kDefaultDevice;
+    guint batchSize = kDefaultBatchSize;
+    DetectorKind detector = kDefaultDetector;
+    std::string detectorModel;
+    gfloat threshold = kDefaultThreshold;
+    guint minFaceSize = kDefaultMinFaceSize;
+    guint detectionMaxSide = kDefaultDetectionMaxSide;
+    gboolean overlay = kDefaultOverlay;
+    gboolean postMessages = kDefaultPostMessages;
+    guint threads = kDefaultThreads;
+    std::string labels; // empty: FER-2013's
+    guint inputWidth = kDefaultInputSize;
+    guint inputHeight = kDefaultInputSize;
+    ColorMode inputColor = kDefaultInputColor;
+    std::string inputMean = kDefaultInputMean;
+    std::string inputStd = kDefaultInputStd;
+};
+
+// What a loaded model and detector were made from; a new start reuses them when it matches.
+struct LoadKey {
+    std::string modelPath;
+    long long modelMtime = 0;
+    std::string device, labels, inputMean, inputStd;
+    guint inputWidth = 0, inputHeight = 0;
+    ColorMode inputColor = ColorMode::Gray;
+    DetectorKind detector = DetectorKind::Haar;
+    std::string detectorModel;
+
+    bool operator==(const LoadKey &o) const
+    {
+        return modelPath == o.modelPath && modelMtime == o.modelMtime && device == o.device &&
+               labels == o.labels && inputMean == o.inputMean && inputStd == o.inputStd &&
+               inputWidth == o.inputWidth && inputHeight == o.inputHeight && inputColor == o.inputColor &&
+               detector == o.detector && detectorModel == o.detectorModel;
+    }
+};
+
+} // namespace
+
+// C++ state; created in _init, deleted in _finalize. `settings` is guarded by the object lock;
+// the rest belongs to the streaming thread between start and stop.
+struct GstFerEmotionPrivate {
+    Settings settings;
+    std::unique_ptr<EmotionClassifier> classifier;
+    std::unique_ptr<FaceDetector> detector;
+    LoadKey loaded;
+    std::string modelName;
+};
+
+struct _GstFerEmotion {
+    GstVideoFilter parent;
+    GstFerEmotionPrivate *priv;
+};
+
+#define gst_fer_emotion_parent_class parent_class
+G_DEFINE_TYPE(GstFerEmotion, gst_fer_emotion, GST_TYPE_VIDEO_FILTER);
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(feremotion, "feremotion", GST_RANK_NONE, GST_TYPE_FER_EMOTION,
+                                      GST_DEBUG_CATEGORY_INIT(gst_fer_emotion_debug, "feremotion", 0,
+                                                              "facial emotion analytics"));
+
+#define FEREMOTION_FORMATS "{ BGR, RGB, BGRx, BGRA, RGBx, RGBA, I420, NV12, GRAY8 }"
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(FEREMOTION_FORMATS)));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(FEREMOTION_FORMATS)));
+
+#define GST_TYPE_FER_EMOTION_DETECTOR (gst_fer_emotion_detector_get_type())
+static GType gst_fer_emotion_detector_get_type()
+{
+    static GType type = 0;
+    static const GEnumValue values[] = {
+        {static_cast<gint>(DetectorKind::Haar), "OpenCV Haar cascade (opencv-data's frontal face)", "haar"},
+        {static_cast<gint>(DetectorKind::YuNet), "OpenCV YuNet (FaceDetectorYN); needs detector-model", "yunet"},
+        {static_cast<gint>(DetectorKind::Roi), "Faces from upstream GstVideoRegionOfInterestMeta (roi_type face)",
+         "roi"},
+        {static_cast<gint>(DetectorKind::FullFrame), "The whole frame is one face", "full-frame"},
+        {0, nullptr, nullptr},
+    };
+    if (g_once_init_enter(&type))
+        g_once_init_leave(&type, g_enum_register_static("GstFerEmotionDetector", values));
+    return type;
+}
+
+#define GST_TYPE_FER_EMOTION_INPUT_COLOR (gst_fer_emotion_input_color_get_type())
+static GType gst_fer_emotion_input_color_get_type()
+{
+    static GType type = 0;
+    static const GEnumValue values[] = {
+        {static_cast<gint>(ColorMode::Gray), "One gray channel", "gray"},
+        {static_cast<gint>(ColorMode::Rgb), "Three channels, red first", "rgb"},
+        {0, nullptr, nullptr},
+    };
+    if (g_once_init_enter(&type))
+        g_once_init_leave(&type, g_enum_register_static("GstFerEmotionInputColor", values));
+    return type;
+}
+
+static Settings snapshot_settings(GstFerEmotion *self)
+{
+    ObjectLocker lock(self);
+    return self->priv->settings;
+}
+
+static std::string resolve_model_path(const Settings &settings)
+{
+    if (!settings.model.empty())
+        return settings.model;
+    // Running from the build tree, the devenv points at the source tree's bundle.
+    const char *fromEnvironment = g_getenv("FEREMOTION_DEFAULT_MODEL");
+    if (fromEnvironment && *fromEnvironment && g_file_test(fromEnvironment, G_FILE_TEST_EXISTS))
+        return fromEnvironment;
+    if (g_file_test(FEREMOTION_INSTALLED_MODEL, G_FILE_TEST_EXISTS))
+        return FEREMOTION_INSTALLED_MODEL;
+    throw ModelError(std::string("no model given and no default model installed at '") +
+                     FEREMOTION_INSTALLED_MODEL + "'; set the model property to a bundle (.pt)");
+}
+
+static long long modification_time(const std::string &path)
+{
+    struct stat info {};
+    if (stat(path.c_str(), &info) != 0)
+        return 0;
+    return static_cast<long long>(info.st_mtim.tv_sec) * 1000000000LL + info.st_mtim.tv_nsec;
+}
+
+static ModelInfo bare_model_info(const Settings &settings)
+{
+    ModelInfo info;
+    try {
+        info.labels = settings.labels.empty() ? fer2013Labels() : parseLabelList(settings.labels);
+        info.input.width = static_cast<int>(settings.inputWidth);
+        info.input.height = static_cast<int>(settings.inputHeight);
+        info.input.color = settings.inputColor;
+        info.input.mean = parseFloatList(settings.inputMean);
+        info.input.std = parseFloatList(settings.inputStd);
+    } catch (const std::invalid_argument &e) {
+        throw ModelError(std::string("invalid bare-model property: ") + e.what());
+    }
+    const size_t channels = static_cast<size_t>(info.input.channels());
+    for (auto *values : {&info.input.mean, &info.input.std}) {
+        if (values->size() == 1)
+            values->resize(channels, values->front());
+        if (values->size() != channels)
+            throw ModelError("input-mean and input-std need 1 or " + std::to_string(channels) + " values");
+    }
+    for (float s : info.input.std)
+        if (!(s > 0))
+            throw ModelError("input-std must hold positive numbers");
+    return info;
+}
+
+// Loads the model and detector the settings name, unless the loaded ones already match.
+static void load_engine(GstFerEmotion *self, const Settings &settings)
+{
+    GstFerEmotionPrivate *priv = self->priv;
+    LoadKey key;
+    key.modelPath = resolve_model_path(settings);
+    key.modelMtime = modification_time(key.modelPath);
+    key.device = settings.device;
+    key.labels = settings.labels;
+    key.inputMean = settings.inputMean;
+    key.inputStd = settings.inputStd;
+    key.inputWidth = settings.inputWidth;
+    key.inputHeight = settings.inputHeight;
+    key.inputColor = settings.inputColor;
+    key.detector = settings.detector;
+    key.detectorModel = settings.detectorModel;
+    if (priv->classifier && priv->detector && key == priv->loaded)
+        return;
+
+    priv->classifier.reset();
+    priv->detector.reset();
+    ClassifierOptions options;
+    options.device = settings.device;
+    options.batchSize = static_cast<int>(settings.batchSize);
+    options.threads = static_cast<int>(settings.threads);
+    options.bareModelInfo = bare_model_info(settings);
+    auto classifier = std::make_unique<EmotionClassifier>(key.modelPath, options);
+    if (!classifier->hasBundleMetadata())
+        GST_WARNING_OBJECT(self,
+                           "model '%s' has no feremotion.json: using labels, input-width/height, input-color "
+                           "and input-mean/std from the element's properties",
+                           key.modelPath.c_str());
+    if (settings.detector == DetectorKind::YuNet && settings.detectorModel.empty())
+        throw std::runtime_error("detector=yunet needs detector-model, the path of a YuNet ONNX file "
+                                 "such as face_detection_yunet_2022mar.onnx");
+    priv->detector = createDetector(settings.detector, settings.detectorModel);
+    priv->classifier = std::move(classifier);
+    priv->loaded = key;
+    priv->modelName = std::filesystem::path(key.modelPath).stem().string();
+    GST_INFO_OBJECT(self, "loaded model '%s' (%zu labels, %dx%d %s) on %s, detector %s", key.modelPath.c_str(),
+                    priv->classifier->info().labels.size(), priv->classifier->info().input.width,
+                    priv->classifier->info().input.height, toString(priv->classifier->info().input.color).c_str(),
+                    priv->classifier->deviceName().c_str(), toString(settings.detector).c_str());
+}
+
+static gboolean gst_fer_emotion_start(GstBaseTransform *trans)
+{
+    GstFerEmotion *self = GST_FER_EMOTION(trans);
+    const Settings settings = snapshot_settings(self);
+    try {
+        load_engine(self, settings);
+    } catch (const ModelError &e) {
+        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Could not load the emotion model: %s", e.what()),
+                          ("model property: '%s', device: '%s'", settings.model.c_str(), settings.device.c_str()));
+        return FALSE;
+    } catch (const std::exception &e) {
+        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Could not set up face detection: %s", e.what()),
+                          ("detector: %s, detector-model: '%s'", toString(settings.detector).c_str(),
+                           settings.detectorModel.c_str()));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static std::vector<Detection> roi_regions(GstBuffer *buffer,
+                                          std::vector<GstVideoRegionOfInterestMeta *> &metas)
+{
+    std::vector<Detection> regions;
+    gpointer state = nullptr;
+    GstMeta *meta;
+    const GQuark face = g_quark_from_static_string("face");
+    while ((meta = gst_buffer_iterate_meta_filtered(buffer, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+        auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(meta);
+        if (roi->roi_type != face)
+            continue;
+        Detection d;
+        d.box = {static_cast<float>(roi->x), static_cast<float>(roi->y), static_cast<float>(roi->w),
+                 static_cast<float>(roi->h)};
+        d.confidence = 1.0f;
+        if (const GstStructure *detection = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
+            gdouble confidence;
+            if (gst_structure_get_double(detection, "confidence", &confidence))
+                d.confidence = static_cast<float>(confidence);
+        }
+        regions.push_back(d);
+        metas.push_back(roi);
+    }
+    return regions;
+}
+
+static GValue double_array(const std::vector<float> &values)
+{
+    GValue array = G_VALUE_INIT;
+    gst_value_array_init(&array, values.size());
+    for (float v : values) {
+        GValue item = G_VALUE_INIT;
+        g_value_init(&item, G_TYPE_DOUBLE);
+        g_value_set_double(&item, v);
+        gst_value_array_append_and_take_value(&array, &item);
+    }
+    return array;
+}
+
+static GstStructure *emotion_structure(const ModelInfo &info, const Emotion &emotion, const std::string &modelName)
+{
+    GstStructure *s = gst_structure_new("emotion", "label", G_TYPE_STRING, info.labels[emotion.labelId].c_str(),
+                                        "label_id", G_TYPE_INT, emotion.labelId, "confidence", G_TYPE_DOUBLE,
+                                        static_cast<gdouble>(emotion.confidence), "model_name", G_TYPE_STRING,
+                                        modelName.c_str(), "attribute_name", G_TYPE_STRING, "emotion", "type",
+                                        G_TYPE_STRING, "classification_result", nullptr);
+    GValue probabilities = double_array(emotion.probabilities);
+    gst_structure_take_value(s, "probabilities", &probabilities);
+    return s;
+}
+
+static GstStructure *detection_structure(const Detection &d, const FrameView &view)
+{
+    return gst_structure_new("detection", "x_min", G_TYPE_DOUBLE, static_cast<gdouble>(d.box.x) / view.width, "y_min",
+                             G_TYPE_DOUBLE, static_cast<gdouble>(d.box.y) / view.height, "x_max", G_TYPE_DOUBLE,
+                             static_cast<gdouble>(d.box.x + d.box.width) / view.width, "y_max", G_TYPE_DOUBLE,
+                             static_cast<gdouble>(d.box.y + d.box.height) / view.height, "confidence",
+                             G_TYPE_DOUBLE, static_cast<gdouble>(d.confidence), "label_id", G_TYPE_INT, 0, "label",
+                             G_TYPE_STRING, "face", nullptr);
+}
+
+static void replace_param(GstVideoRegionOfInterestMeta *meta, GstStructure *param)
+{
+    // Upstream may already have set a param of this name; the list must not hold it twice.
+    for (GList *l = meta->params; l; l = l->next) {
+        auto *existing = static_cast<GstStructure *>(l->data);
+        if (gst_structure_has_name(existing, gst_structure_get_name(param))) {
+            gst_structure_free(existing);
+            meta->params = g_list_delete_link(meta->params, l);
+            break;
+        }
+    }
+    gst_video_region_of_interest_meta_add_param(meta, param);
+}
+
+static void post_frame_message(GstFerEmotion *self, GstBuffer *buffer, const std::vector<FaceResult> &faces,
+                               const std::vector<gint> &ids, const ModelInfo &info)
+{
+    GstBaseTransform *trans = GST_BASE_TRANSFORM(self);
+    const GstClockTime timestamp = GST_BUFFER_PTS(buffer);
+    GstClockTime streamTime = GST_CLOCK_TIME_NONE, runningTime = GST_CLOCK_TIME_NONE;
+    if (GST_CLOCK_TIME_IS_VALID(timestamp) && trans->segment.format == GST_FORMAT_TIME) {
+        streamTime = gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, timestamp);
+        runningTime = gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, timestamp);
+    }
+    GValue list = G_VALUE_INIT;
+    g_value_init(&list, GST_TYPE_LIST);
+    for (size_t i = 0; i < faces.size(); ++i) {
+        const Box &b = faces[i].detection.box;
+        const Emotion &e = faces[i].emotion;
+        GstStructure *face = gst_structure_new(
+            "face", "x", G_TYPE_INT, static_cast<gint>(std::lround(b.x)), "y", G_TYPE_INT,
+            static_cast<gint>(std::lround(b.y)), "width", G_TYPE_INT, static_cast<gint>(std::lround(b.width)),
+            "height", G_TYPE_INT, static_cast<gint>(std::lround(b.height)), "id", G_TYPE_INT, ids[i],
+            "detection-confidence", G_TYPE_DOUBLE, static_cast<gdouble>(faces[i].detection.confidence), "label",
+            G_TYPE_STRING, info.labels[e.labelId].c_str(), "label-id", G_TYPE_INT, e.labelId, "confidence",
+            G_TYPE_DOUBLE, static_cast<gdouble>(e.confidence), nullptr);
+        GValue probabilities = double_array(e.probabilities);
+        gst_structure_take_value(face, "probabilities", &probabilities);
+        GValue item = G_VALUE_INIT;
+        g_value_init(&item, GST_TYPE_STRUCTURE);
+        g_value_take_boxed(&item, face);
+        gst_value_list_append_and_take_value(&list, &item);
+    }
+    GstStructure *s = gst_structure_new("feremotion", "timestamp", G_TYPE_UINT64, timestamp, "stream-time",
+                                        G_TYPE_UINT64, streamTime, "running-time", G_TYPE_UINT64, runningTime,
+                                        "duration", G_TYPE_UINT64, GST_BUFFER_DURATION(buffer), nullptr);
+    gst_structure_take_value(s, "faces", &list);
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
+static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Settings &settings)
+{
+    GstFerEmotionPrivate *priv = self->priv;
+    FrameView view = frameViewOf(frame);
+    EmotionClassifier &classifier = *priv->classifier;
+    classifier.setBatchSize(static_cast<int>(settings.batchSize));
+    classifier.setThreads(static_cast<int>(settings.threads));
+    DetectorSettings detectorSettings;
+    detectorSettings.threshold = settings.threshold;
+    detectorSettings.minFaceSize = static_cast<int>(settings.minFaceSize);
+    detectorSettings.maxDetectionSide = static_cast<int>(settings.detectionMaxSide);
+
+    std::vector<GstVideoRegionOfInterestMeta *> upstream;
+    if (settings.detector == DetectorKind::Roi)
+        static_cast<RoiDetector &>(*priv->detector).setRegions(roi_regions(frame->buffer, upstream));
+    const std::vector<Detection> detections = priv->detector->detect(view, detectorSettings);
+    const std::vector<Emotion> emotions = classifier.classifyFaces(view, detections);
+    const ModelInfo &info = classifier.info();
+
+    std::vector<FaceResult> faces;
+    std::vector<gint> ids;
+    std::vector<OverlayItem> overlay;
+    for (size_t i = 0; i < detections.size(); ++i) {
+        const Detection &d = detections[i];
+        const Emotion &e = emotions[i];
+        GstVideoRegionOfInterestMeta *meta;
+        if (d.regionIndex >= 0) {
+            meta = upstream[static_cast<size_t>(d.regionIndex)];
+        } else {
+            const cv::Rect r = cropRect(d.box, 0.0f, view.width, view.height);
+            meta = gst_buffer_add_video_region_of_interest_meta(frame->buffer, "face", r.x, r.y, r.width, r.height);
+            meta->id = static_cast<gint>(i);
+        }
+        replace_param(meta, detection_structure(d, view));
+        replace_param(meta, emotion_structure(info, e, priv->modelName));
+        faces.push_back({d, e});
+        ids.push_back(meta->id);
+        if (settings.overlay) {
+            const std::string &label = info.labels[e.labelId];
+            overlay.push_back({d.box, label + " " + std::to_string(std::lround(e.confidence * 100)) + "%",
+                               emotionColor(label, e.labelId)});
+        }
+    }
+    if (settings.overlay)
+        drawOverlay(view, overlay);
+    if (settings.postMessages)
+        post_frame_message(self, frame->buffer, faces, ids, info);
+}
+
+static GstFlowReturn gst_fer_emotion_transform_frame_ip(GstVideoFilter *filter, GstVideoFrame *frame)
+{
+    GstFerEmotion *self = GST_FER_EMOTION(filter);
+    const Settings settings = snapshot_settings(self);
+    if (!self->priv->classifier || !self->priv->detector) {
+        GST_ELEMENT_ERROR(self, CORE, STATE_CHANGE, ("No emotion model is loaded."),
+                          ("transform_frame_ip called before start"));
+        return GST_FLOW_ERROR;
+    }
+    try {
+        process_frame(self, frame, settings);
+    } catch (const std::exception &e) {
+        GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Emotion analysis failed on a frame: %s", e.what()),
+                          ("model '%s', frame %dx%d %s", self->priv->loaded.modelPath.c_str(),
+                           GST_VIDEO_FRAME_WIDTH(frame), GST_VIDEO_FRAME_HEIGHT(frame),
+                           gst_video_format_to_string(GST_VIDEO_FRAME_FORMAT(frame))));
+        return GST_FLOW_ERROR;
+    }
+    return GST_FLOW_OK;
+}
+
+static void set_string(std::string &target, const GValue *value)
+{
+    const gchar *s = g_value_get_string(value);
+    target = s ? s : "";
+}
+
+static void gst_fer_emotion_set_property(GObject *object, guint id, const GValue *value, GParamSpec *pspec)
+{
+    GstFerEmotion *self = GST_FER_EMOTION(object);
+    ObjectLocker lock(self);
+    Settings &s = self->priv->settings;
+    switch (id) {
+    case PROP_MODEL: set_string(s.model, value); break;
+    case PROP_DEVICE:
+        set_string(s.device, value);
+        if (s.device.empty())
+            s.device = kDefaultDevice;
+        break;
+    case PROP_BATCH_SIZE: s.batchSize = g_value_get_uint(value); break;
+    case PROP_DETECTOR: s.detector = static_cast<DetectorKind>(g_value_get_enum(value)); break;
+    case PROP_DETECTOR_MODEL: set_string(s.detectorModel, value); break;
+    case PROP_THRESHOLD: s.threshold = g_value_get_float(value); break;
+    case PROP_MIN_FACE_SIZE: s.minFaceSize = g_value_get_uint(value); break;
+    case PROP_DETECTION_MAX_SIZE: s.detectionMaxSide = g_value_get_uint(value); break;
+    case PROP_OVERLAY: s.overlay = g_value_get_boolean(value); break;
+    case PROP_POST_MESSAGES: s.postMessages = g_value_get_boolean(value); break;
+    case PROP_THREADS: s.threads = g_value_get_uint(value); break;
+    case PROP_LABELS: set_string(s.labels, value); break;
+    case PROP_INPUT_WIDTH: s.inputWidth = g_value_get_uint(value); break;
+    case PROP_INPUT_HEIGHT: s.inputHeight = g_value_get_uint(value); break;
+    case PROP_INPUT_COLOR: s.inputColor = static_cast<ColorMode>(g_value_get_enum(value)); break;
+    case PROP_INPUT_MEAN:
+        set_string(s.inputMean, value);
+        if (s.inputMean.empty())
+            s.inputMean = kDefaultInputMean;
+        break;
+    case PROP_INPUT_STD:
+        set_string(s.inputStd, value);
+        if (s.inputStd.empty())
+            s.inputStd = kDefaultInputStd;
+        break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+    }
+}
+
+static void set_string_value(GValue *value, const std::string &s)
+{
+    g_value_set_string(value, s.empty() ? nullptr : s.c_str());
+}
+
+static void gst_fer_emotion_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec)
+{
+    GstFerEmotion *self = GST_FER_EMOTION(object);
+    ObjectLocker lock(self);
+    const Settings &s = self->priv->settings;
+    switch (id) {
+    case PROP_MODEL: set_string_value(value, s.model); break;
+    case PROP_DEVICE: g_value_set_string(value, s.device.c_str()); break;
+    case PROP_BATCH_SIZE: g_value_set_uint(value, s.batchSize); break;
+    case PROP_DETECTOR: g_value_set_enum(value, static_cast<gint>(s.detector)); break;
+    case PROP_DETECTOR_MODEL: set_string_value(value, s.detectorModel); break;
+    case PROP_THRESHOLD: g_value_set_float(value, s.threshold); break;
+    case PROP_MIN_FACE_SIZE: g_value_set_uint(value, s.minFaceSize); break;
+    case PROP_DETECTION_MAX_SIZE: g_value_set_uint(value, s.detectionMaxSide); break;
+    case PROP_OVERLAY: g_value_set_boolean(value, s.overlay); break;
+    case PROP_POST_MESSAGES: g_value_set_boolean(value, s.postMessages); break;
+    case PROP_THREADS: g_value_set_uint(value, s.threads); break;
+    case PROP_LABELS: set_string_value(value, s.labels); break;
+    case PROP_INPUT_WIDTH: g_value_set_uint(value, s.inputWidth); break;
+    case PROP_INPUT_HEIGHT: g_value_set_uint(value, s.inputHeight); break;
+    case PROP_INPUT_COLOR: g_value_set_enum(value, static_cast<gint>(s.inputColor)); break;
+    case PROP_INPUT_MEAN: g_value_set_string(value, s.inputMean.c_str()); break;
+    case PROP_INPUT_STD: g_value_set_string(value, s.inputStd.c_str()); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+    }
+}
+
+static void gst_fer_emotion_init(GstFerEmotion *self)
+{
+    self->priv = new GstFerEmotionPrivate();
+    // QoS would drop late frames unanalysed; analytics downstream needs every frame's results.
+    gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), FALSE);
+}
+
+static void gst_fer_emotion_finalize(GObject *object)
+{
+    GstFerEmotion *self = GST_FER_EMOTION(object);
+    delete self->priv;
+    self->priv = nullptr;
+    G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
+{
+    GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+    GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+    GstBaseTransformClass *transform_class = GST_BASE_TRANSFORM_CLASS(klass);
+    GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS(klass);
+
+    gobject_class->set_property = gst_fer_emotion_set_property;
+    gobject_class->get_property = gst_fer_emotion_get_property;
+    gobject_class->finalize = gst_fer_emotion_finalize;
+
+    const auto readyFlags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+    const auto playingFlags =
+        static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+
+    /**
+     * GstFerEmotion:model:
+     *
+     * Path of the model bundle: a TorchScript archive (.pt) with feremotion.json.
+     */
+    g_object_class_install_property(
+        gobject_class, PROP_MODEL,
+        g_param_spec_string("model", "Model bundle",
+                            "Path of the emotion model bundle (TorchScript .pt with feremotion.json, or a bare "
+                            "TorchScript file described by labels/input-* properties). Default (null): the installed "
+                            "default bundle " FEREMOTION_INSTALLED_MODEL,
+                            nullptr, readyFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_DEVICE,
+        g_param_spec_string("device", "Inference device",
+                            "Where the classifier runs: auto (CUDA when LibTorch sees a GPU, else CPU), cpu, cuda, "
+                            "or cuda:N",
+                            kDefaultDevice, readyFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_BATCH_SIZE,
+        g_param_spec_uint("batch-size", "Batch size",
+                          "Most faces classified in one forward pass (faces, 1-1024); a frame's faces go through in "
+                          "chunks of this size",
+                          1, kMaxBatchSize, kDefaultBatchSize, playingFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_DETECTOR,
+        g_param_spec_enum("detector", "Face detector", "How faces are found in each frame",
+                          GST_TYPE_FER_EMOTION_DETECTOR, static_cast<gint>(kDefaultDetector), readyFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_DETECTOR_MODEL,
+        g_param_spec_string("detector-model", "Detector model",
+                            "Model file of the detector: the YuNet ONNX file for detector=yunet (required), or "
+                            "another Haar/LBP cascade XML for detector=haar (default: opencv-data's "
+                            "haarcascade_frontalface_default.xml)",
+                            nullptr, readyFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_THRESHOLD,
+        g_param_spec_float("threshold", "Detection threshold",
+                           "Lowest face confidence kept (0-1). yunet: its face score; haar: overlapping raw "
+                           "detections / 10 (0.5 keeps faces seen at least 5 times); roi: the upstream detection "
+                           "confidence",
+                           0.0f, 1.0f, kDefaultThreshold, playingFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_MIN_FACE_SIZE,
+        g_param_spec_uint("min-face-size", "Minimum face size",
+                          "Smallest face side detected, in frame pixels (haar, yunet)", 1, kMaxFaceSize,
+                          kDefaultMinFaceSize, playingFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_DETECTION_MAX_SIZE,
+        g_param_spec_uint("detection-max-size", "Detection image size",
+                          "Frames whose longer side exceeds this many pixels are detected on a downscaled copy "
+                          "(boxes are mapped back); 0 = always full size",
+                          0, 16384, kDefaultDetectionMaxSide, playingFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_OVERLAY,
+        g_param_spec_boolean("overlay", "Draw overlay",
+                             "Draw each face's box, emotion and confidence into the frame, inside the box; when "
+                             "false the frame's pixels are left untouched",
+                             kDefaultOverlay, playingFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_POST_MESSAGES,
+        g_param_spec_boolean("post-messages", "Post messages",
+                             "Post a \"feremotion\" element message per frame with timestamp, stream-time, "
+                             "running-time, duration and the faces (box, id, label, confidence, probabilities)",
+                             kDefaultPostMessages, playingFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_THREADS,
+        g_param_spec_uint("threads", "Inference threads",
+                          "CPU threads for the classifier's forward pass (0 = all cores); 1 avoids OpenMP stalls on "
+                          "small shared machines",
+                          0, kMaxThreads, kDefaultThreads, playingFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_LABELS,
+        g_param_spec_string("labels", "Labels (bare TorchScript)",
+                            "Comma-separated class labels in output order, for a model without feremotion.json. "
+                            "Default (null): FER-2013's angry,disgust,fear,happy,sad,surprise,neutral",
+                            nullptr, readyFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_INPUT_WIDTH,
+        g_param_spec_uint("input-width", "Input width (bare TorchScript)",
+                          "Face crop width in pixels fed to a model without feremotion.json", 1, kMaxInputSize,
+                          kDefaultInputSize, readyFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_INPUT_HEIGHT,
+        g_param_spec_uint("input-height", "Input height (bare TorchScript)",
+                          "Face crop height in pixels fed to a model without feremotion.json", 1, kMaxInputSize,
+                          kDefaultInputSize, readyFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_INPUT_COLOR,
+        g_param_spec_enum("input-color", "Input colour (bare TorchScript)",
+                          "Channels fed to a model without feremotion.json", GST_TYPE_FER_EMOTION_INPUT_COLOR,
+                          static_cast<gint>(kDefaultInputColor), readyFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_INPUT_MEAN,
+        g_param_spec_string("input-mean", "Input mean (bare TorchScript)",
+                            "Mean subtracted from pixels scaled to [0,1]: one value or one per channel, "
+                            "comma-separated",
+                            kDefaultInputMean, readyFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_INPUT_STD,
+        g_param_spec_string("input-std", "Input std (bare TorchScript)",
+                            "Divisor applied after the mean: one value or one per channel, comma-separated",
+                            kDefaultInputStd, readyFlags));
+
+    gst_element_class_set_static_metadata(
+        element_class, "Facial emotion analyzer", "Filter/Analyzer/Video",
+        "Finds faces, classifies their emotion with a LibTorch model in batches, and attaches ROI metadata "
+        "and overlays",
+        "feremotion developers");
+    gst_element_class_add_static_pad_template(element_class, &sink_template);
+    gst_element_class_add_static_pad_template(element_class, &src_template);
+
+    transform_class->start = GST_DEBUG_FUNCPTR(gst_fer_emotion_start);
+    filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_fer_emotion_transform_frame_ip);
+
+    gst_type_mark_as_plugin_api(GST_TYPE_FER_EMOTION_DETECTOR, static_cast<GstPluginAPIFlags>(0));
+    gst_type_mark_as_plugin_api(GST_TYPE_FER_EMOTION_INPUT_COLOR, static_cast<GstPluginAPIFlags>(0));
+}

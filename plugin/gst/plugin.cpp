@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Registers the feremotion plugin's elements. */
+#include <gst/gst.h>
+
+#include "gstferemotion.h"
+
+static gboolean plugin_init(GstPlugin *plugin)
+{
+    return GST_ELEMENT_REGISTER(feremotion, plugin);
+}
+
+GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, feremotion,
+                  "Facial emotion analytics: face detection and LibTorch emotion classification",
+                  plugin_init, VERSION, "LGPL", PACKAGE, "https://github.com/feremotion/feremotion")
