@@ -62,6 +62,20 @@ void sortLargestFirst(std::vector<Detection> &faces)
     });
 }
 
+// A Haar face seen by n overlapping raw detections gets confidence 1 - 1/(2n): 0.5 for one,
+// 0.9 for five (OpenCV's customary minNeighbors), approaching 1 for many.
+float haarConfidence(int neighbours)
+{
+    return 1.0f - 0.5f / static_cast<float>(std::max(1, neighbours));
+}
+
+int minNeighboursFor(float threshold)
+{
+    if (threshold >= 0.999f)
+        return 500;
+    return std::clamp(static_cast<int>(std::ceil(0.5f / (1.0f - threshold) - 1e-3f)), 1, 500);
+}
+
 class HaarDetector : public FaceDetector {
 public:
     explicit HaarDetector(const std::string &path) : path_(path.empty() ? defaultHaarCascadePath() : path)
@@ -77,16 +91,14 @@ public:
         const cv::Size window = cascade_.getOriginalWindowSize();
         if (view.image.cols < window.width || view.image.rows < window.height)
             return {};
-        cv::Mat equalized;
-        cv::equalizeHist(view.image, equalized);
         const int minSide = std::max(window.width, static_cast<int>(settings.minFaceSize * view.scaleX));
-        const int minNeighbours = std::clamp(static_cast<int>(std::ceil(settings.threshold * 10 - 1e-4)), 1, 1000);
+        const int minNeighbours = minNeighboursFor(settings.threshold);
         std::vector<cv::Rect> boxes;
         std::vector<int> neighbours;
-        cascade_.detectMultiScale(equalized, boxes, neighbours, 1.1, minNeighbours, 0, {minSide, minSide});
+        cascade_.detectMultiScale(view.image, boxes, neighbours, 1.1, minNeighbours, 0, {minSide, minSide});
         std::vector<Detection> faces;
         for (size_t i = 0; i < boxes.size(); ++i) {
-            const float confidence = std::min(1.0f, neighbours[i] / 10.0f);
+            const float confidence = haarConfidence(neighbours[i]);
             if (confidence + 1e-6f >= settings.threshold)
                 faces.push_back(toFrame(boxes[i], confidence, view));
         }

@@ -16,9 +16,9 @@ enum class DetectorKind { Haar, YuNet, Roi, FullFrame };
 std::string toString(DetectorKind kind);
 
 struct DetectorSettings {
-    // Minimum detection confidence in [0,1]. YuNet: its face score. Haar: the number of
-    // overlapping raw detections divided by 10 (so 0.5 keeps faces seen by at least 5).
-    float threshold = 0.5f;
+    // Minimum detection confidence in [0,1]. YuNet: its face score. Haar: 1 - 1/(2n) for a face
+    // seen by n overlapping raw detections, so 0.9 keeps faces seen at least 5 times.
+    float threshold = 0.9f;
     int minFaceSize = 24; // frame pixels; smaller faces are ignored
     // Frames whose longer side exceeds this are detected on a downscaled copy (0 = never).
     int maxDetectionSide = 640;

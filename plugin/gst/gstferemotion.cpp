@@ -51,7 +51,7 @@ constexpr const char *kDefaultDevice = "auto";
 constexpr guint kDefaultBatchSize = 8;
 constexpr guint kMaxBatchSize = 1024;
 constexpr DetectorKind kDefaultDetector = DetectorKind::Haar;
-constexpr gfloat kDefaultThreshold = 0.5f;
+constexpr gfloat kDefaultThreshold = 0.9f;
 constexpr guint kDefaultMinFaceSize = 24;
 constexpr guint kMaxFaceSize = 16384;
 constexpr guint kDefaultDetectionMaxSide = 640;
@@ -635,9 +635,9 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
     g_object_class_install_property(
         gobject_class, PROP_THRESHOLD,
         g_param_spec_float("threshold", "Detection threshold",
-                           "Lowest face confidence kept (0-1). yunet: its face score; haar: overlapping raw "
-                           "detections / 10 (0.5 keeps faces seen at least 5 times); roi: the upstream detection "
-                           "confidence",
+                           "Lowest face confidence kept (0-1). yunet: its face score; haar: 1 - 1/(2n) for a face "
+                           "seen by n overlapping raw detections (0.9 keeps faces seen at least 5 times, OpenCV's "
+                           "usual minNeighbors); roi: the upstream detection confidence",
                            0.0f, 1.0f, kDefaultThreshold, playingFlags));
     g_object_class_install_property(
         gobject_class, PROP_MIN_FACE_SIZE,

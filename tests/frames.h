@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Test frames in every supported pixel format, made from one BGR image.
+#pragma once
+
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "frame.h"
+
+namespace feremotion::test {
+
+// Owns the bytes of a frame; `view` points into them (moves keep the view valid).
+struct OwnedFrame {
+    std::vector<uint8_t> bytes;
+    FrameView view;
+    OwnedFrame() = default;
+    OwnedFrame(const OwnedFrame &) = delete;
+    OwnedFrame(OwnedFrame &&) = default;
+};
+
+const std::vector<PixelFormat> &allFormats();
+
+// Converts a BGR image (even size for the YUV formats) into `format`, with padded strides.
+OwnedFrame makeFrame(const cv::Mat &bgr, PixelFormat format);
+
+// A smooth random colour image, deterministic for a seed.
+cv::Mat syntheticImage(int width, int height, int seed = 7);
+
+// The reference conversion of a whole frame to RGB (CV_8UC3) or gray, with cv::cvtColor.
+cv::Mat referenceRgb(const cv::Mat &bgr, PixelFormat format);
+cv::Mat referenceGray(const cv::Mat &bgr, PixelFormat format);
+
+} // namespace feremotion::test

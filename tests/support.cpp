@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Test helpers; the only test file that includes LibTorch.
+#include "support.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+#include <torch/script.h>
+
+#include "bundle_io.h"
+
+#ifndef FEREMOTION_TESTS_SOURCE_DIR
+#error "FEREMOTION_TESTS_SOURCE_DIR must be defined by the build"
+#endif
+
+namespace fs = std::filesystem;
+
+namespace feremotion::test {
+
+std::string testsSourceDir()
+{
+    return FEREMOTION_TESTS_SOURCE_DIR;
+}
+
+std::optional<std::string> sharedDir()
+{
+    const char *fromEnvironment = std::getenv("FEREMOTION_SHARED");
+    const fs::path dir = fromEnvironment && *fromEnvironment
+                             ? fs::path(fromEnvironment)
+                             : fs::path(FEREMOTION_TESTS_SOURCE_DIR) / ".." / ".." / "shared";
+    std::error_code ec;
+    if (fs::is_directory(dir, ec))
+        return fs::canonical(dir, ec).string();
+    return std::nullopt;
+}
+
+std::optional<std::string> sharedFile(const std::string &relative)
+{
+    const auto dir = sharedDir();
+    if (!dir)
+        return std::nullopt;
+    const fs::path file = fs::path(*dir) / relative;
+    std::error_code ec;
+    if (!fs::exists(file, ec))
+        return std::nullopt;
+    return file.string();
+}
+
+TempDir::TempDir()
+{
+    std::string pattern = (fs::temp_directory_path() / "feremotion-test-XXXXXX").string();
+    if (!mkdtemp(pattern.data()))
+        throw std::runtime_error("cannot create a temporary folder");
+    path_ = pattern;
+}
+
+TempDir::~TempDir()
+{
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+}
+
+std::string metadataJson(const TestBundle &spec)
+{
+    nlohmann::json doc{
+        {"format", "feremotion-model"},
+        {"version", 1},
+        {"labels", spec.labels},
+        {"input",
+         {{"width", spec.width}, {"height", spec.height}, {"color", spec.color}, {"mean", {0.5}}, {"std", {0.5}}}},
+        {"output", "logits"},
+        {"architecture", spec.convolutional ? "test-conv" : "test-linear"},
+        {"parameters", 0},
+        {"face_crop", {{"margin", 0.1}}},
+        {"training", {{"dataset", "none (test bundle)"}, {"epochs", 0}, {"seed", spec.seed}}},
+        {"created", "2026-11-28T00:00:00Z"},
+        {"producer", "feremotion tests"},
+    };
+    return doc.dump(2);
+}
+
+std::string writeTestBundle(const std::string &path, const TestBundle &spec)
+{
+    torch::manual_seed(spec.seed);
+    const int channels = spec.color == "rgb" ? 3 : 1;
+    torch::jit::Module module("TestEmotionNet");
+    if (spec.convolutional) {
+        module.register_parameter("conv_weight", torch::randn({8, channels, 3, 3}) * 0.3, false);
+        module.register_parameter("conv_bias", torch::randn({8}) * 0.1, false);
+        const int pooled = (spec.width / 4) * (spec.height / 4) * 8;
+        module.register_parameter("fc_weight", torch::randn({spec.outputs, pooled}) * 0.05, false);
+        module.register_parameter("fc_bias", torch::randn({spec.outputs}) * 0.1, false);
+        module.define(R"(
+def forward(self, x):
+    y = torch.relu(torch.conv2d(x, self.conv_weight, self.conv_bias, [1, 1], [1, 1]))
+    y = torch.max_pool2d(y, [4, 4])
+    return torch.linear(torch.flatten(y, 1), self.fc_weight, self.fc_bias)
+)");
+    } else {
+        const int inputs = channels * spec.width * spec.height;
+        auto bias = torch::randn({spec.outputs}) * 0.1;
+        if (spec.nanOutput)
+            bias[0] = std::numeric_limits<float>::quiet_NaN();
+        module.register_parameter("weight", torch::randn({spec.outputs, inputs}) * 0.02, false);
+        module.register_parameter("bias", bias, false);
+        module.define(R"(
+def forward(self, x):
+    return torch.linear(torch.flatten(x, 1), self.weight, self.bias)
+)");
+    }
+    const std::string json = spec.metadataOverride.empty() ? metadataJson(spec) : spec.metadataOverride;
+    if (spec.writeMetadata)
+        saveBundle(module, json, path);
+    else
+        module.save(path);
+    return path;
+}
+
+std::string writeModuleWithoutForward(const std::string &path)
+{
+    torch::jit::Module module("Weights");
+    module.register_parameter("weight", torch::ones({7, 4}), false);
+    module.save(path);
+    return path;
+}
+
+} // namespace feremotion::test

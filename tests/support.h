@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Test helpers: shared media location, temporary folders and small model bundles built by the tests.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace feremotion::test {
+
+// ../shared beside the checkout, or $FEREMOTION_SHARED; nullopt when absent.
+std::optional<std::string> sharedDir();
+// The path of a file under ../shared, or nullopt (then the test should skip).
+std::optional<std::string> sharedFile(const std::string &relative);
+
+// A fresh folder removed at destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir &) = delete;
+    TempDir &operator=(const TempDir &) = delete;
+    const std::string &path() const { return path_; }
+    std::string file(const std::string &name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+struct TestBundle {
+    int width = 48;
+    int height = 48;
+    std::string color = "gray";   // "gray" or "rgb"
+    int outputs = 7;              // logits per face
+    std::vector<std::string> labels{"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"};
+    bool writeMetadata = true;    // false: a bare TorchScript file
+    std::string metadataOverride; // written verbatim as feremotion.json when not empty
+    bool nanOutput = false;       // the forward returns NaN
+    bool convolutional = false;   // conv+pool+linear instead of one linear layer
+    int seed = 1;
+};
+
+// The feremotion.json a TestBundle writes.
+std::string metadataJson(const TestBundle &spec);
+// Writes a TorchScript bundle made in C++ (torch::jit::Module::define) and returns its path.
+std::string writeTestBundle(const std::string &path, const TestBundle &spec = {});
+// Writes a TorchScript module without a forward method.
+std::string writeModuleWithoutForward(const std::string &path);
+
+// The source tree's tests/ folder.
+std::string testsSourceDir();
+
+} // namespace feremotion::test

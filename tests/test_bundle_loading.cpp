@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Specification: every way a model file can be unusable gives its own error naming the file.
+#include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "classifier.h"
+#include "support.h"
+
+using namespace feremotion;
+using namespace feremotion::test;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+namespace {
+
+std::string loadError(const std::string &path, ClassifierOptions options = {})
+{
+    try {
+        EmotionClassifier classifier(path, options);
+    } catch (const ModelError &e) {
+        return e.what();
+    }
+    return "(loaded without error)";
+}
+
+void writeText(const std::string &path, const std::string &text)
+{
+    std::ofstream(path, std::ios::binary) << text;
+}
+
+} // namespace
+
+TEST(BundleLoading, AValidBundleLoadsWithItsMetadata)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.width = 40;
+    spec.height = 32;
+    EmotionClassifier classifier(writeTestBundle(dir.file("ok.pt"), spec), {});
+    EXPECT_TRUE(classifier.hasBundleMetadata());
+    EXPECT_EQ(classifier.info().labels, fer2013Labels());
+    EXPECT_EQ(classifier.info().input.width, 40);
+    EXPECT_EQ(classifier.info().input.height, 32);
+    EXPECT_FLOAT_EQ(classifier.info().faceMargin, 0.1f);
+    EXPECT_EQ(classifier.deviceName(), "cpu");
+}
+
+TEST(BundleLoading, MissingFileIsNamed)
+{
+    EXPECT_THAT(loadError("/nonexistent/model.pt"), AllOf(HasSubstr("/nonexistent/model.pt"), HasSubstr("does not exist")));
+}
+
+TEST(BundleLoading, DirectoryIsRejected)
+{
+    TempDir dir;
+    EXPECT_THAT(loadError(dir.path()), AllOf(HasSubstr(dir.path()), HasSubstr("is a directory")));
+}
+
+TEST(BundleLoading, UnreadableFileIsNamed)
+{
+    if (geteuid() == 0)
+        GTEST_SKIP() << "running as root: file permissions do not stop reads";
+    TempDir dir;
+    const std::string path = writeTestBundle(dir.file("locked.pt"));
+    chmod(path.c_str(), 0);
+    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("cannot be read")));
+}
+
+TEST(BundleLoading, NonZipFileIsNotATorchScriptArchive)
+{
+    TempDir dir;
+    writeText(dir.file("text.pt"), "this is not a model\n");
+    EXPECT_THAT(loadError(dir.file("text.pt")),
+                AllOf(HasSubstr(dir.file("text.pt")), HasSubstr("not a TorchScript archive")));
+}
+
+TEST(BundleLoading, CorruptArchiveIsNotLoadable)
+{
+    TempDir dir;
+    writeText(dir.file("corrupt.pt"), std::string("PK\x03\x04", 4) + std::string(200, 'x'));
+    EXPECT_THAT(loadError(dir.file("corrupt.pt")),
+                AllOf(HasSubstr(dir.file("corrupt.pt")), HasSubstr("not a loadable TorchScript archive")));
+}
+
+TEST(BundleLoading, TruncatedBundleIsNotLoadable)
+{
+    TempDir dir;
+    const std::string good = writeTestBundle(dir.file("good.pt"));
+    std::ifstream in(good, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    writeText(dir.file("half.pt"), bytes.substr(0, bytes.size() / 2));
+    EXPECT_THAT(loadError(dir.file("half.pt")),
+                AllOf(HasSubstr(dir.file("half.pt")), HasSubstr("not a loadable TorchScript archive")));
+}
+
+TEST(BundleLoading, ModuleWithoutForwardIsRejected)
+{
+    TempDir dir;
+    const std::string path = writeModuleWithoutForward(dir.file("weights.pt"));
+    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("no forward method")));
+}
+
+TEST(BundleLoading, InvalidMetadataJsonIsReported)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.metadataOverride = "{\"format\": \"feremotion-model\", ";
+    const std::string path = writeTestBundle(dir.file("badjson.pt"), spec);
+    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("feremotion.json is not valid JSON")));
+}
+
+TEST(BundleLoading, IncompleteMetadataNamesTheMissingField)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.metadataOverride = R"({"format": "feremotion-model", "version": 1, "labels": ["a"], "output": "logits",
+                                "input": {"width": 48, "height": 48, "color": "gray", "std": [0.5]}})";
+    const std::string path = writeTestBundle(dir.file("nomean.pt"), spec);
+    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("\"input.mean\"")));
+}
+
+TEST(BundleLoading, OutputWidthMustEqualLabelCount)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.outputs = 5;
+    const std::string path = writeTestBundle(dir.file("five.pt"), spec);
+    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("returns 5 outputs per face but has 7 labels")));
+}
+
+TEST(BundleLoading, NonFiniteOutputsAreRejected)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.nanOutput = true;
+    const std::string path = writeTestBundle(dir.file("nan.pt"), spec);
+    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("non-finite")));
+}
+
+TEST(BundleLoading, InputSizeThatDoesNotFitTheNetworkIsReported)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.metadataOverride = metadataJson([] {
+        TestBundle other;
+        other.width = 64;
+        return other;
+    }());
+    const std::string path = writeTestBundle(dir.file("mismatch.pt"), spec);
+    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("fails on a 2x1x48x64 input")));
+}
+
+TEST(BundleLoading, BareTorchScriptTakesLabelsAndInputFromOptions)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.writeMetadata = false;
+    spec.outputs = 3;
+    spec.color = "rgb";
+    spec.width = spec.height = 32;
+    const std::string path = writeTestBundle(dir.file("bare.pt"), spec);
+    ClassifierOptions options;
+    options.bareModelInfo.labels = {"calm", "excited", "other"};
+    options.bareModelInfo.input.width = options.bareModelInfo.input.height = 32;
+    options.bareModelInfo.input.color = ColorMode::Rgb;
+    options.bareModelInfo.input.mean = {0.5f, 0.5f, 0.5f};
+    options.bareModelInfo.input.std = {0.5f, 0.5f, 0.5f};
+    EmotionClassifier classifier(path, options);
+    EXPECT_FALSE(classifier.hasBundleMetadata());
+    EXPECT_EQ(classifier.info().labels.size(), 3u);
+    const auto results = classifier.classify({cv::Mat(32, 32, CV_8UC3, cv::Scalar(10, 200, 90))});
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].probabilities.size(), 3u);
+}
+
+TEST(BundleLoading, BareTorchScriptWithTheWrongLabelCountIsRejected)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.writeMetadata = false;
+    const std::string path = writeTestBundle(dir.file("bare7.pt"), spec);
+    ClassifierOptions options;
+    options.bareModelInfo.labels = {"yes", "no"};
+    EXPECT_THAT(loadError(path, options), HasSubstr("returns 7 outputs per face but has 2 labels"));
+}
+
+TEST(BundleLoading, CudaDeviceFailsClearlyWithoutAGpu)
+{
+    if (cudaAvailable())
+        GTEST_SKIP() << "a CUDA device is present";
+    TempDir dir;
+    ClassifierOptions options;
+    options.device = "cuda";
+    EXPECT_THAT(loadError(writeTestBundle(dir.file("m.pt")), options), HasSubstr("sees no CUDA device"));
+    options.device = "cuda:1";
+    EXPECT_THAT(loadError(writeTestBundle(dir.file("m.pt")), options), HasSubstr("sees no CUDA device"));
+}
+
+TEST(BundleLoading, UnknownDeviceNameIsRejected)
+{
+    TempDir dir;
+    ClassifierOptions options;
+    options.device = "tpu";
+    EXPECT_THAT(loadError(writeTestBundle(dir.file("m.pt")), options), HasSubstr("is not one of auto, cpu, cuda"));
+}

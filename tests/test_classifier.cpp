@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Specification of the batched classifier.
+#include <numeric>
+
+#include <gtest/gtest.h>
+
+#include "classifier.h"
+#include "frames.h"
+#include "support.h"
+
+using namespace feremotion;
+using namespace feremotion::test;
+
+namespace {
+
+std::vector<cv::Mat> randomCrops(int count, int channels)
+{
+    std::vector<cv::Mat> crops;
+    cv::RNG rng(3);
+    for (int i = 0; i < count; ++i) {
+        cv::Mat crop(48, 48, CV_8UC(channels));
+        rng.fill(crop, cv::RNG::UNIFORM, 0, 256);
+        crops.push_back(crop);
+    }
+    return crops;
+}
+
+} // namespace
+
+TEST(Classifier, ABatchOfNEqualsNSingleForwards)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.convolutional = true;
+    ClassifierOptions options;
+    options.batchSize = 32;
+    EmotionClassifier classifier(writeTestBundle(dir.file("conv.pt"), spec), options);
+    const auto crops = randomCrops(13, 1);
+    const auto batched = classifier.classify(crops);
+    EXPECT_EQ(classifier.stats().forwardPasses, 1);
+    classifier.setBatchSize(1);
+    ASSERT_EQ(batched.size(), crops.size());
+    for (size_t i = 0; i < crops.size(); ++i) {
+        const auto single = classifier.classify({crops[i]});
+        ASSERT_EQ(single[0].probabilities.size(), 7u);
+        EXPECT_EQ(single[0].labelId, batched[i].labelId);
+        for (size_t k = 0; k < 7; ++k)
+            EXPECT_NEAR(single[0].probabilities[k], batched[i].probabilities[k], 1e-5);
+    }
+}
+
+TEST(Classifier, FacesGoThroughInChunksOfTheBatchSize)
+{
+    TempDir dir;
+    ClassifierOptions options;
+    options.batchSize = 4;
+    EmotionClassifier classifier(writeTestBundle(dir.file("m.pt")), options);
+    classifier.resetStats();
+    EXPECT_EQ(classifier.classify(randomCrops(10, 1)).size(), 10u);
+    EXPECT_EQ(classifier.stats().forwardPasses, 3);
+    EXPECT_EQ(classifier.stats().faces, 10);
+}
+
+TEST(Classifier, ProbabilitiesAreASoftmaxAndTheLabelIsTheirArgmax)
+{
+    TempDir dir;
+    EmotionClassifier classifier(writeTestBundle(dir.file("m.pt")), {});
+    for (const Emotion &e : classifier.classify(randomCrops(5, 1))) {
+        EXPECT_NEAR(std::accumulate(e.probabilities.begin(), e.probabilities.end(), 0.0), 1.0, 1e-5);
+        const auto best = std::max_element(e.probabilities.begin(), e.probabilities.end());
+        EXPECT_EQ(e.labelId, best - e.probabilities.begin());
+        EXPECT_FLOAT_EQ(e.confidence, *best);
+    }
+}
+
+TEST(Classifier, NoFacesMeansNoForwardPass)
+{
+    TempDir dir;
+    EmotionClassifier classifier(writeTestBundle(dir.file("m.pt")), {});
+    classifier.resetStats();
+    EXPECT_TRUE(classifier.classify({}).empty());
+    EXPECT_EQ(classifier.stats().forwardPasses, 0);
+}
+
+TEST(Classifier, ClassifiesFacesStraightFromAYuvFrame)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.color = "rgb";
+    EmotionClassifier classifier(writeTestBundle(dir.file("rgb.pt"), spec), {});
+    OwnedFrame frame = makeFrame(syntheticImage(320, 240), PixelFormat::NV12);
+    const std::vector<Detection> faces{{{10, 10, 100, 80}, 0.9f}, {{250, 200, 100, 100}, 0.8f}};
+    const auto results = classifier.classifyFaces(frame.view, faces);
+    EXPECT_EQ(results.size(), 2u);
+}
+
+TEST(Classifier, MoreThreadsGiveTheSameResults)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.convolutional = true;
+    ClassifierOptions options;
+    EmotionClassifier classifier(writeTestBundle(dir.file("conv.pt"), spec), options);
+    const auto crops = randomCrops(8, 1);
+    const auto one = classifier.classify(crops);
+    classifier.setThreads(2);
+    const auto two = classifier.classify(crops);
+    for (size_t i = 0; i < crops.size(); ++i)
+        for (size_t k = 0; k < 7; ++k)
+            EXPECT_NEAR(one[i].probabilities[k], two[i].probabilities[k], 1e-5);
+}

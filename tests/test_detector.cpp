@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Specification of the face detectors, on the real stills in ../shared/media.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "detector.h"
+#include "frames.h"
+#include "support.h"
+
+using namespace feremotion;
+using namespace feremotion::test;
+
+namespace {
+
+cv::Mat readMedia(const std::string &name)
+{
+    const auto path = sharedFile("media/" + name);
+    if (!path)
+        return {};
+    return cv::imread(*path, cv::IMREAD_COLOR);
+}
+
+#define REQUIRE_MEDIA(image, name)                                                                                  \
+    const cv::Mat image = readMedia(name);                                                                          \
+    if (image.empty())                                                                                              \
+        GTEST_SKIP() << "../shared/media/" name " is absent (set FEREMOTION_SHARED to the shared folder)";
+
+std::string yunetModel()
+{
+    return sharedFile("models/face_detection_yunet_2022mar.onnx").value_or("");
+}
+
+std::vector<Detection> detectIn(const cv::Mat &bgr, DetectorKind kind, PixelFormat format = PixelFormat::BGR,
+                                DetectorSettings settings = {})
+{
+    const auto detector = createDetector(kind, kind == DetectorKind::YuNet ? yunetModel() : "");
+    cv::Mat even = bgr(cv::Rect(0, 0, bgr.cols & ~1, bgr.rows & ~1)).clone();
+    OwnedFrame frame = makeFrame(even, format);
+    return detector->detect(frame.view, settings);
+}
+
+bool contains(const Box &outer, float x, float y)
+{
+    return x >= outer.x && x <= outer.x + outer.width && y >= outer.y && y <= outer.y + outer.height;
+}
+
+} // namespace
+
+TEST(HaarDetector, FindsTheAstronautsFace)
+{
+    REQUIRE_MEDIA(image, "astronaut.png");
+    const auto faces = detectIn(image, DetectorKind::Haar);
+    ASSERT_EQ(faces.size(), 1u);
+    // Eileen Collins' face is around (205, 105) in the 512x512 image.
+    EXPECT_TRUE(contains(faces[0].box, 210, 110));
+    EXPECT_GE(faces[0].confidence, 0.5f);
+}
+
+TEST(HaarDetector, FindsTheFourPeopleInTheGroupPhoto)
+{
+    REQUIRE_MEDIA(image, "pexels-group.jpeg");
+    EXPECT_EQ(detectIn(image, DetectorKind::Haar).size(), 4u);
+}
+
+TEST(YuNetDetector, FindsTheAstronautsFace)
+{
+    REQUIRE_MEDIA(image, "astronaut.png");
+    if (yunetModel().empty())
+        GTEST_SKIP() << "../shared/models/face_detection_yunet_2022mar.onnx is absent";
+    const auto faces = detectIn(image, DetectorKind::YuNet);
+    ASSERT_EQ(faces.size(), 1u);
+    EXPECT_TRUE(contains(faces[0].box, 210, 110));
+    EXPECT_GT(faces[0].confidence, 0.8f);
+}
+
+TEST(YuNetDetector, FindsTheFourPeopleInTheGroupPhotoInEveryFormat)
+{
+    REQUIRE_MEDIA(image, "pexels-group.jpeg");
+    if (yunetModel().empty())
+        GTEST_SKIP() << "../shared/models/face_detection_yunet_2022mar.onnx is absent";
+    for (PixelFormat format : allFormats())
+        EXPECT_EQ(detectIn(image, DetectorKind::YuNet, format).size(), 4u) << toString(format);
+}
+
+TEST(HaarDetector, FindsTheGroupInEveryFormat)
+{
+    REQUIRE_MEDIA(image, "pexels-group.jpeg");
+    for (PixelFormat format : allFormats())
+        EXPECT_EQ(detectIn(image, DetectorKind::Haar, format).size(), 4u) << toString(format);
+}
+
+TEST(Detector, LargeFramesAreDetectedDownscaledWithBoxesMappedBack)
+{
+    REQUIRE_MEDIA(image, "astronaut.png");
+    cv::Mat large;
+    cv::resize(image, large, {}, 3.0, 3.0, cv::INTER_LINEAR);
+    DetectorSettings settings;
+    settings.maxDetectionSide = 512;
+    const auto small = detectIn(image, DetectorKind::Haar, PixelFormat::BGR, settings);
+    const auto big = detectIn(large, DetectorKind::Haar, PixelFormat::BGR, settings);
+    ASSERT_EQ(small.size(), 1u);
+    ASSERT_EQ(big.size(), 1u);
+    EXPECT_NEAR(big[0].box.x, 3 * small[0].box.x, 6);
+    EXPECT_NEAR(big[0].box.width, 3 * small[0].box.width, 6);
+}
+
+TEST(Detector, MinimumFaceSizeDropsSmallerFaces)
+{
+    REQUIRE_MEDIA(image, "astronaut.png");
+    DetectorSettings settings;
+    settings.minFaceSize = 300;
+    EXPECT_TRUE(detectIn(image, DetectorKind::Haar, PixelFormat::BGR, settings).empty());
+}
+
+TEST(Detector, HigherThresholdKeepsFewerFaces)
+{
+    REQUIRE_MEDIA(image, "race.jpg");
+    DetectorSettings loose, strict;
+    loose.threshold = 0.2f;
+    strict.threshold = 0.9f;
+    EXPECT_GE(detectIn(image, DetectorKind::Haar, PixelFormat::BGR, loose).size(),
+              detectIn(image, DetectorKind::Haar, PixelFormat::BGR, strict).size());
+}
+
+TEST(Detector, TinyFramesHaveNoFaces)
+{
+    const cv::Mat tiny(2, 2, CV_8UC3, cv::Scalar(100, 100, 100));
+    EXPECT_TRUE(detectIn(tiny, DetectorKind::Haar).empty());
+    if (!yunetModel().empty())
+        EXPECT_TRUE(detectIn(tiny, DetectorKind::YuNet, PixelFormat::I420).empty());
+}
+
+TEST(Detector, FullFrameIsOneFace)
+{
+    const auto faces = detectIn(syntheticImage(64, 48), DetectorKind::FullFrame);
+    ASSERT_EQ(faces.size(), 1u);
+    EXPECT_FLOAT_EQ(faces[0].box.width, 64);
+    EXPECT_FLOAT_EQ(faces[0].box.height, 48);
+}
+
+TEST(Detector, RoiReportsTheCallersBoxesAboveTheThreshold)
+{
+    RoiDetector detector;
+    detector.setRegions({{{10, 10, 20, 20}, 0.9f}, {{30, 30, 10, 10}, 0.1f}, {{500, 500, 10, 10}, 0.9f}});
+    OwnedFrame frame = makeFrame(syntheticImage(64, 48), PixelFormat::RGB);
+    const auto faces = detector.detect(frame.view, {});
+    ASSERT_EQ(faces.size(), 1u);
+    EXPECT_EQ(faces[0].regionIndex, 0);
+}
+
+TEST(Detector, MissingModelFilesAreNamed)
+{
+    try {
+        createDetector(DetectorKind::YuNet, "/nope/yunet.onnx");
+        FAIL() << "no error";
+    } catch (const std::runtime_error &e) {
+        EXPECT_NE(std::string(e.what()).find("/nope/yunet.onnx"), std::string::npos);
+    }
+    EXPECT_THROW(createDetector(DetectorKind::Haar, "/nope/cascade.xml"), std::runtime_error);
+    EXPECT_THROW(createDetector(DetectorKind::YuNet, ""), std::runtime_error);
+}

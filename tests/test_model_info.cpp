@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Specification of feremotion.json parsing (design.md's bundle metadata).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "model_info.h"
+#include "support.h"
+
+using namespace feremotion;
+using ::testing::HasSubstr;
+
+namespace {
+
+std::string parseError(const std::string &json)
+{
+    try {
+        parseModelInfo(json, "m.pt");
+    } catch (const ModelError &e) {
+        return e.what();
+    }
+    return "(parsed)";
+}
+
+} // namespace
+
+TEST(ModelInfo, ParsesTheDesignExample)
+{
+    const ModelInfo info = parseModelInfo(test::metadataJson({}), "m.pt");
+    EXPECT_EQ(info.labels, fer2013Labels());
+    EXPECT_EQ(info.input.width, 48);
+    EXPECT_EQ(info.input.color, ColorMode::Gray);
+    ASSERT_EQ(info.input.mean.size(), 1u);
+    EXPECT_FLOAT_EQ(info.input.mean[0], 0.5f);
+    EXPECT_EQ(info.architecture, "test-linear");
+}
+
+TEST(ModelInfo, OneMeanValueServesEveryRgbChannel)
+{
+    test::TestBundle spec;
+    spec.color = "rgb";
+    const ModelInfo info = parseModelInfo(test::metadataJson(spec), "m.pt");
+    EXPECT_EQ(info.input.mean, (std::vector<float>{0.5f, 0.5f, 0.5f}));
+}
+
+TEST(ModelInfo, WrongFormatIsRejected)
+{
+    EXPECT_THAT(parseError(R"({"format": "onnx"})"), HasSubstr("expected \"feremotion-model\""));
+}
+
+TEST(ModelInfo, UnknownColourIsRejected)
+{
+    test::TestBundle spec;
+    spec.color = "cmyk";
+    EXPECT_THAT(parseError(test::metadataJson(spec)), HasSubstr("\"input.color\""));
+}
+
+TEST(ModelInfo, ErrorsNameTheModelFile)
+{
+    EXPECT_THAT(parseError("[]"), HasSubstr("model 'm.pt'"));
+}
+
+TEST(ModelInfo, LabelListsAreTrimmed)
+{
+    EXPECT_EQ(parseLabelList(" a, b ,c"), (std::vector<std::string>{"a", "b", "c"}));
+    EXPECT_THROW(parseLabelList("a,,b"), std::invalid_argument);
+}
+
+TEST(ModelInfo, NumberListsRejectGarbage)
+{
+    EXPECT_EQ(parseFloatList("0.485, 0.456,0.406").size(), 3u);
+    EXPECT_THROW(parseFloatList("0.5x"), std::invalid_argument);
+    EXPECT_THROW(parseFloatList(""), std::invalid_argument);
+}
