@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Benchmark: pipeline frames/s per detector against decoding alone and a Python loop, and the
+// classifier's faces/s per batch size and thread count with its overhead split. Prints figures.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+
+#include "classifier.h"
+
+using namespace feremotion;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+    std::string shared = "../shared";
+    std::string model;
+    std::string sourceDir = ".";
+    bool python = true;
+    int repeats = 1;
+};
+
+struct PipelineRun {
+    int frames = 0;
+    int framesWithFaces = 0;
+    long faces = 0;
+    double seconds = 0;
+    std::string error;
+    double fps() const { return seconds > 0 ? (frames - 1) / seconds : 0; }
+};
+
+void onHandoff(GstElement *, GstBuffer *buffer, GstPad *, gpointer data)
+{
+    auto *run = static_cast<PipelineRun *>(data);
+    if (run->frames == 0)
+        run->seconds = -std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+    ++run->frames;
+    int faces = 0;
+    gpointer state = nullptr;
+    while (gst_buffer_iterate_meta_filtered(buffer, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))
+        ++faces;
+    run->faces += faces;
+    run->framesWithFaces += faces > 0;
+}
+
+// Times a pipeline from its first frame at the sink to EOS, so plugin and model loading and
+// preroll stay out of the figure.
+PipelineRun runPipeline(const std::string &launch)
+{
+    PipelineRun run;
+    GError *error = nullptr;
+    GstElement *pipeline = gst_parse_launch((launch + " ! fakesink name=sink sync=false signal-handoffs=true").c_str(), &error);
+    if (!pipeline) {
+        run.error = error ? error->message : "parse error";
+        g_clear_error(&error);
+        return run;
+    }
+    GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+    g_signal_connect(sink, "handoff", G_CALLBACK(onHandoff), &run);
+    gst_object_unref(sink);
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    GstMessage *message = gst_bus_timed_pop_filtered(bus, 600 * GST_SECOND,
+                                                     static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    run.seconds += std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+    if (!message) {
+        run.error = "timeout";
+    } else {
+        if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR) {
+            GError *gerror = nullptr;
+            gst_message_parse_error(message, &gerror, nullptr);
+            run.error = gerror->message;
+            g_error_free(gerror);
+        }
+        gst_message_unref(message);
+    }
+    gst_object_unref(bus);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+    return run;
+}
+
+std::string runCommand(const std::string &command)
+{
+    std::string output;
+    FILE *pipe = popen(command.c_str(), "r");
+    if (!pipe)
+        return output;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, pipe)) > 0)
+        output.append(chunk, n);
+    pclose(pipe);
+    return output;
+}
+
+// A 1280x720 H.264 clip made from video_01 (the shared media has none), cached in /tmp.
+std::string make720pClip(const std::string &source)
+{
+    const std::string path = (fs::temp_directory_path() / "feremotion-bench-720p.mp4").string();
+    if (fs::exists(path))
+        return path;
+    const PipelineRun run = runPipeline("filesrc location=" + source +
+                                        " ! decodebin ! videoconvert ! videoscale ! video/x-raw,width=1280,height=720 "
+                                        "! openh264enc bitrate=4000000 ! h264parse ! mp4mux ! filesink location=" +
+                                        path + " name=unused");
+    (void)run;
+    return path;
+}
+
+void printRow(const std::string &clip, const std::string &what, const PipelineRun &run, double baseline)
+{
+    if (!run.error.empty()) {
+        std::printf("| %s | %s | error: %s | | | |\n", clip.c_str(), what.c_str(), run.error.c_str());
+        return;
+    }
+    std::printf("| %s | %s | %d | %.1f | %s | %d / %ld |\n", clip.c_str(), what.c_str(), run.frames, run.fps(),
+                baseline > 0 ? (std::to_string(static_cast<int>(100 * run.fps() / baseline + 0.5)) + "%").c_str() : "",
+                run.framesWithFaces, run.faces);
+}
+
+PipelineRun best(const std::string &launch, int repeats)
+{
+    PipelineRun result;
+    for (int i = 0; i < repeats; ++i) {
+        PipelineRun run = runPipeline(launch);
+        if (i == 0 || (run.error.empty() && run.fps() > result.fps()))
+            result = run;
+    }
+    return result;
+}
+
+void benchmarkPipelines(const Options &options)
+{
+    const std::string yunet = options.shared + "/models/face_detection_yunet_2022mar.onnx";
+    std::vector<std::pair<std::string, std::string>> clips{{"video_01 (640x480, 89 frames)", options.shared + "/media/video_01.mp4"},
+                                                           {"video_02 (640x480, 521 frames)", options.shared + "/media/video_02.mp4"}};
+    clips.push_back({"video_01 at 1280x720", make720pClip(clips[0].second)});
+
+    std::printf("\n## Pipelines (best of %d; timed from the first frame at the sink to EOS)\n\n", options.repeats);
+    std::printf("| clip | pipeline | frames | frames/s | of decode alone | frames with faces / faces |\n|---|---|---|---|---|---|\n");
+    for (const auto &[name, path] : clips) {
+        const std::string decode = "filesrc location=" + path + " ! decodebin";
+        const PipelineRun alone = best(decode, options.repeats);
+        printRow(name, "decode", alone, 0);
+        const std::string element = " ! feremotion model=" + options.model + " overlay=false";
+        const PipelineRun haar = best(decode + element, options.repeats);
+        printRow(name, "decode ! feremotion detector=haar", haar, alone.fps());
+        printRow(name, "decode ! feremotion detector=yunet",
+                 best(decode + element + " detector=yunet detector-model=" + yunet, options.repeats), alone.fps());
+        printRow(name, "decode ! feremotion detector=haar overlay=true",
+                 best(decode + " ! feremotion model=" + options.model, options.repeats), alone.fps());
+        if (options.python) {
+            const std::string output = runCommand("/usr/bin/python3 " + options.sourceDir + "/bench/python_loop.py " +
+                                                  path + " " + options.model + " 2>/dev/null");
+            try {
+                const auto result = nlohmann::json::parse(output);
+                std::printf("| %s | Python loop (cv2 Haar + python3-torch, per face) | %d | %.1f | element/loop: %.2fx | %d / %d |\n",
+                            name.c_str(), result["frames"].get<int>(), result["fps"].get<double>(),
+                            haar.fps() / result["fps"].get<double>(), result["frames_with_faces"].get<int>(),
+                            result["faces"].get<int>());
+            } catch (const std::exception &) {
+                std::printf("| %s | Python loop | failed: %s | | | |\n", name.c_str(), output.c_str());
+            }
+        }
+        std::fflush(stdout);
+    }
+}
+
+void benchmarkClassifier(const Options &options)
+{
+    std::printf("\n## Classifier (%s)\n\n", options.model.c_str());
+    std::printf("| threads | batch | faces/s | forward ms/face | overhead (crop+resize+normalise+copy+softmax) / forward |\n|---|---|---|---|---|\n");
+    cv::RNG rng(1);
+    cv::Mat frameImage(480, 640, CV_8UC3);
+    rng.fill(frameImage, cv::RNG::UNIFORM, 0, 256);
+    FrameView frame;
+    frame.format = PixelFormat::BGR;
+    frame.width = 640;
+    frame.height = 480;
+    frame.planes[0] = frameImage.data;
+    frame.strides[0] = static_cast<int>(frameImage.step[0]);
+    for (int threads : {1, 2}) {
+        for (int batch : {1, 8, 32}) {
+            ClassifierOptions classifierOptions;
+            classifierOptions.threads = threads;
+            classifierOptions.batchSize = batch;
+            classifierOptions.device = "cpu";
+            EmotionClassifier classifier(options.model, classifierOptions);
+            std::vector<Detection> faces;
+            for (int i = 0; i < batch; ++i)
+                faces.push_back({{static_cast<float>(20 * (i % 20)), static_cast<float>(10 * (i % 30)), 120, 140}, 1.0f});
+            classifier.classifyFaces(frame, faces); // warm-up
+            classifier.resetStats();
+            const auto start = Clock::now();
+            int total = 0;
+            while (std::chrono::duration<double>(Clock::now() - start).count() < 3.0) {
+                classifier.classifyFaces(frame, faces);
+                total += batch;
+            }
+            const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+            const ClassifierStats &s = classifier.stats();
+            const double overhead = s.cropSeconds + s.prepareSeconds + s.finishSeconds;
+            std::printf("| %d | %d | %.0f | %.3f | %.1f%% |\n", threads, batch, total / seconds,
+                        1000 * s.forwardSeconds / s.faces, 100 * overhead / s.forwardSeconds);
+            std::fflush(stdout);
+        }
+    }
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    gst_init(&argc, &argv);
+    Options options;
+    bool pipelines = true, classifier = true;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                std::cerr << arg << " needs a value\n";
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (arg == "--shared") options.shared = value();
+        else if (arg == "--model") options.model = value();
+        else if (arg == "--source-dir") options.sourceDir = value();
+        else if (arg == "--repeats") options.repeats = std::stoi(value());
+        else if (arg == "--no-python") options.python = false;
+        else if (arg == "--only-classifier") pipelines = false;
+        else if (arg == "--only-pipelines") classifier = false;
+        else {
+            std::cout << "usage: feremotion-bench --model BUNDLE [--shared DIR] [--source-dir DIR] [--repeats N]\n"
+                         "                        [--no-python] [--only-classifier|--only-pipelines]\n";
+            return arg == "--help" ? 0 : 2;
+        }
+    }
+    if (options.model.empty()) {
+        std::cerr << "feremotion-bench: --model BUNDLE is required\n";
+        return 2;
+    }
+    std::printf("# feremotion benchmark\n\nmodel: %s\nCPU threads available: %u\n", options.model.c_str(),
+                std::thread::hardware_concurrency());
+    if (pipelines)
+        benchmarkPipelines(options);
+    if (classifier)
+        benchmarkClassifier(options);
+    return 0;
+}
