@@ -56,19 +56,24 @@ void onHandoff(GstElement *, GstBuffer *buffer, GstPad *, gpointer data)
 
 // Times a pipeline from its first frame at the sink to EOS, so plugin and model loading and
 // preroll stay out of the figure.
-PipelineRun runPipeline(const std::string &launch)
+PipelineRun runPipeline(const std::string &launch, bool countFrames = true)
 {
     PipelineRun run;
     GError *error = nullptr;
-    GstElement *pipeline = gst_parse_launch((launch + " ! fakesink name=sink sync=false signal-handoffs=true").c_str(), &error);
-    if (!pipeline) {
-        run.error = error ? error->message : "parse error";
+    const std::string full = countFrames ? launch + " ! fakesink name=sink sync=false signal-handoffs=true" : launch;
+    GstElement *pipeline = gst_parse_launch(full.c_str(), &error);
+    if (error) {
+        run.error = error->message;
         g_clear_error(&error);
+        if (pipeline)
+            gst_object_unref(pipeline);
         return run;
     }
-    GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-    g_signal_connect(sink, "handoff", G_CALLBACK(onHandoff), &run);
-    gst_object_unref(sink);
+    if (countFrames) {
+        GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+        g_signal_connect(sink, "handoff", G_CALLBACK(onHandoff), &run);
+        gst_object_unref(sink);
+    }
     gst_element_set_state(pipeline, GST_STATE_PLAYING);
     GstBus *bus = gst_element_get_bus(pipeline);
     GstMessage *message = gst_bus_timed_pop_filtered(bus, 600 * GST_SECOND,
@@ -111,11 +116,15 @@ std::string make720pClip(const std::string &source)
     const std::string path = (fs::temp_directory_path() / "feremotion-bench-720p.mp4").string();
     if (fs::exists(path))
         return path;
+    const std::string temporary = path + ".part";
     const PipelineRun run = runPipeline("filesrc location=" + source +
-                                        " ! decodebin ! videoconvert ! videoscale ! video/x-raw,width=1280,height=720 "
-                                        "! openh264enc bitrate=4000000 ! h264parse ! mp4mux ! filesink location=" +
-                                        path + " name=unused");
-    (void)run;
+                                            " ! decodebin ! videoconvert ! videoscale ! video/x-raw,width=1280,height=720 "
+                                            "! openh264enc bitrate=4000000 ! h264parse ! mp4mux ! filesink location=" +
+                                            temporary,
+                                        false);
+    if (!run.error.empty())
+        throw std::runtime_error("cannot make the 1280x720 clip: " + run.error);
+    fs::rename(temporary, path);
     return path;
 }
 

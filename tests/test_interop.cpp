@@ -18,7 +18,7 @@ namespace {
 torch::Tensor fixedInput(int64_t channels, int64_t height, int64_t width, int64_t batch = 3)
 {
     const int64_t count = batch * channels * height * width;
-    auto values = (torch::arange(count, torch::kInt64) * 37 % 256).to(torch::kFloat32) / 255.0;
+    auto values = (torch::arange(count, torch::kInt64) * 37 % 251).to(torch::kFloat32) / 250.0;
     return ((values - 0.5) / 0.5).reshape({batch, channels, height, width});
 }
 

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// evaluate, predict, info.
+#include "commands.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
+
+#include "bundle_io.h"
+#include "dataset.h"
+#include "metrics.h"
+#include "plots.h"
+
+#ifdef FEREMOTION_TRAINER_OPENCV
+#include <opencv2/imgcodecs.hpp>
+
+#include "classifier.h"
+#include "detector.h"
+#endif
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace feremotion::trainer {
+
+namespace {
+
+struct Bundle {
+    torch::jit::Module module;
+    ModelInfo info;
+};
+
+Bundle openBundle(const std::string &path)
+{
+    LoadedBundle loaded = loadBundle(path);
+    if (loaded.metadataJson.empty())
+        throw ModelError("model '" + path + "' has no feremotion.json; it is a bare TorchScript file, not a bundle");
+    Bundle bundle{loaded.module, parseModelInfo(loaded.metadataJson, path)};
+    bundle.module.eval();
+    return bundle;
+}
+
+void setThreads(int threads)
+{
+    at::set_num_threads(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+// CSV faces are 48x48 gray; a model may want another size or RGB.
+Dataset fitToInput(Dataset data, const InputSpec &input)
+{
+    torch::Tensor images = data.images;
+    if (images.size(2) != input.height || images.size(3) != input.width)
+        images = torch::nn::functional::interpolate(
+                     images.to(torch::kFloat32),
+                     torch::nn::functional::InterpolateFuncOptions()
+                         .size(std::vector<int64_t>{input.height, input.width})
+                         .mode(torch::kBilinear)
+                         .align_corners(false))
+                     .round()
+                     .clamp(0, 255)
+                     .to(torch::kUInt8);
+    if (images.size(1) == 1 && input.channels() == 3)
+        images = images.expand({-1, 3, -1, -1}).contiguous();
+    data.images = images;
+    return data;
+}
+
+} // namespace
+
+int runEvaluate(const EvaluateOptions &o)
+{
+    setThreads(o.threads);
+    Bundle bundle = openBundle(o.model);
+    if (o.data.empty())
+        throw std::invalid_argument("--data is required");
+    Dataset data;
+    if (isImageFolder(o.data.front())) {
+        data = loadImageFolder(o.data.front(), bundle.info.labels, bundle.info.input.width, bundle.info.input.height,
+                               bundle.info.input.color == ColorMode::Rgb);
+    } else {
+        CsvOptions csv;
+        csv.usage = o.usage;
+        csv.skipBad = o.skipBad;
+        LoadReport report;
+        data = fitToInput(loadFerCsv(o.data, csv, &report), bundle.info.input);
+        if (report.skipped)
+            std::printf("skipped %lld malformed rows\n", report.skipped);
+        if (bundle.info.labels.size() != data.labelNames.size())
+            throw ModelError("model '" + o.model + "' has " + std::to_string(bundle.info.labels.size()) +
+                             " labels; FER-2013 data has 7");
+    }
+    auto forward = [&](const torch::Tensor &x) {
+        torch::Tensor logits = bundle.module.forward({x}).toTensor();
+        if (o.ttaCrops) {
+            // Four 2-pixel shifts, edges repeated, averaged with the unshifted face.
+            const torch::Tensor padded = torch::nn::functional::pad(
+                x, torch::nn::functional::PadFuncOptions({2, 2, 2, 2}).mode(torch::kReplicate));
+            const int64_t h = x.size(2), w = x.size(3);
+            for (auto [dy, dx] : {std::pair{0, 0}, {0, 4}, {4, 0}, {4, 4}})
+                logits = logits + bundle.module.forward({padded.slice(2, dy, dy + h).slice(3, dx, dx + w)}).toTensor();
+            logits = logits / 5.0;
+        }
+        return logits;
+    };
+    const torch::Tensor logits =
+        predictLogits(forward, data, bundle.info.input, o.tta || o.ttaCrops, o.batchSize, torch::kCPU);
+    const Metrics metrics = computeMetrics(logits, data.labels, bundle.info.labels);
+
+    std::printf("%s on %s: %lld faces%s\naccuracy %.2f%%  macro-F1 %.4f  loss %.4f\n\n", o.model.c_str(),
+                data.description.c_str(), static_cast<long long>(metrics.count),
+                o.ttaCrops ? " (TTA: flip + 4 shifts)" : o.tta ? " (TTA: flip)" : "", 100 * metrics.accuracy,
+                metrics.macroF1, metrics.loss);
+    std::printf("%-10s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "support");
+    for (size_t k = 0; k < metrics.labels.size(); ++k)
+        std::printf("%-10s %9.3f %9.3f %9.3f %8lld\n", metrics.labels[k].c_str(), metrics.precision[k],
+                    metrics.recall[k], metrics.f1[k], static_cast<long long>(metrics.support[k]));
+    std::printf("\nconfusion matrix (rows: true, columns: predicted)\n%-10s", "");
+    for (const auto &label : metrics.labels)
+        std::printf(" %8.8s", label.c_str());
+    std::printf("\n");
+    for (size_t r = 0; r < metrics.labels.size(); ++r) {
+        std::printf("%-10s", metrics.labels[r].c_str());
+        for (int64_t count : metrics.confusion[r])
+            std::printf(" %8lld", static_cast<long long>(count));
+        std::printf("\n");
+    }
+
+    const std::string stem = fs::path(o.model).replace_extension().string();
+    const std::string jsonPath = o.outJson.empty() ? stem + "-eval.json" : o.outJson;
+    const std::string pngPath = o.confusionPng.empty() ? stem + "-eval-confusion.png" : o.confusionPng;
+    json out = metrics.toJson();
+    out["model"] = o.model;
+    out["data"] = data.description;
+    out["tta"] = o.ttaCrops ? "flip+shifts" : o.tta ? "flip" : "none";
+    std::ofstream file(jsonPath);
+    if (!file)
+        throw std::invalid_argument("cannot write '" + jsonPath + "'");
+    file << out.dump(2) << "\n";
+    std::printf("\nwrote %s\n", jsonPath.c_str());
+    if (writeConfusionMatrix(metrics, pngPath))
+        std::printf("wrote %s\n", pngPath.c_str());
+    return 0;
+}
+
+int runPredict(const PredictOptions &o)
+{
+#ifdef FEREMOTION_TRAINER_OPENCV
+    ClassifierOptions classifierOptions;
+    classifierOptions.device = "cpu";
+    classifierOptions.threads = o.threads;
+    EmotionClassifier classifier(o.model, classifierOptions);
+    const ModelInfo &info = classifier.info();
+    std::unique_ptr<FaceDetector> detector;
+    if (!o.noDetect) {
+        DetectorKind kind;
+        if (o.detector == "haar") kind = DetectorKind::Haar;
+        else if (o.detector == "yunet") kind = DetectorKind::YuNet;
+        else throw std::invalid_argument("--detector must be haar or yunet, not '" + o.detector + "'");
+        detector = createDetector(kind, o.detectorModel);
+    }
+    DetectorSettings settings;
+    settings.threshold = o.threshold;
+    settings.minFaceSize = o.minFaceSize;
+    json all = json::array();
+    int failures = 0;
+    for (const std::string &path : o.images) {
+        cv::Mat image = cv::imread(path, cv::IMREAD_COLOR);
+        if (image.empty()) {
+            std::fprintf(stderr, "feremotion-trainer: '%s' cannot be read as an image\n", path.c_str());
+            ++failures;
+            continue;
+        }
+        FrameView frame = frameFromMat(image, PixelFormat::BGR);
+        std::vector<Detection> faces =
+            detector ? detector->detect(frame, settings)
+                     : std::vector<Detection>{{{0, 0, static_cast<float>(image.cols), static_cast<float>(image.rows)}, 1.0f}};
+        const auto emotions = classifier.classifyFaces(frame, faces);
+        json entry = {{"image", path}, {"faces", json::array()}};
+        if (!o.json)
+            std::printf("%s: %zu face%s\n", path.c_str(), faces.size(), faces.size() == 1 ? "" : "s");
+        for (size_t i = 0; i < faces.size(); ++i) {
+            const auto &b = faces[i].box;
+            const auto &e = emotions[i];
+            json probabilities = json::object();
+            for (size_t k = 0; k < info.labels.size(); ++k)
+                probabilities[info.labels[k]] = e.probabilities[k];
+            entry["faces"].push_back({{"box", {b.x, b.y, b.width, b.height}},
+                                      {"detection_confidence", faces[i].confidence},
+                                      {"label", info.labels[e.labelId]},
+                                      {"confidence", e.confidence},
+                                      {"probabilities", probabilities}});
+            if (!o.json) {
+                std::printf("  face %zu at %.0f,%.0f %.0fx%.0f: %s %.1f%%  (", i + 1, b.x, b.y, b.width, b.height,
+                            info.labels[e.labelId].c_str(), 100 * e.confidence);
+                for (size_t k = 0; k < info.labels.size(); ++k)
+                    std::printf("%s%s %.2f", k ? ", " : "", info.labels[k].c_str(), e.probabilities[k]);
+                std::printf(")\n");
+            }
+        }
+        all.push_back(entry);
+    }
+    if (o.json)
+        std::printf("%s\n", all.dump(2).c_str());
+    return failures ? 2 : 0;
+#else
+    (void)o;
+    throw std::invalid_argument("predict needs OpenCV; this feremotion-trainer was built without it");
+#endif
+}
+
+int runInfo(const InfoOptions &o)
+{
+    LoadedBundle loaded = loadBundle(o.model);
+    int64_t parameters = 0;
+    for (const auto &p : loaded.module.parameters())
+        parameters += p.numel();
+    std::printf("model: %s\nparameters: %lld (%.2f MB as float32)\n", o.model.c_str(),
+                static_cast<long long>(parameters), parameters * 4.0 / 1e6);
+    if (loaded.metadataJson.empty()) {
+        std::printf("feremotion.json: none (a bare TorchScript file)\n");
+        return 0;
+    }
+    parseModelInfo(loaded.metadataJson, o.model); // validates
+    std::printf("feremotion.json:\n%s\n", json::parse(loaded.metadataJson).dump(2).c_str());
+    return 0;
+}
+
+} // namespace feremotion::trainer

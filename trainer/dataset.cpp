@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Dataset loading with row-precise errors.
+#include "dataset.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <zlib.h>
+
+#ifdef FEREMOTION_TRAINER_OPENCV
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#endif
+
+#include "model_info.h"
+
+namespace fs = std::filesystem;
+
+namespace feremotion::trainer {
+
+std::vector<int64_t> Dataset::classCounts() const
+{
+    std::vector<int64_t> counts(labelNames.size(), 0);
+    const auto *l = labels.data_ptr<int64_t>();
+    for (int64_t i = 0; i < size(); ++i)
+        ++counts[static_cast<size_t>(l[i])];
+    return counts;
+}
+
+Dataset Dataset::subset(const std::vector<int64_t> &indices) const
+{
+    Dataset out;
+    const auto index = torch::tensor(indices, torch::kInt64);
+    out.images = images.index_select(0, index);
+    out.labels = labels.index_select(0, index);
+    out.labelNames = labelNames;
+    out.description = description;
+    return out;
+}
+
+bool isImageFolder(const std::string &path)
+{
+    std::error_code ec;
+    return fs::is_directory(path, ec);
+}
+
+namespace {
+
+// The whole file, gunzipped when it is gzip (zlib reads plain files unchanged).
+std::string readAll(const std::string &path)
+{
+    std::error_code ec;
+    if (!fs::exists(path, ec))
+        throw DataError("data file '" + path + "' does not exist");
+    if (fs::is_directory(path, ec))
+        throw DataError("data file '" + path + "' is a folder");
+    gzFile file = gzopen(path.c_str(), "rb");
+    if (!file)
+        throw DataError("data file '" + path + "' cannot be opened: " + std::strerror(errno));
+    gzbuffer(file, 1 << 20);
+    std::string text;
+    std::vector<char> chunk(1 << 20);
+    int n;
+    while ((n = gzread(file, chunk.data(), static_cast<unsigned>(chunk.size()))) > 0)
+        text.append(chunk.data(), static_cast<size_t>(n));
+    int errorCode = 0;
+    const char *message = gzerror(file, &errorCode);
+    const std::string error = (n < 0 || errorCode != Z_OK) ? (message ? message : "read error") : "";
+    gzclose(file);
+    if (!error.empty())
+        throw DataError("data file '" + path + "' is damaged: " + error);
+    return text;
+}
+
+std::vector<std::string> splitCsvHeader(const std::string &line)
+{
+    std::vector<std::string> fields;
+    size_t start = 0;
+    while (true) {
+        const size_t comma = line.find(',', start);
+        std::string field = line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        field.erase(std::remove(field.begin(), field.end(), '\r'), field.end());
+        fields.push_back(field);
+        if (comma == std::string::npos)
+            break;
+        start = comma + 1;
+    }
+    return fields;
+}
+
+} // namespace
+
+Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &options, LoadReport *report)
+{
+    if (paths.empty())
+        throw DataError("no data files given");
+    const int pixels = options.size * options.size;
+    std::vector<uint8_t> images;
+    std::vector<int64_t> labels;
+    LoadReport local;
+    const auto classes = static_cast<long>(fer2013Labels().size());
+    for (const std::string &path : paths) {
+        const std::string text = readAll(path);
+        size_t position = 0;
+        long long lineNumber = 0;
+        int emotionColumn = -1, pixelsColumn = -1, usageColumn = -1;
+        auto bad = [&](const std::string &cause) {
+            if (!options.skipBad)
+                throw DataError(path + ":" + std::to_string(lineNumber) + ": " + cause +
+                                " (use --skip-bad to skip such rows)");
+            ++local.skipped;
+        };
+        while (position < text.size()) {
+            if (options.limit > 0 && static_cast<long long>(labels.size()) >= options.limit)
+                break;
+            size_t end = text.find('\n', position);
+            if (end == std::string::npos)
+                end = text.size();
+            const char *begin = text.data() + position;
+            const char *stop = text.data() + end;
+            position = end + 1;
+            ++lineNumber;
+            if (stop > begin && stop[-1] == '\r')
+                --stop;
+            if (stop == begin)
+                continue;
+            if (lineNumber == 1) {
+                const auto header = splitCsvHeader(std::string(begin, stop));
+                for (size_t i = 0; i < header.size(); ++i) {
+                    if (header[i] == "emotion") emotionColumn = static_cast<int>(i);
+                    if (header[i] == "pixels") pixelsColumn = static_cast<int>(i);
+                    if (header[i] == "Usage") usageColumn = static_cast<int>(i);
+                }
+                if (emotionColumn != 0 || pixelsColumn != 1)
+                    throw DataError(path + ":1: header must start with \"emotion,pixels\" (FER-2013 CSV), found \"" +
+                                    std::string(begin, std::min(stop, begin + 60)) + "\"");
+                continue;
+            }
+            // emotion
+            const char *p = begin;
+            long emotion = 0;
+            const char *digits = p;
+            while (p < stop && *p >= '0' && *p <= '9')
+                emotion = emotion * 10 + (*p++ - '0');
+            if (p == digits || p >= stop || *p != ',') {
+                bad("the emotion field is not a number");
+                continue;
+            }
+            if (emotion >= classes) {
+                bad("emotion " + std::to_string(emotion) + " is outside 0-" + std::to_string(classes - 1));
+                continue;
+            }
+            ++p;
+            // pixels
+            const size_t offset = images.size();
+            images.resize(offset + static_cast<size_t>(pixels));
+            int count = 0;
+            bool malformed = false;
+            while (p < stop && *p != ',') {
+                while (p < stop && *p == ' ')
+                    ++p;
+                if (p >= stop || *p == ',')
+                    break;
+                int value = 0;
+                const char *start = p;
+                while (p < stop && *p >= '0' && *p <= '9')
+                    value = value * 10 + (*p++ - '0');
+                if (p == start || (p < stop && *p != ' ' && *p != ',') || value > 255 || p - start > 3) {
+                    malformed = true;
+                    break;
+                }
+                if (count < pixels)
+                    images[offset + static_cast<size_t>(count)] = static_cast<uint8_t>(value);
+                ++count;
+            }
+            if (malformed || count != pixels) {
+                images.resize(offset);
+                bad(malformed ? "the pixels field holds something other than integers 0-255"
+                               : "the pixels field has " + std::to_string(count) + " values, expected " +
+                                     std::to_string(pixels));
+                continue;
+            }
+            // Usage
+            if (!options.usage.empty() && usageColumn >= 0) {
+                const std::string usage = p < stop ? std::string(p + 1, stop) : "";
+                if (usage != options.usage) {
+                    images.resize(offset);
+                    continue;
+                }
+            }
+            labels.push_back(emotion);
+            ++local.rows;
+        }
+        if (lineNumber == 0)
+            throw DataError("data file '" + path + "' is empty");
+    }
+    if (report)
+        *report = local;
+    if (labels.empty())
+        throw DataError("no rows" + (options.usage.empty() ? std::string() : " with Usage \"" + options.usage + "\"") +
+                        " in " + paths.front() + (paths.size() > 1 ? " and the other data files" : ""));
+    Dataset data;
+    const auto n = static_cast<int64_t>(labels.size());
+    data.images = torch::from_blob(images.data(), {n, 1, options.size, options.size}, torch::kUInt8).clone();
+    data.labels = torch::tensor(labels, torch::kInt64);
+    data.labelNames = fer2013Labels();
+    std::string names;
+    for (const auto &path : paths)
+        names += (names.empty() ? "" : ", ") + fs::path(path).filename().string();
+    data.description = names + (options.usage.empty() ? "" : " (" + options.usage + ")");
+    return data;
+}
+
+Dataset loadImageFolder(const std::string &root, const std::vector<std::string> &labels, int width, int height,
+                        bool rgb)
+{
+#ifdef FEREMOTION_TRAINER_OPENCV
+    std::error_code ec;
+    if (!fs::is_directory(root, ec))
+        throw DataError("image folder '" + root + "' does not exist");
+    std::vector<std::pair<std::string, int64_t>> files;
+    for (const auto &entry : fs::directory_iterator(root)) {
+        if (!entry.is_directory())
+            continue;
+        const std::string name = entry.path().filename().string();
+        const auto it = std::find(labels.begin(), labels.end(), name);
+        if (it == labels.end())
+            throw DataError("image folder '" + entry.path().string() + "' is not a known label (known: " + [&] {
+                std::string known;
+                for (const auto &l : labels)
+                    known += (known.empty() ? "" : ", ") + l;
+                return known;
+            }() + ")");
+        for (const auto &file : fs::directory_iterator(entry.path())) {
+            std::string ext = file.path().extension().string();
+            std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+            if (ext == ".png" || ext == ".jpg" || ext == ".jpeg")
+                files.push_back({file.path().string(), it - labels.begin()});
+        }
+    }
+    std::sort(files.begin(), files.end());
+    if (files.empty())
+        throw DataError("image folder '" + root + "' holds no .png/.jpg images in label folders");
+    const int channels = rgb ? 3 : 1;
+    auto images = torch::empty({static_cast<int64_t>(files.size()), channels, height, width}, torch::kUInt8);
+    std::vector<int64_t> labelIds;
+    for (size_t i = 0; i < files.size(); ++i) {
+        cv::Mat image = cv::imread(files[i].first, rgb ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE);
+        if (image.empty())
+            throw DataError("image '" + files[i].first + "' cannot be decoded");
+        if (rgb)
+            cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
+        cv::resize(image, image, {width, height}, 0, 0, cv::INTER_AREA);
+        auto hwc = torch::from_blob(image.data, {height, width, channels}, torch::kUInt8);
+        images[static_cast<int64_t>(i)].copy_(hwc.permute({2, 0, 1}));
+        labelIds.push_back(files[i].second);
+    }
+    Dataset data;
+    data.images = images;
+    data.labels = torch::tensor(labelIds, torch::kInt64);
+    data.labelNames = labels;
+    data.description = "image folder " + root;
+    return data;
+#else
+    (void)labels;
+    (void)width;
+    (void)height;
+    (void)rgb;
+    throw DataError("image folder '" + root + "': this feremotion-trainer was built without OpenCV");
+#endif
+}
+
+} // namespace feremotion::trainer

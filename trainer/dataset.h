@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Face datasets decoded once into memory: FER-2013 CSV (plain or gzip) and image folders.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace feremotion::trainer {
+
+// Bad input data; the message names the file (and line) and the cause.
+class DataError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Dataset {
+    torch::Tensor images; // uint8 N×C×H×W
+    torch::Tensor labels; // int64 N
+    std::vector<std::string> labelNames;
+    std::string description; // e.g. "fer2013-train-00.csv.gz (Training)"
+
+    int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+    std::vector<int64_t> classCounts() const;
+    // The rows at `indices`, in that order.
+    Dataset subset(const std::vector<int64_t> &indices) const;
+};
+
+struct CsvOptions {
+    std::string usage;     // keep rows whose Usage equals this; empty: every row
+    bool skipBad = false;  // skip malformed rows (counted) instead of failing
+    long long limit = 0;   // keep at most this many rows (0 = all), taken in file order
+    int size = 48;         // rows must hold size*size pixels
+};
+
+struct LoadReport {
+    long long rows = 0;
+    long long skipped = 0;
+};
+
+// Reads FER-2013 CSVs (`emotion,pixels[,Usage]`, .csv or .csv.gz). Labels are FER-2013's.
+Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &options, LoadReport *report = nullptr);
+
+// Reads root/<label>/*.png|jpg|jpeg (any size), converted to gray or RGB at width×height.
+// Every sub-folder must be one of `labels`.
+Dataset loadImageFolder(const std::string &root, const std::vector<std::string> &labels, int width, int height,
+                        bool rgb);
+
+// True when `path` is a folder (an image-folder dataset) rather than a CSV file.
+bool isImageFolder(const std::string &path);
+
+} // namespace feremotion::trainer

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// feremotion-trainer: train, evaluate and inspect the emotion model bundles the element loads.
+#include <cstdio>
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+#include "architectures.h"
+#include "commands.h"
+#include "dataset.h"
+#include "model_info.h"
+#include "train.h"
+
+using namespace feremotion;
+using namespace feremotion::trainer;
+
+namespace {
+
+void setupTrain(CLI::App &app, std::function<int()> &run)
+{
+    auto o = std::make_shared<TrainOptions>();
+    CLI::App *sub = app.add_subcommand("train", "Train a model and write a bundle the feremotion element loads");
+    sub->add_option("--data", o->data,
+                    "FER-2013 CSV files (emotion,pixels,Usage; .csv or .csv.gz) or one image folder "
+                    "(root/<label>/*.png|jpg)")
+        ->required();
+    sub->add_option("--val", o->val, "Validation data, same kinds; default: the --val-usage rows of --data");
+    sub->add_option("--train-usage", o->trainUsage, "Usage value of training rows in the CSVs")->capture_default_str();
+    sub->add_option("--val-usage", o->valUsage, "Usage value of validation rows in the CSVs")->capture_default_str();
+    sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows instead of stopping");
+    sub->add_option("--limit", o->limit, "Use only the first N training rows (0 = all)")->capture_default_str();
+    sub->add_option("--val-limit", o->valLimit, "Use only the first N validation rows (0 = all)")->capture_default_str();
+    sub->add_option("--color", o->color, "Input colour: gray, or rgb (image folders only)")
+        ->check(CLI::IsMember({"gray", "rgb"}))
+        ->capture_default_str();
+    sub->add_option("--input-size", o->inputSize, "Input side in pixels")->check(CLI::Range(16, 512))->capture_default_str();
+    sub->add_option("--face-margin", o->faceMargin, "Context the element adds around each detected box, as a fraction")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    sub->add_option("--arch", o->architecture.name, describeArchitectures())
+        ->check(CLI::IsMember(architectureNames()))
+        ->capture_default_str();
+    sub->add_option("--width", o->architecture.width, "Base channel count (0 = the architecture's default)")
+        ->check(CLI::Range(0, 1024))
+        ->capture_default_str();
+    sub->add_option("--hidden", o->architecture.hidden, "Units of a dense layer before the classifier (0 = none)")
+        ->check(CLI::Range(0, 65536))
+        ->capture_default_str();
+    sub->add_option("--dropout", o->architecture.dropout, "Dropout before the classifier")
+        ->check(CLI::Range(0.0, 0.95))
+        ->capture_default_str();
+    sub->add_option("--optimizer", o->optimizer, "adam or sgd (Nesterov momentum 0.9)")
+        ->check(CLI::IsMember({"adam", "sgd"}))
+        ->capture_default_str();
+    sub->add_option("--lr", o->learningRate, "Learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+    sub->add_option("--weight-decay", o->weightDecay, "L2 weight decay")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    sub->add_option("--scheduler", o->scheduler, "cosine, plateau (halve after 3 epochs without lower val loss) or none")
+        ->check(CLI::IsMember({"cosine", "plateau", "none"}))
+        ->capture_default_str();
+    sub->add_option("--epochs", o->epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();
+    sub->add_option("--batch-size", o->batchSize, "Faces per training step")->check(CLI::Range(1, 65536))->capture_default_str();
+    sub->add_option("--label-smoothing", o->labelSmoothing, "Label smoothing")->check(CLI::Range(0.0, 0.5))->capture_default_str();
+    sub->add_option("--patience", o->patience, "Stop after N epochs without a better validation accuracy (0 = off)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    sub->add_option("--balance", o->balance, "Class balancing: none, weighted-loss, oversample")
+        ->check(CLI::IsMember({"none", "weighted-loss", "oversample"}))
+        ->capture_default_str();
+    sub->add_flag("!--no-augment", o->augment.enabled, "Turn every augmentation off");
+    sub->add_option("--crop-padding", o->augment.cropPadding, "Random crop with padding: shift up to N pixels (0 = off)")
+        ->check(CLI::Range(0, 64))
+        ->capture_default_str();
+    sub->add_flag("!--no-flip", o->augment.flip, "No random horizontal flips");
+    sub->add_option("--rotation", o->augment.rotation, "Random rotation, ± degrees")->check(CLI::Range(0.0, 90.0))->capture_default_str();
+    sub->add_option("--scale", o->augment.scale, "Random zoom, ± fraction")->check(CLI::Range(0.0, 0.9))->capture_default_str();
+    sub->add_option("--brightness", o->augment.brightness, "Random brightness, ± (pixels in 0-1)")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    sub->add_option("--contrast", o->augment.contrast, "Random contrast, ± fraction")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    sub->add_option("--erasing", o->augment.erasing, "Probability of random erasing")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    sub->add_option("--init", o->init, "TorchScript backbone to start from (transfer learning); a new head is trained")
+        ->check(CLI::ExistingFile);
+    sub->add_flag("--freeze-backbone", o->freezeBackbone, "Train only the head on top of --init");
+    sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
+    sub->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+    sub->add_option("--seed", o->seed, "Seed of every random choice (same seed, data and 1 thread: same weights)")
+        ->capture_default_str();
+    sub->add_option("--checkpoint-dir", o->checkpointDir, "Folder for the per-epoch checkpoint");
+    sub->add_flag("--resume", o->resume, "Continue from the checkpoint in --checkpoint-dir");
+    sub->add_option("--out", o->out, "Bundle to write (atomically), holding the best epoch")->capture_default_str();
+    sub->add_flag("--tta", o->evaluateTta, "Also report the best epoch's validation accuracy with flip averaging");
+    sub->callback([o, &run] { run = [o] { return runTrain(*o); }; });
+}
+
+void setupEvaluate(CLI::App &app, std::function<int()> &run)
+{
+    auto o = std::make_shared<EvaluateOptions>();
+    CLI::App *sub = app.add_subcommand("evaluate", "Accuracy, macro-F1, per-class metrics and confusion matrix of a bundle");
+    sub->add_option("--model", o->model, "Bundle (.pt)")->required()->check(CLI::ExistingFile);
+    sub->add_option("--data", o->data, "FER-2013 CSV files or one image folder")->required();
+    sub->add_option("--usage", o->usage, "CSV rows to evaluate by Usage (empty: all)")->capture_default_str();
+    sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows");
+    sub->add_flag("--tta", o->tta, "Average each face with its mirror image");
+    sub->add_flag("--tta-crops", o->ttaCrops, "Also average four 2-pixel shifts (implies --tta)");
+    sub->add_option("--out-json", o->outJson, "Metrics JSON (default: <model>-eval.json)");
+    sub->add_option("--confusion-png", o->confusionPng, "Confusion matrix picture (default: <model>-eval-confusion.png)");
+    sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
+    sub->callback([o, &run] { run = [o] { return runEvaluate(*o); }; });
+}
+
+void setupPredict(CLI::App &app, std::function<int()> &run)
+{
+    auto o = std::make_shared<PredictOptions>();
+    CLI::App *sub = app.add_subcommand("predict", "Classify the faces in image files");
+    sub->add_option("--model", o->model, "Bundle (.pt)")->required()->check(CLI::ExistingFile);
+    sub->add_option("images", o->images, "Image files")->required();
+    sub->add_flag("--no-detect", o->noDetect, "The images are face crops: classify each whole image");
+    sub->add_option("--detector", o->detector, "haar or yunet")->check(CLI::IsMember({"haar", "yunet"}))->capture_default_str();
+    sub->add_option("--detector-model", o->detectorModel, "YuNet ONNX file, or another Haar cascade");
+    sub->add_option("--threshold", o->threshold, "Detection threshold (as the element's)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    sub->add_option("--min-face-size", o->minFaceSize, "Smallest face side, pixels")->capture_default_str();
+    sub->add_flag("--json", o->json, "Print JSON instead of text");
+    sub->callback([o, &run] { run = [o] { return runPredict(*o); }; });
+}
+
+void setupInfo(CLI::App &app, std::function<int()> &run)
+{
+    auto o = std::make_shared<InfoOptions>();
+    CLI::App *sub = app.add_subcommand("info", "Print a bundle's metadata and parameter count");
+    sub->add_option("model", o->model, "Bundle (.pt)")->required();
+    sub->callback([o, &run] { run = [o] { return runInfo(*o); }; });
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    CLI::App app{"feremotion-trainer " FEREMOTION_VERSION
+                 ": trains, evaluates and inspects the emotion model bundles of the feremotion GStreamer element"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "feremotion-trainer " FEREMOTION_VERSION);
+    std::function<int()> run;
+    setupTrain(app, run);
+    setupEvaluate(app, run);
+    setupPredict(app, run);
+    setupInfo(app, run);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        const int status = app.exit(e);
+        return status == 0 ? 0 : 2;
+    }
+    try {
+        return run();
+    } catch (const DataError &e) {
+        std::fprintf(stderr, "feremotion-trainer: error: %s\n", e.what());
+    } catch (const ModelError &e) {
+        std::fprintf(stderr, "feremotion-trainer: error: %s\n", e.what());
+    } catch (const std::invalid_argument &e) {
+        std::fprintf(stderr, "feremotion-trainer: error: %s\n", e.what());
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "feremotion-trainer: failed: %s\n", e.what());
+        return 1;
+    }
+    return 2;
+}

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Classification metrics: accuracy, macro-F1, per-class precision/recall/F1, confusion matrix.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "dataset.h"
+#include "model_info.h"
+
+namespace feremotion::trainer {
+
+struct Metrics {
+    std::vector<std::string> labels;
+    int64_t count = 0;
+    double loss = 0;
+    double accuracy = 0;
+    double macroF1 = 0;
+    std::vector<double> precision, recall, f1;
+    std::vector<int64_t> support;
+    std::vector<std::vector<int64_t>> confusion; // [true][predicted]
+
+    nlohmann::json toJson() const;
+};
+
+// `logits` N×K, `labels` N.
+Metrics computeMetrics(const torch::Tensor &logits, const torch::Tensor &labels,
+                       const std::vector<std::string> &labelNames);
+
+using ForwardFunction = std::function<torch::Tensor(const torch::Tensor &)>;
+
+// Logits for every face of `data` in eval mode; with `flipTta` the logits of each face and its
+// mirror image are averaged.
+torch::Tensor predictLogits(const ForwardFunction &forward, const Dataset &data, const InputSpec &input,
+                            bool flipTta, int batchSize, const torch::Device &device);
+
+} // namespace feremotion::trainer

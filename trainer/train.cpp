@@ -1,0 +1,658 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The training loop: batches prepared on a background thread, per-epoch validation, checkpoints
+// that resume to identical weights, and the best epoch exported as a bundle.
+#include "train.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <numeric>
+#include <queue>
+#include <thread>
+
+#include <unistd.h>
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+#include <nlohmann/json.hpp>
+
+#include "bundle_io.h"
+#include "dataset.h"
+#include "metrics.h"
+#include "plots.h"
+#include "progress.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace feremotion::trainer {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+torch::Device resolveDevice(const std::string &name)
+{
+    if (name == "auto")
+        return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    if (name == "cpu")
+        return torch::kCPU;
+    if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+        if (!torch::cuda::is_available())
+            throw std::invalid_argument("--device " + name +
+                                        ": LibTorch sees no CUDA device (this build has no CUDA support or no GPU is "
+                                        "visible); use --device cpu");
+        return torch::Device(name);
+    }
+    throw std::invalid_argument("--device must be auto, cpu, cuda or cuda:N, not '" + name + "'");
+}
+
+// Fails early, before hours of training, when the bundle cannot be written.
+void checkWritable(const std::string &path, const char *what)
+{
+    const fs::path target(path);
+    const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    std::error_code ec;
+    if (!fs::is_directory(directory, ec))
+        throw std::invalid_argument(std::string(what) + " '" + path + "': folder '" + directory.string() +
+                                    "' does not exist");
+    const fs::path probe = directory / (".feremotion-write-test-" + std::to_string(::getpid()));
+    std::ofstream file(probe);
+    if (!file)
+        throw std::invalid_argument(std::string(what) + " '" + path + "': folder '" + directory.string() +
+                                    "' is not writable");
+    file.close();
+    fs::remove(probe, ec);
+}
+
+std::string utcNow()
+{
+    const std::time_t now = std::time(nullptr);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    return text;
+}
+
+InputSpec inputSpecFor(const TrainOptions &o)
+{
+    InputSpec input;
+    input.width = input.height = o.inputSize;
+    input.color = colorModeFromString(o.color);
+    input.mean.assign(static_cast<size_t>(input.channels()), 0.5f);
+    input.std.assign(static_cast<size_t>(input.channels()), 0.5f);
+    return input;
+}
+
+struct Data {
+    Dataset train;
+    Dataset val;
+};
+
+Data loadData(const TrainOptions &o)
+{
+    Data data;
+    const bool folders = !o.data.empty() && isImageFolder(o.data.front());
+    const bool rgb = o.color == "rgb";
+    if (rgb && !folders)
+        throw std::invalid_argument("--color rgb needs image-folder data; FER-2013 CSV faces are gray");
+    LoadReport report;
+    if (folders) {
+        if (o.data.size() != 1)
+            throw std::invalid_argument("give one image folder with --data");
+        data.train = loadImageFolder(o.data.front(), fer2013Labels(), o.inputSize, o.inputSize, rgb);
+    } else {
+        CsvOptions csv;
+        csv.usage = o.trainUsage;
+        csv.skipBad = o.skipBad;
+        csv.limit = o.limit;
+        data.train = loadFerCsv(o.data, csv, &report);
+        if (report.skipped)
+            std::printf("skipped %lld malformed rows in the training data\n", report.skipped);
+    }
+    const std::vector<std::string> &valFiles = o.val.empty() ? o.data : o.val;
+    if (!valFiles.empty() && isImageFolder(valFiles.front())) {
+        data.val = loadImageFolder(valFiles.front(), fer2013Labels(), o.inputSize, o.inputSize, rgb);
+    } else if (!folders || !o.val.empty()) {
+        CsvOptions csv;
+        csv.usage = o.valUsage;
+        csv.skipBad = o.skipBad;
+        csv.limit = o.valLimit;
+        data.val = loadFerCsv(valFiles, csv, &report);
+        if (report.skipped)
+            std::printf("skipped %lld malformed rows in the validation data\n", report.skipped);
+    } else {
+        throw std::invalid_argument("image-folder training data needs --val (a folder or CSV)");
+    }
+    if (o.limit > 0 && data.train.size() > o.limit)
+        data.train = data.train.subset([&] {
+            std::vector<int64_t> first(static_cast<size_t>(o.limit));
+            std::iota(first.begin(), first.end(), 0);
+            return first;
+        }());
+    return data;
+}
+
+EmotionNet buildNetwork(const TrainOptions &o, const InputSpec &input)
+{
+    ArchitectureOptions arch = o.architecture;
+    arch.channels = input.channels();
+    arch.classes = static_cast<int>(fer2013Labels().size());
+    arch.inputSize = o.inputSize;
+    if (o.init.empty())
+        return EmotionNet(arch);
+    torch::jit::Module backbone;
+    try {
+        backbone = torch::jit::load(o.init);
+    } catch (const c10::Error &e) {
+        const std::string what = e.what_without_backtrace();
+        throw ModelError("--init '" + o.init + "' is not a TorchScript file: " + what.substr(0, what.find('\n')));
+    }
+    int64_t features = 0;
+    try {
+        features = scriptedFeatureCount(backbone, arch.channels, arch.inputSize);
+    } catch (const std::exception &e) {
+        const std::string what = e.what();
+        throw ModelError("--init backbone '" + o.init + "' does not fit a " + std::to_string(arch.channels) + "x" +
+                         std::to_string(arch.inputSize) + "x" + std::to_string(arch.inputSize) +
+                         " input: " + what.substr(0, what.find('\n')));
+    }
+    if (features < 1)
+        throw ModelError("--init backbone '" + o.init + "' produces no features");
+    arch.name = "init:" + fs::path(o.init).filename().string();
+    for (auto p : backbone.parameters())
+        p.set_requires_grad(!o.freezeBackbone);
+    return EmotionNet(arch, backbone, features);
+}
+
+// Everything a resumed run needs besides the tensors.
+struct RunState {
+    int nextEpoch = 0;
+    double bestAccuracy = -1;
+    int bestEpoch = 0;
+    int epochsWithoutImprovement = 0;
+    double plateauBestLoss = 1e30;
+    int plateauBadEpochs = 0;
+    double plateauLearningRate = 0;
+    std::vector<EpochRecord> history;
+    json bestMetrics;
+};
+
+json toJson(const RunState &s)
+{
+    json history = json::array();
+    for (const auto &r : s.history)
+        history.push_back({r.epoch, r.trainLoss, r.trainAccuracy, r.valLoss, r.valAccuracy, r.learningRate, r.seconds});
+    return {{"next_epoch", s.nextEpoch},
+            {"best_accuracy", s.bestAccuracy},
+            {"best_epoch", s.bestEpoch},
+            {"epochs_without_improvement", s.epochsWithoutImprovement},
+            {"plateau_best_loss", s.plateauBestLoss},
+            {"plateau_bad_epochs", s.plateauBadEpochs},
+            {"plateau_learning_rate", s.plateauLearningRate},
+            {"history", history},
+            {"best_metrics", s.bestMetrics}};
+}
+
+RunState runStateFromJson(const json &j)
+{
+    RunState s;
+    s.nextEpoch = j.at("next_epoch");
+    s.bestAccuracy = j.at("best_accuracy");
+    s.bestEpoch = j.at("best_epoch");
+    s.epochsWithoutImprovement = j.at("epochs_without_improvement");
+    s.plateauBestLoss = j.at("plateau_best_loss");
+    s.plateauBadEpochs = j.at("plateau_bad_epochs");
+    s.plateauLearningRate = j.at("plateau_learning_rate");
+    for (const auto &r : j.at("history"))
+        s.history.push_back({r[0], r[1], r[2], r[3], r[4], r[5], r[6]});
+    s.bestMetrics = j.at("best_metrics");
+    return s;
+}
+
+// The options that must match for --resume to continue the same run.
+json recipe(const TrainOptions &o)
+{
+    return {{"data", o.data},
+            {"val", o.val},
+            {"train_usage", o.trainUsage},
+            {"val_usage", o.valUsage},
+            {"limit", o.limit},
+            {"val_limit", o.valLimit},
+            {"color", o.color},
+            {"input_size", o.inputSize},
+            {"arch", o.architecture.name},
+            {"width", o.architecture.width},
+            {"hidden", o.architecture.hidden},
+            {"dropout", o.architecture.dropout},
+            {"optimizer", o.optimizer},
+            {"lr", o.learningRate},
+            {"weight_decay", o.weightDecay},
+            {"scheduler", o.scheduler},
+            {"epochs", o.epochs},
+            {"batch_size", o.batchSize},
+            {"label_smoothing", o.labelSmoothing},
+            {"patience", o.patience},
+            {"balance", o.balance},
+            {"augment",
+             {{"enabled", o.augment.enabled},
+              {"crop_padding", o.augment.cropPadding},
+              {"flip", o.augment.flip},
+              {"rotation", o.augment.rotation},
+              {"scale", o.augment.scale},
+              {"brightness", o.augment.brightness},
+              {"contrast", o.augment.contrast},
+              {"erasing", o.augment.erasing}}},
+            {"init", o.init},
+            {"freeze_backbone", o.freezeBackbone},
+            {"seed", o.seed}};
+}
+
+using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
+
+NamedTensors snapshot(EmotionNet &net)
+{
+    NamedTensors out;
+    torch::NoGradGuard noGrad;
+    for (const auto &p : net->named_parameters(true))
+        out.push_back({p.key(), p.value().detach().clone()});
+    for (const auto &b : net->named_buffers(true))
+        out.push_back({b.key(), b.value().detach().clone()});
+    return out;
+}
+
+void restore(EmotionNet &net, const NamedTensors &tensors)
+{
+    torch::NoGradGuard noGrad;
+    auto params = net->named_parameters(true);
+    auto buffers = net->named_buffers(true);
+    for (const auto &[name, value] : tensors) {
+        if (auto *p = params.find(name))
+            p->copy_(value);
+        else if (auto *b = buffers.find(name))
+            b->copy_(value);
+    }
+}
+
+std::string checkpointPath(const TrainOptions &o)
+{
+    return (fs::path(o.checkpointDir) / "checkpoint.pt").string();
+}
+
+void saveCheckpoint(const TrainOptions &o, EmotionNet &net, torch::optim::Optimizer &optimizer, const RunState &state,
+                    const NamedTensors &best)
+{
+    torch::serialize::OutputArchive archive, model, optim, bestArchive;
+    net->save(model);
+    optimizer.save(optim);
+    for (const auto &[name, value] : best)
+        bestArchive.write(name, value);
+    archive.write("model", model);
+    archive.write("optimizer", optim);
+    archive.write("best", bestArchive);
+    archive.write("state", c10::IValue(toJson(state).dump()));
+    archive.write("recipe", c10::IValue(recipe(o).dump()));
+    const std::string path = checkpointPath(o);
+    const std::string temporary = path + ".tmp";
+    archive.save_to(temporary);
+    fs::rename(temporary, path);
+}
+
+RunState loadCheckpoint(const TrainOptions &o, EmotionNet &net, torch::optim::Optimizer &optimizer, NamedTensors &best)
+{
+    const std::string path = checkpointPath(o);
+    torch::serialize::InputArchive archive, model, optim, bestArchive;
+    try {
+        archive.load_from(path);
+    } catch (const c10::Error &e) {
+        const std::string what = e.what_without_backtrace();
+        throw std::invalid_argument("checkpoint '" + path + "' cannot be read: " + what.substr(0, what.find('\n')));
+    }
+    c10::IValue recipeValue, stateValue;
+    archive.read("recipe", recipeValue);
+    if (json::parse(recipeValue.toStringRef()) != recipe(o))
+        throw std::invalid_argument("checkpoint '" + path +
+                                    "' belongs to a run with other options; resume with the same options or use "
+                                    "another --checkpoint-dir");
+    archive.read("model", model);
+    archive.read("optimizer", optim);
+    archive.read("best", bestArchive);
+    archive.read("state", stateValue);
+    net->load(model);
+    optimizer.load(optim);
+    best = snapshot(net);
+    for (auto &[name, value] : best)
+        bestArchive.read(name, value);
+    return runStateFromJson(json::parse(stateValue.toStringRef()));
+}
+
+double learningRateFor(const TrainOptions &o, const RunState &state, int epoch)
+{
+    if (o.scheduler == "cosine") {
+        const double minimum = o.learningRate * 0.01;
+        return minimum + 0.5 * (o.learningRate - minimum) * (1.0 + std::cos(M_PI * epoch / std::max(1, o.epochs)));
+    }
+    if (o.scheduler == "plateau")
+        return state.plateauLearningRate > 0 ? state.plateauLearningRate : o.learningRate;
+    return o.learningRate;
+}
+
+void setLearningRate(torch::optim::Optimizer &optimizer, double rate)
+{
+    for (auto &group : optimizer.param_groups()) {
+        if (auto *adam = dynamic_cast<torch::optim::AdamOptions *>(&group.options()))
+            adam->lr(rate);
+        else if (auto *sgd = dynamic_cast<torch::optim::SGDOptions *>(&group.options()))
+            sgd->lr(rate);
+    }
+}
+
+// The order of training rows for an epoch: a seeded shuffle, or a class-balanced draw with replacement.
+std::vector<int64_t> epochOrder(const Dataset &train, const TrainOptions &o, int epoch)
+{
+    std::mt19937_64 rng(o.seed * 1000003ULL + static_cast<uint64_t>(epoch));
+    const int64_t n = train.size();
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    if (o.balance == "oversample") {
+        const auto counts = train.classCounts();
+        std::vector<double> weights(static_cast<size_t>(n));
+        const auto *labels = train.labels.data_ptr<int64_t>();
+        for (int64_t i = 0; i < n; ++i)
+            weights[static_cast<size_t>(i)] = 1.0 / static_cast<double>(counts[static_cast<size_t>(labels[i])]);
+        std::discrete_distribution<int64_t> draw(weights.begin(), weights.end());
+        for (auto &index : order)
+            index = draw(rng);
+        return order;
+    }
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    return order;
+}
+
+struct Batch {
+    torch::Tensor inputs;
+    torch::Tensor labels;
+};
+
+// Prepares an epoch's batches on a background thread, at most `depth` ahead of training.
+class BatchProducer {
+public:
+    BatchProducer(const Dataset &train, const std::vector<int64_t> &order, const TrainOptions &o, const InputSpec &input,
+                  int epoch, size_t depth = 4)
+        : worker_([this, &train, order, &o, input, epoch, depth] {
+              at::set_num_threads(1);
+              for (size_t start = 0; start < order.size() && !stop_; start += static_cast<size_t>(o.batchSize)) {
+                  const size_t end = std::min(order.size(), start + static_cast<size_t>(o.batchSize));
+                  const auto index = torch::tensor(std::vector<int64_t>(order.begin() + static_cast<long>(start),
+                                                                        order.begin() + static_cast<long>(end)),
+                                                   torch::kInt64);
+                  // Each batch has its own seed, so results do not depend on thread timing.
+                  std::mt19937 rng(static_cast<uint32_t>(o.seed * 7919ULL + static_cast<uint64_t>(epoch) * 104729ULL +
+                                                         start));
+                  Batch batch{prepareBatch(train.images.index_select(0, index), input, o.augment, rng),
+                              train.labels.index_select(0, index)};
+                  std::unique_lock<std::mutex> lock(mutex_);
+                  space_.wait(lock, [&] { return queue_.size() < depth || stop_; });
+                  queue_.push(std::move(batch));
+                  ready_.notify_one();
+              }
+              std::lock_guard<std::mutex> lock(mutex_);
+              done_ = true;
+              ready_.notify_one();
+          })
+    {
+    }
+    ~BatchProducer()
+    {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stop_ = true;
+            space_.notify_all();
+        }
+        worker_.join();
+    }
+    bool next(Batch &batch)
+    {
+        std::unique_lock<std::mutex> lock(mutex_);
+        ready_.wait(lock, [&] { return !queue_.empty() || done_; });
+        if (queue_.empty())
+            return false;
+        batch = std::move(queue_.front());
+        queue_.pop();
+        space_.notify_one();
+        return true;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable ready_, space_;
+    std::queue<Batch> queue_;
+    bool done_ = false;
+    std::atomic<bool> stop_{false};
+    std::thread worker_;
+};
+
+std::string architectureDescription(const TrainOptions &o, EmotionNet &net)
+{
+    const auto &a = net->options();
+    std::string text = a.name;
+    if (o.init.empty())
+        text += "(width=" + std::to_string(a.width) + ")";
+    text += " + head(hidden=" + std::to_string(a.hidden) + ", dropout=" + std::to_string(a.dropout).substr(0, 4) + ")";
+    return text;
+}
+
+} // namespace
+
+int runTrain(const TrainOptions &o)
+{
+    if (o.data.empty())
+        throw std::invalid_argument("--data is required");
+    if (o.epochs < 1 || o.batchSize < 1)
+        throw std::invalid_argument("--epochs and --batch-size must be at least 1");
+    if (o.resume && o.checkpointDir.empty())
+        throw std::invalid_argument("--resume needs --checkpoint-dir");
+    checkWritable(o.out, "--out");
+    if (!o.checkpointDir.empty()) {
+        std::error_code ec;
+        fs::create_directories(o.checkpointDir, ec);
+        checkWritable((fs::path(o.checkpointDir) / "checkpoint.pt").string(), "--checkpoint-dir");
+    }
+    const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    at::set_num_threads(threads);
+    const torch::Device device = resolveDevice(o.device);
+    torch::manual_seed(o.seed);
+
+    const InputSpec input = inputSpecFor(o);
+    const Data data = loadData(o);
+    std::printf("training: %lld faces from %s\nvalidation: %lld faces from %s\n",
+                static_cast<long long>(data.train.size()), data.train.description.c_str(),
+                static_cast<long long>(data.val.size()), data.val.description.c_str());
+
+    EmotionNet net = buildNetwork(o, input);
+    const int64_t macs = net->multiplyAccumulates();
+    net->to(device);
+    std::printf("model: %s, %lld parameters, %.1f M multiply-accumulates per face, device %s, %d threads\n",
+                architectureDescription(o, net).c_str(), static_cast<long long>(net->parameterCount()), macs / 1e6,
+                device.str().c_str(), threads);
+
+    std::vector<torch::Tensor> trainable;
+    for (auto &p : net->parameters())
+        if (p.requires_grad())
+            trainable.push_back(p);
+    std::unique_ptr<torch::optim::Optimizer> optimizer;
+    if (o.optimizer == "adam")
+        optimizer = std::make_unique<torch::optim::Adam>(
+            trainable, torch::optim::AdamOptions(o.learningRate).weight_decay(o.weightDecay));
+    else if (o.optimizer == "sgd")
+        optimizer = std::make_unique<torch::optim::SGD>(
+            trainable, torch::optim::SGDOptions(o.learningRate).momentum(0.9).nesterov(true).weight_decay(o.weightDecay));
+    else
+        throw std::invalid_argument("--optimizer must be adam or sgd, not '" + o.optimizer + "'");
+    if (o.scheduler != "cosine" && o.scheduler != "plateau" && o.scheduler != "none")
+        throw std::invalid_argument("--scheduler must be cosine, plateau or none, not '" + o.scheduler + "'");
+    if (o.balance != "none" && o.balance != "weighted-loss" && o.balance != "oversample")
+        throw std::invalid_argument("--balance must be none, weighted-loss or oversample, not '" + o.balance + "'");
+
+    auto lossOptions = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o.labelSmoothing);
+    if (o.balance == "weighted-loss") {
+        const auto counts = data.train.classCounts();
+        std::vector<float> weights;
+        for (int64_t c : counts)
+            weights.push_back(c ? static_cast<float>(data.train.size()) / static_cast<float>(counts.size() * c) : 0.0f);
+        lossOptions.weight(torch::tensor(weights).to(device));
+    }
+
+    RunState state;
+    NamedTensors best = snapshot(net);
+    if (o.resume && fs::exists(checkpointPath(o))) {
+        state = loadCheckpoint(o, net, *optimizer, best);
+        std::printf("resuming from %s after epoch %d\n", checkpointPath(o).c_str(), state.nextEpoch);
+    } else if (o.resume) {
+        std::printf("no checkpoint in %s yet: starting from epoch 1\n", o.checkpointDir.c_str());
+    }
+
+    Progress progress;
+    const auto runStart = Clock::now();
+    for (int epoch = state.nextEpoch; epoch < o.epochs; ++epoch) {
+        const double rate = learningRateFor(o, state, epoch);
+        setLearningRate(*optimizer, rate);
+        torch::manual_seed(o.seed * 1000003ULL + static_cast<uint64_t>(epoch)); // dropout
+        net->train();
+        const auto order = epochOrder(data.train, o, epoch);
+        const int64_t batches = (static_cast<int64_t>(order.size()) + o.batchSize - 1) / o.batchSize;
+        BatchProducer producer(data.train, order, o, input, epoch);
+        const auto epochStart = Clock::now();
+        double lossSum = 0;
+        int64_t correct = 0, seen = 0, batchIndex = 0;
+        Batch batch;
+        while (producer.next(batch)) {
+            const torch::Tensor x = batch.inputs.to(device), y = batch.labels.to(device);
+            optimizer->zero_grad();
+            const torch::Tensor logits = net->forward(x);
+            const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y, lossOptions);
+            if (!std::isfinite(loss.item<double>()))
+                throw std::runtime_error("the training loss became non-finite at epoch " + std::to_string(epoch + 1) +
+                                         "; lower --lr");
+            loss.backward();
+            optimizer->step();
+            const int64_t n = y.size(0);
+            lossSum += loss.item<double>() * static_cast<double>(n);
+            correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+            seen += n;
+            ++batchIndex;
+            const double elapsed = secondsSince(epochStart);
+            progress.batch(epoch + 1, o.epochs, batchIndex, batches, lossSum / seen, seen / elapsed,
+                           elapsed / batchIndex * (batches - batchIndex));
+        }
+        net->eval();
+        const torch::Tensor valLogits = predictLogits([&](const torch::Tensor &x) { return net->forward(x); }, data.val,
+                                                      input, false, 256, device);
+        const Metrics val = computeMetrics(valLogits, data.val.labels, data.val.labelNames);
+        EpochRecord record{epoch + 1, lossSum / seen, static_cast<double>(correct) / seen, val.loss, val.accuracy, rate,
+                           secondsSince(epochStart)};
+        state.history.push_back(record);
+        const bool improved = val.accuracy > state.bestAccuracy;
+        if (improved) {
+            state.bestAccuracy = val.accuracy;
+            state.bestEpoch = epoch + 1;
+            state.bestMetrics = val.toJson();
+            state.epochsWithoutImprovement = 0;
+            best = snapshot(net);
+        } else {
+            ++state.epochsWithoutImprovement;
+        }
+        if (o.scheduler == "plateau") {
+            if (state.plateauLearningRate <= 0)
+                state.plateauLearningRate = o.learningRate;
+            if (val.loss < state.plateauBestLoss - 1e-4) {
+                state.plateauBestLoss = val.loss;
+                state.plateauBadEpochs = 0;
+            } else if (++state.plateauBadEpochs > 2) {
+                state.plateauLearningRate *= 0.5;
+                state.plateauBadEpochs = 0;
+            }
+        }
+        state.nextEpoch = epoch + 1;
+        progress.epoch(record, improved);
+        if (!o.checkpointDir.empty())
+            saveCheckpoint(o, net, *optimizer, state, best);
+        if (o.patience > 0 && state.epochsWithoutImprovement >= o.patience) {
+            std::printf("early stop: no better validation accuracy for %d epochs\n", o.patience);
+            break;
+        }
+    }
+
+    // Export the best epoch.
+    restore(net, best);
+    net->to(torch::kCPU);
+    net->eval();
+    const torch::Tensor valLogits = predictLogits([&](const torch::Tensor &x) { return net->forward(x); }, data.val,
+                                                  input, false, 256, torch::kCPU);
+    const Metrics val = computeMetrics(valLogits, data.val.labels, data.val.labelNames);
+    json metrics = {{data.val.description, {{"accuracy", val.accuracy}, {"macro_f1", val.macroF1}, {"loss", val.loss}}}};
+    if (o.evaluateTta) {
+        const torch::Tensor tta = predictLogits([&](const torch::Tensor &x) { return net->forward(x); }, data.val,
+                                                input, true, 256, torch::kCPU);
+        const Metrics flipped = computeMetrics(tta, data.val.labels, data.val.labelNames);
+        metrics[data.val.description]["accuracy_flip_tta"] = flipped.accuracy;
+    }
+    const std::string validationName = o.val.empty() ? o.valUsage : data.val.description;
+    json bundleMetrics = {{validationName, {{"accuracy", val.accuracy}, {"macro_f1", val.macroF1}, {"loss", val.loss}}}};
+    json meta = {
+        {"format", "feremotion-model"},
+        {"version", 1},
+        {"labels", data.train.labelNames},
+        {"input",
+         {{"width", input.width}, {"height", input.height}, {"color", toString(input.color)}, {"mean", input.mean},
+          {"std", input.std}}},
+        {"output", "logits"},
+        {"architecture", architectureDescription(o, net)},
+        {"parameters", net->parameterCount()},
+        {"multiply_accumulates", macs},
+        {"face_crop", {{"margin", o.faceMargin}}},
+        {"training",
+         {{"dataset", data.train.description},
+          {"validation", data.val.description},
+          {"train_faces", data.train.size()},
+          {"epochs", static_cast<int>(state.history.size())},
+          {"best_epoch", state.bestEpoch},
+          {"seed", o.seed},
+          {"seconds", secondsSince(runStart)},
+          {"metrics", bundleMetrics},
+          {"per_class", val.toJson()["per_class"]},
+          {"recipe", recipe(o)}}},
+        {"created", utcNow()},
+        {"producer", "feremotion-trainer " FEREMOTION_VERSION},
+    };
+    torch::jit::Module scripted = exportTorchScript(net);
+    saveBundle(scripted, meta.dump(2), o.out);
+
+    const fs::path stem = fs::path(o.out).replace_extension();
+    const std::string curves = stem.string() + "-curves.png", confusion = stem.string() + "-confusion.png",
+                      samples = stem.string() + "-samples.png", metricsPath = stem.string() + "-metrics.json";
+    std::ofstream(metricsPath) << json({{"validation", val.toJson()}, {"history", toJson(state)["history"]}}).dump(2)
+                               << "\n";
+    const bool pictures = writeLearningCurves(state.history, curves) && writeConfusionMatrix(val, confusion);
+    const int64_t shown = std::min<int64_t>(32, data.val.size());
+    writeSampleGrid(data.val.images.slice(0, 0, shown), data.val.labels.slice(0, 0, shown),
+                    torch::softmax(valLogits.slice(0, 0, shown), 1), data.val.labelNames, samples);
+    std::printf("best epoch %d: validation accuracy %.2f%%, macro-F1 %.3f\nwrote %s\n", state.bestEpoch,
+                100 * val.accuracy, val.macroF1, o.out.c_str());
+    std::printf("wrote %s\n", metricsPath.c_str());
+    if (pictures)
+        std::printf("wrote %s, %s, %s\n", curves.c_str(), confusion.c_str(), samples.c_str());
+    return 0;
+}
+
+} // namespace feremotion::trainer

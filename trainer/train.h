@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The train subcommand: data, model, optimisation, checkpoints and the exported bundle.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "architectures.h"
+#include "augment.h"
+
+namespace feremotion::trainer {
+
+struct TrainOptions {
+    std::vector<std::string> data; // FER-2013 CSVs or one image folder
+    std::vector<std::string> val;  // the same; empty: the --val-usage rows of --data
+    std::string trainUsage = "Training";
+    std::string valUsage = "PublicTest";
+    bool skipBad = false;
+    long long limit = 0;    // training rows kept (0 = all)
+    long long valLimit = 0; // validation rows kept (0 = all)
+    std::string color = "gray"; // image folders may be trained in rgb
+    int inputSize = 48;
+    float faceMargin = 0.0f; // written to the bundle: how much context the element adds around a box
+
+    ArchitectureOptions architecture;
+    std::string optimizer = "adam"; // adam, sgd (Nesterov momentum 0.9)
+    double learningRate = 1e-3;
+    double weightDecay = 1e-4;
+    std::string scheduler = "cosine"; // cosine, plateau, none
+    int epochs = 30;
+    int batchSize = 64;
+    double labelSmoothing = 0.0;
+    int patience = 0; // early stopping after this many epochs without a better validation accuracy; 0 = off
+    AugmentOptions augment;
+    std::string balance = "none"; // none, weighted-loss, oversample
+
+    std::string init; // TorchScript backbone for transfer learning
+    bool freezeBackbone = false;
+
+    int threads = 0; // 0 = all cores
+    std::string device = "auto";
+    uint64_t seed = 1;
+    std::string checkpointDir;
+    bool resume = false;
+    std::string out = "feremotion-model.pt";
+    bool evaluateTta = false; // report the best epoch's validation metrics with flip averaging too
+};
+
+// Trains and writes the bundle; returns the process exit status. Throws DataError/ModelError/
+// std::invalid_argument on bad input (exit status 2 in main).
+int runTrain(const TrainOptions &options);
+
+} // namespace feremotion::trainer
