@@ -54,7 +54,7 @@ void drawPanel(cv::Mat &canvas, const cv::Rect &area, const std::string &title, 
         const double value = low + (high - low) * i / 4.0;
         const int y = plot.y + plot.height - plot.height * i / 4;
         cv::line(canvas, {plot.x, y}, {plot.x + plot.width, y}, kGrid, 1);
-        cv::putText(canvas, percent ? format(100 * value, 0) + "%" : format(value, 2), {area.x + 5, y + 4}, kFont, 0.4,
+        cv::putText(canvas, percent ? format(100 * value, 1) + "%" : format(value, 2), {area.x + 5, y + 4}, kFont, 0.4,
                     kBlack, 1, cv::LINE_AA);
     }
     for (int e : {1, (epochs + 1) / 2, epochs})

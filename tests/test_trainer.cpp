@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Specification of feremotion-trainer, run as users run it.
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sstream>
+#include <sys/wait.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <torch/script.h>
+
+#include "bundle_io.h"
+#include "classifier.h"
+#include "python_support.h"
+#include "support.h"
+#include "trainer_support.h"
+
+using namespace feremotion;
+using namespace feremotion::test;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Fer {
+    std::string train, publicTest;
+};
+
+std::optional<Fer> ferData()
+{
+    const auto train = sharedFile("data/fer2013/fer2013-train-00.csv.gz");
+    const auto publicTest = sharedFile("data/fer2013/fer2013-publictest.csv.gz");
+    if (!train || !publicTest)
+        return std::nullopt;
+    return Fer{*train, *publicTest};
+}
+
+#define REQUIRE_FER(fer)                                                                                            \
+    const auto fer = ferData();                                                                                     \
+    if (!fer)                                                                                                       \
+        GTEST_SKIP() << "../shared/data/fer2013 is absent (set FEREMOTION_SHARED to the shared folder)";
+
+// A small, quick run: a narrow net on a few hundred faces.
+std::string tinyRun(const Fer &fer, const std::string &out, const std::string &extra = "")
+{
+    return "train --data " + fer.train + " --val " + fer.publicTest +
+           " --limit 320 --val-limit 128 --arch mini-xception --width 4 --batch-size 32 --epochs 2 --threads 1 "
+           "--seed 7 --out " +
+           out + " " + extra;
+}
+
+std::map<std::string, torch::Tensor> weightsOf(const std::string &bundle)
+{
+    std::map<std::string, torch::Tensor> weights;
+    torch::jit::Module module = torch::jit::load(bundle);
+    for (const auto &p : module.named_parameters())
+        weights[p.name] = p.value.clone();
+    for (const auto &b : module.named_buffers())
+        weights[b.name] = b.value.clone();
+    return weights;
+}
+
+void expectIdenticalWeights(const std::string &a, const std::string &b)
+{
+    const auto wa = weightsOf(a), wb = weightsOf(b);
+    ASSERT_EQ(wa.size(), wb.size());
+    ASSERT_GT(wa.size(), 0u);
+    for (const auto &[name, tensor] : wa) {
+        ASSERT_TRUE(wb.count(name)) << name;
+        EXPECT_TRUE(torch::equal(tensor, wb.at(name))) << name << " differs";
+    }
+}
+
+nlohmann::json metadataOf(const std::string &bundle)
+{
+    return nlohmann::json::parse(loadBundle(bundle).metadataJson);
+}
+
+void writeText(const std::string &path, const std::string &text)
+{
+    std::ofstream(path) << text;
+}
+
+std::string csvRow(int emotion, int pixels, const char *usage = "Training")
+{
+    std::string row = std::to_string(emotion) + ",";
+    for (int i = 0; i < pixels; ++i)
+        row += (i ? " " : "") + std::to_string((i * 7 + emotion * 31) % 256);
+    return row + "," + usage + "\n";
+}
+
+} // namespace
+
+TEST(Trainer, EverySubcommandHasHelp)
+{
+    for (const char *sub : {"train", "evaluate", "predict", "info"}) {
+        const auto result = runTrainer(std::string(sub) + " --help");
+        EXPECT_EQ(result.status, 0) << sub;
+        EXPECT_THAT(result.output, HasSubstr("--")) << sub;
+    }
+    EXPECT_EQ(runTrainer("").status, 2);
+}
+
+TEST(Trainer, TwoEpochsOnAFewThousandRowsBeatTheMajorityClass)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const std::string out = dir.file("quick.pt");
+    const auto result = runTrainer("train --data " + fer->train + " --val " + fer->publicTest +
+                                   " --limit 4000 --arch resnet --width 16 --batch-size 32 --epochs 2 --lr 2e-3 "
+                                   "--no-augment --seed 1 --out " + out);
+    ASSERT_EQ(result.status, 0) << result.output;
+    const auto meta = metadataOf(out);
+    const double accuracy = meta["training"]["metrics"]["PublicTest"]["accuracy"];
+    // PublicTest's majority class, happy, is 895 of 3589 faces: 24.9%.
+    EXPECT_GT(accuracy, 0.249 + 0.08) << result.output;
+    EXPECT_TRUE(fs::exists(dir.file("quick-curves.png")));
+    EXPECT_TRUE(fs::exists(dir.file("quick-confusion.png")));
+    EXPECT_TRUE(fs::exists(dir.file("quick-samples.png")));
+    EXPECT_TRUE(fs::exists(dir.file("quick-metrics.json")));
+}
+
+TEST(Trainer, BundleCarriesTheDesignMetadata)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"))).status, 0);
+    const auto meta = metadataOf(dir.file("m.pt"));
+    EXPECT_EQ(meta["format"], "feremotion-model");
+    EXPECT_EQ(meta["version"], 1);
+    EXPECT_EQ(meta["labels"].size(), 7u);
+    EXPECT_EQ(meta["input"]["width"], 48);
+    EXPECT_EQ(meta["input"]["color"], "gray");
+    EXPECT_EQ(meta["output"], "logits");
+    EXPECT_GT(meta["parameters"].get<long long>(), 0);
+    EXPECT_EQ(meta["training"]["epochs"], 2);
+    EXPECT_EQ(meta["training"]["seed"], 7);
+    EXPECT_TRUE(meta["training"]["metrics"]["PublicTest"].contains("accuracy"));
+    EXPECT_EQ(meta["training"]["recipe"]["arch"], "mini-xception");
+    EXPECT_THAT(meta["producer"].get<std::string>(), HasSubstr("feremotion-trainer"));
+    EmotionClassifier classifier(dir.file("m.pt"), {});
+    EXPECT_TRUE(classifier.hasBundleMetadata());
+}
+
+TEST(Trainer, SameSeedSameDataAndOneThreadGiveIdenticalWeights)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("a.pt"))).status, 0);
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("b.pt"))).status, 0);
+    expectIdenticalWeights(dir.file("a.pt"), dir.file("b.pt"));
+}
+
+TEST(Trainer, AKilledRunResumesToTheWeightsOfAnUninterruptedRun)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("whole.pt"), "--epochs 3 --checkpoint-dir " + dir.file("whole-ck")))
+                  .status,
+              0);
+
+    // Start the same run, SIGKILL it once its first epoch's checkpoint exists, then resume.
+    const std::string arguments = tinyRun(*fer, dir.file("resumed.pt"), "--epochs 3 --checkpoint-dir " + dir.file("ck"));
+    std::vector<std::string> words{trainerPath()};
+    std::istringstream split(arguments);
+    for (std::string word; split >> word;)
+        words.push_back(word);
+    std::vector<char *> argv;
+    for (auto &word : words)
+        argv.push_back(word.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    pid_t pid = 0;
+    ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+    while (!fs::exists(dir.file("ck/checkpoint.pt")) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_TRUE(fs::exists(dir.file("ck/checkpoint.pt")));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it could be killed";
+    ASSERT_FALSE(fs::exists(dir.file("resumed.pt")));
+
+    const auto resumed = runTrainer(arguments + " --resume");
+    ASSERT_EQ(resumed.status, 0) << resumed.output;
+    EXPECT_THAT(resumed.output, HasSubstr("resuming from"));
+    expectIdenticalWeights(dir.file("whole.pt"), dir.file("resumed.pt"));
+}
+
+TEST(Trainer, ResumeWithOtherOptionsIsRefused)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"), "--epochs 1 --checkpoint-dir " + dir.file("ck"))).status, 0);
+    const auto result = runTrainer(tinyRun(*fer, dir.file("m.pt"), "--epochs 1 --lr 0.5 --resume --checkpoint-dir " +
+                                                                       dir.file("ck")));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("belongs to a run with other options"));
+}
+
+TEST(Trainer, AMalformedCsvRowIsNamedByFileAndLine)
+{
+    TempDir dir;
+    const std::string csv = dir.file("bad.csv");
+    writeText(csv, "emotion,pixels,Usage\n" + csvRow(3, 2304) + csvRow(4, 2304) + csvRow(0, 2303) + csvRow(1, 2304));
+    const auto result = runTrainer("train --data " + csv + " --val " + csv + " --val-usage Training --epochs 1 --out " +
+                                   dir.file("m.pt"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr(csv + ":4"), HasSubstr("2303 values"), HasSubstr("--skip-bad")));
+    EXPECT_FALSE(fs::exists(dir.file("m.pt")));
+}
+
+TEST(Trainer, SkipBadSkipsAndCountsMalformedRows)
+{
+    TempDir dir;
+    const std::string csv = dir.file("bad.csv");
+    std::string text = "emotion,pixels,Usage\n";
+    for (int i = 0; i < 40; ++i)
+        text += csvRow(i % 7, 2304);
+    text += csvRow(9, 2304) + "3,1 2 x,Training\n";
+    writeText(csv, text);
+    const auto result = runTrainer("train --data " + csv + " --val " + csv +
+                                   " --val-usage Training --skip-bad --arch mini-xception --width 4 --epochs 1 "
+                                   "--threads 1 --out " + dir.file("m.pt"));
+    EXPECT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, HasSubstr("skipped 2 malformed rows in the training data"));
+}
+
+TEST(Trainer, AnEmptyDatasetIsRefused)
+{
+    TempDir dir;
+    writeText(dir.file("empty.csv"), "emotion,pixels,Usage\n");
+    const auto result = runTrainer("train --data " + dir.file("empty.csv") + " --out " + dir.file("m.pt"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("no rows with Usage \"Training\""));
+}
+
+TEST(Trainer, AnUnknownLabelFolderIsRefused)
+{
+    TempDir dir;
+    for (const char *label : {"happy", "bored"}) {
+        fs::create_directories(dir.file(std::string("faces/") + label));
+        cv::imwrite(dir.file(std::string("faces/") + label + "/1.png"), cv::Mat(60, 50, CV_8UC1, cv::Scalar(90)));
+    }
+    const auto result = runTrainer("train --data " + dir.file("faces") + " --val " + dir.file("faces") + " --out " +
+                                   dir.file("m.pt"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("bored"), HasSubstr("is not a known label")));
+}
+
+TEST(Trainer, TrainsFromImageFoldersOfAnySize)
+{
+    TempDir dir;
+    cv::RNG rng(4);
+    for (const char *label : {"happy", "sad"})
+        for (int i = 0; i < 12; ++i) {
+            fs::create_directories(dir.file(std::string("faces/") + label));
+            cv::Mat image(64 + i, 50 + 2 * i, CV_8UC3);
+            rng.fill(image, cv::RNG::UNIFORM, 0, 256);
+            cv::imwrite(dir.file(std::string("faces/") + label + "/" + std::to_string(i) + (i % 2 ? ".png" : ".jpg")),
+                        image);
+        }
+    const auto result = runTrainer("train --data " + dir.file("faces") + " --val " + dir.file("faces") +
+                                   " --color rgb --arch mini-xception --width 4 --epochs 1 --threads 1 --out " +
+                                   dir.file("rgb.pt"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_EQ(metadataOf(dir.file("rgb.pt"))["input"]["color"], "rgb");
+}
+
+TEST(Trainer, AnUnwritableOutputFailsBeforeTraining)
+{
+    const auto result = runTrainer("train --data /nonexistent.csv --out /nonexistent-folder/m.pt");
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("/nonexistent-folder"));
+}
+
+TEST(Trainer, AMissingDataFileIsNamed)
+{
+    TempDir dir;
+    const auto result = runTrainer("train --data /nonexistent/fer.csv.gz --out " + dir.file("m.pt"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("'/nonexistent/fer.csv.gz' does not exist"));
+}
+
+namespace {
+
+// A TorchScript backbone as a user might bring one: conv + ReLU + pooling to 8 features.
+std::string writeBackbone(const std::string &path, int channels)
+{
+    torch::manual_seed(3);
+    torch::jit::Module backbone("Backbone");
+    backbone.register_parameter("conv_weight", torch::randn({8, channels, 3, 3}) * 0.2, false);
+    backbone.register_parameter("conv_bias", torch::zeros({8}), false);
+    backbone.define(R"(
+def forward(self, x):
+    y = torch.relu(torch.conv2d(x, self.conv_weight, self.conv_bias, [2, 2], [1, 1]))
+    return torch.adaptive_avg_pool2d(y, [2, 2])
+)");
+    backbone.save(path);
+    return path;
+}
+
+} // namespace
+
+TEST(Trainer, InitTrainsANewHeadOnAFrozenBackbone)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const std::string backbone = writeBackbone(dir.file("backbone.pt"), 1);
+    const auto result = runTrainer(tinyRun(*fer, dir.file("transfer.pt"), "--init " + backbone + " --freeze-backbone"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    const auto trained = weightsOf(dir.file("transfer.pt"));
+    const auto original = weightsOf(backbone);
+    ASSERT_TRUE(trained.count("scripted_conv_weight"));
+    EXPECT_TRUE(torch::equal(trained.at("scripted_conv_weight"), original.at("conv_weight")));
+    EmotionClassifier classifier(dir.file("transfer.pt"), {});
+    EXPECT_EQ(classifier.info().labels.size(), 7u);
+}
+
+TEST(Trainer, InitWithoutFreezingFineTunesTheBackbone)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const std::string backbone = writeBackbone(dir.file("backbone.pt"), 1);
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("tuned.pt"), "--init " + backbone)).status, 0);
+    EXPECT_FALSE(torch::equal(weightsOf(dir.file("tuned.pt")).at("scripted_conv_weight"),
+                              weightsOf(backbone).at("conv_weight")));
+}
+
+TEST(Trainer, ABackboneThatDoesNotFitIsRefused)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const std::string backbone = writeBackbone(dir.file("rgb-backbone.pt"), 3);
+    const auto result = runTrainer(tinyRun(*fer, dir.file("m.pt"), "--init " + backbone));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("rgb-backbone.pt"), HasSubstr("does not fit")));
+}
+
+TEST(Trainer, EvaluateWritesMetricsAndAConfusionMatrix)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"))).status, 0);
+    const auto result = runTrainer("evaluate --model " + dir.file("m.pt") + " --data " + fer->publicTest + " --tta");
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, AllOf(HasSubstr("accuracy"), HasSubstr("macro-F1"), HasSubstr("confusion matrix")));
+    const auto metrics = nlohmann::json::parse(std::ifstream(dir.file("m-eval.json")));
+    EXPECT_EQ(metrics["count"], 3589);
+    EXPECT_EQ(metrics["confusion_matrix"].size(), 7u);
+    EXPECT_TRUE(fs::exists(dir.file("m-eval-confusion.png")));
+}
+
+TEST(Trainer, InfoPrintsMetadataAndParameterCount)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"))).status, 0);
+    const auto result = runTrainer("info " + dir.file("m.pt"));
+    EXPECT_EQ(result.status, 0);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("parameters:"), HasSubstr("feremotion-model")));
+}
+
+TEST(Trainer, PredictClassifiesTheFacesInAnImage)
+{
+    REQUIRE_FER(fer);
+    const auto astronaut = sharedFile("media/astronaut.png");
+    if (!astronaut)
+        GTEST_SKIP() << "../shared/media is absent";
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"))).status, 0);
+    const auto result = runTrainer("predict --json --model " + dir.file("m.pt") + " " + *astronaut);
+    ASSERT_EQ(result.status, 0) << result.output;
+    const auto json = nlohmann::json::parse(result.output.substr(result.output.find('[')));
+    ASSERT_EQ(json[0]["faces"].size(), 1u);
+    EXPECT_EQ(json[0]["faces"][0]["probabilities"].size(), 7u);
+}
+
+TEST(Trainer, PythonOpensATrainedBundleAndMatchesItsOutputs)
+{
+    REQUIRE_FER(fer);
+    if (!pythonTorchAvailable())
+        GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch)";
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"))).status, 0);
+    const auto python = nlohmann::json::parse(runInterop("run " + dir.file("m.pt")));
+    EXPECT_EQ(python["labels"].size(), 7u);
+    c10::InferenceMode guard;
+    LoadedBundle bundle = loadBundle(dir.file("m.pt"));
+    const int64_t count = 3 * 48 * 48;
+    auto input = ((torch::arange(count, torch::kInt64) * 37 % 251).to(torch::kFloat32) / 250.0 - 0.5) / 0.5;
+    const torch::Tensor logits = bundle.module.forward({input.reshape({3, 1, 48, 48})}).toTensor();
+    for (int64_t i = 0; i < 3; ++i)
+        for (int64_t k = 0; k < 7; ++k)
+            EXPECT_NEAR(logits[i][k].item<float>(), python["logits"][i][k].get<float>(), 1e-5);
+}
