@@ -50,12 +50,11 @@ std::optional<Fer> ferData()
         GTEST_SKIP() << "../shared/data/fer2013 is absent (set FEREMOTION_SHARED to the shared folder)";
 
 // A small, quick run: a narrow net on a few hundred faces.
-std::string tinyRun(const Fer &fer, const std::string &out, const std::string &extra = "")
+std::string tinyRun(const Fer &fer, const std::string &out, const std::string &extra = "", int epochs = 2)
 {
     return "train --data " + fer.train + " --val " + fer.publicTest +
-           " --limit 320 --val-limit 128 --arch mini-xception --width 4 --batch-size 32 --epochs 2 --threads 1 "
-           "--seed 7 --out " +
-           out + " " + extra;
+           " --limit 320 --val-limit 128 --arch mini-xception --width 4 --batch-size 32 --threads 1 --seed 7 --epochs " +
+           std::to_string(epochs) + " --out " + out + " " + extra;
 }
 
 std::map<std::string, torch::Tensor> weightsOf(const std::string &bundle)
@@ -117,7 +116,7 @@ TEST(Trainer, TwoEpochsOnAFewThousandRowsBeatTheMajorityClass)
     const std::string out = dir.file("quick.pt");
     const auto result = runTrainer("train --data " + fer->train + " --val " + fer->publicTest +
                                    " --limit 4000 --arch resnet --width 16 --batch-size 32 --epochs 2 --lr 2e-3 "
-                                   "--no-augment --seed 1 --out " + out);
+                                   "--no-augment --threads 1 --seed 1 --out " + out);
     ASSERT_EQ(result.status, 0) << result.output;
     const auto meta = metadataOf(out);
     const double accuracy = meta["training"]["metrics"]["PublicTest"]["accuracy"];
@@ -164,12 +163,12 @@ TEST(Trainer, AKilledRunResumesToTheWeightsOfAnUninterruptedRun)
 {
     REQUIRE_FER(fer);
     TempDir dir;
-    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("whole.pt"), "--epochs 3 --checkpoint-dir " + dir.file("whole-ck")))
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("whole.pt"), "--checkpoint-dir " + dir.file("whole-ck"), 3))
                   .status,
               0);
 
     // Start the same run, SIGKILL it once its first epoch's checkpoint exists, then resume.
-    const std::string arguments = tinyRun(*fer, dir.file("resumed.pt"), "--epochs 3 --checkpoint-dir " + dir.file("ck"));
+    const std::string arguments = tinyRun(*fer, dir.file("resumed.pt"), "--checkpoint-dir " + dir.file("ck"), 3);
     std::vector<std::string> words{trainerPath()};
     std::istringstream split(arguments);
     for (std::string word; split >> word;)
@@ -204,9 +203,8 @@ TEST(Trainer, ResumeWithOtherOptionsIsRefused)
 {
     REQUIRE_FER(fer);
     TempDir dir;
-    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"), "--epochs 1 --checkpoint-dir " + dir.file("ck"))).status, 0);
-    const auto result = runTrainer(tinyRun(*fer, dir.file("m.pt"), "--epochs 1 --lr 0.5 --resume --checkpoint-dir " +
-                                                                       dir.file("ck")));
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"), "--checkpoint-dir " + dir.file("ck"), 1)).status, 0);
+    const auto result = runTrainer(tinyRun(*fer, dir.file("m.pt"), "--lr 0.5 --resume --checkpoint-dir " + dir.file("ck"), 1));
     EXPECT_EQ(result.status, 2);
     EXPECT_THAT(result.output, HasSubstr("belongs to a run with other options"));
 }

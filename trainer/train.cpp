@@ -600,15 +600,16 @@ int runTrain(const TrainOptions &o)
     const torch::Tensor valLogits = predictLogits([&](const torch::Tensor &x) { return net->forward(x); }, data.val,
                                                   input, false, 256, torch::kCPU);
     const Metrics val = computeMetrics(valLogits, data.val.labels, data.val.labelNames);
-    json metrics = {{data.val.description, {{"accuracy", val.accuracy}, {"macro_f1", val.macroF1}, {"loss", val.loss}}}};
+    // Named by the split (design.md: "metrics": {"PublicTest": ...}) when the CSV rows were picked by Usage.
+    const bool csvValidation = !data.val.description.empty() && data.val.description.rfind("image folder", 0) != 0;
+    const std::string validationName = csvValidation && !o.valUsage.empty() ? o.valUsage : "validation";
+    json bundleMetrics = {{validationName, {{"accuracy", val.accuracy}, {"macro_f1", val.macroF1}, {"loss", val.loss}}}};
     if (o.evaluateTta) {
         const torch::Tensor tta = predictLogits([&](const torch::Tensor &x) { return net->forward(x); }, data.val,
                                                 input, true, 256, torch::kCPU);
-        const Metrics flipped = computeMetrics(tta, data.val.labels, data.val.labelNames);
-        metrics[data.val.description]["accuracy_flip_tta"] = flipped.accuracy;
+        bundleMetrics[validationName]["accuracy_flip_tta"] =
+            computeMetrics(tta, data.val.labels, data.val.labelNames).accuracy;
     }
-    const std::string validationName = o.val.empty() ? o.valUsage : data.val.description;
-    json bundleMetrics = {{validationName, {{"accuracy", val.accuracy}, {"macro_f1", val.macroF1}, {"loss", val.loss}}}};
     json meta = {
         {"format", "feremotion-model"},
         {"version", 1},
