@@ -5,6 +5,7 @@
 #include "gst_support.h"
 #include "python_support.h"
 #include "support.h"
+#include "trainer_support.h"
 
 using namespace feremotion;
 using namespace feremotion::test;
@@ -109,6 +110,22 @@ TEST_F(EndToEnd, ABundleScriptedInPythonClassifiesTheClipsFaces)
     const std::string bundle = dir_.file("python.pt");
     runInterop("make " + bundle);
     const RunResult result = runClip(clip_, "model=" + bundle + " overlay=true");
+    ASSERT_EQ(result.error, "");
+    EXPECT_GE(result.framesWithEmotion, 85);
+}
+
+TEST_F(EndToEnd, ABundleFromTheTrainerClassifiesTheClipsFaces)
+{
+    const auto train = sharedFile("data/fer2013/fer2013-train-00.csv.gz");
+    const auto publicTest = sharedFile("data/fer2013/fer2013-publictest.csv.gz");
+    if (!train || !publicTest)
+        GTEST_SKIP() << "../shared/data/fer2013 is absent";
+    const std::string bundle = dir_.file("trained.pt");
+    const auto trained = runTrainer("train --data " + *train + " --val " + *publicTest +
+                                    " --limit 256 --val-limit 64 --arch mini-xception --width 4 --epochs 1 --threads 1 "
+                                    "--out " + bundle);
+    ASSERT_EQ(trained.status, 0) << trained.output;
+    const RunResult result = runClip(clip_, "model=" + bundle);
     ASSERT_EQ(result.error, "");
     EXPECT_GE(result.framesWithEmotion, 85);
 }
