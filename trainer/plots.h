@@ -16,7 +16,8 @@ struct EpochRecord {
     double trainLoss = 0, trainAccuracy = 0;
     double valLoss = 0, valAccuracy = 0;
     double learningRate = 0;
-    double seconds = 0;
+    double seconds = 0;          // training and validation
+    double imagesPerSecond = 0;  // training steps only
 };
 
 // Each returns false (and writes nothing) when the trainer was built without OpenCV.

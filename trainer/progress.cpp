@@ -33,9 +33,9 @@ void Progress::epoch(const EpochRecord &r, bool best)
 {
     if (terminal_)
         std::printf("\r\033[K");
-    std::printf("epoch %d: train loss %.4f acc %.2f%% | val loss %.4f acc %.2f%%%s | lr %.2e | %.0f s\n", r.epoch,
-                r.trainLoss, 100 * r.trainAccuracy, r.valLoss, 100 * r.valAccuracy, best ? " (best)" : "",
-                r.learningRate, r.seconds);
+    std::printf("epoch %d: train loss %.4f acc %.2f%% | val loss %.4f acc %.2f%%%s | lr %.2e | %.0f s, %.0f img/s\n",
+                r.epoch, r.trainLoss, 100 * r.trainAccuracy, r.valLoss, 100 * r.valAccuracy, best ? " (best)" : "",
+                r.learningRate, r.seconds, r.imagesPerSecond);
     std::fflush(stdout);
     lastPercent_ = -1;
 }

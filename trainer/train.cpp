@@ -192,7 +192,8 @@ json toJson(const RunState &s)
 {
     json history = json::array();
     for (const auto &r : s.history)
-        history.push_back({r.epoch, r.trainLoss, r.trainAccuracy, r.valLoss, r.valAccuracy, r.learningRate, r.seconds});
+        history.push_back({r.epoch, r.trainLoss, r.trainAccuracy, r.valLoss, r.valAccuracy, r.learningRate, r.seconds,
+                           r.imagesPerSecond});
     return {{"next_epoch", s.nextEpoch},
             {"best_accuracy", s.bestAccuracy},
             {"best_epoch", s.bestEpoch},
@@ -215,7 +216,7 @@ RunState runStateFromJson(const json &j)
     s.plateauBadEpochs = j.at("plateau_bad_epochs");
     s.plateauLearningRate = j.at("plateau_learning_rate");
     for (const auto &r : j.at("history"))
-        s.history.push_back({r[0], r[1], r[2], r[3], r[4], r[5], r[6]});
+        s.history.push_back({r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]});
     s.bestMetrics = j.at("best_metrics");
     return s;
 }
@@ -555,12 +556,13 @@ int runTrain(const TrainOptions &o)
             progress.batch(epoch + 1, o.epochs, batchIndex, batches, lossSum / seen, seen / elapsed,
                            elapsed / batchIndex * (batches - batchIndex));
         }
+        const double trainSeconds = secondsSince(epochStart);
         net->eval();
         const torch::Tensor valLogits = predictLogits([&](const torch::Tensor &x) { return net->forward(x); }, data.val,
                                                       input, false, 256, device);
         const Metrics val = computeMetrics(valLogits, data.val.labels, data.val.labelNames);
         EpochRecord record{epoch + 1, lossSum / seen, static_cast<double>(correct) / seen, val.loss, val.accuracy, rate,
-                           secondsSince(epochStart)};
+                           secondsSince(epochStart), seen / trainSeconds};
         state.history.push_back(record);
         const bool improved = val.accuracy > state.bestAccuracy;
         if (improved) {
