@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Specification of the feremotion element, driven through GstHarness.
 #include <cmath>
+#include <fstream>
 #include <numeric>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "frames.h"
 #include "gst_support.h"
@@ -408,6 +410,20 @@ TEST_F(Element, YunetWithoutAModelFileFailsTheStateChange)
     EXPECT_THAT(errorFor("model=" + model_ + " detector=yunet"), HasSubstr("needs detector-model"));
 }
 
+TEST_F(Element, WithoutAModelPropertyTheDefaultBundleIsUsed)
+{
+    const char *path = g_getenv("FEREMOTION_DEFAULT_MODEL");
+    if (!path || !g_file_test(path, G_FILE_TEST_EXISTS))
+        GTEST_SKIP() << "no default model in this checkout (models/feremotion-default.pt)";
+    Harness h = makeHarness("feremotion detector=full-frame");
+    gst_harness_set_src_caps_str(h.get(), capsFor(GST_VIDEO_FORMAT_I420, 96, 96).c_str());
+    GstBuffer *out = gst_harness_push_and_pull(h.get(), frame(GST_VIDEO_FORMAT_I420, 96, 96));
+    const GstStructure *emotion = gst_video_region_of_interest_meta_get_param(roiMetas(out)[0], "emotion");
+    ASSERT_NE(emotion, nullptr);
+    EXPECT_STREQ(gst_structure_get_string(emotion, "model_name"), "feremotion-default");
+    gst_buffer_unref(out);
+}
+
 TEST_F(Element, WithoutModelOrDefaultBundleTheErrorSaysSo)
 {
     const char *saved = g_getenv("FEREMOTION_DEFAULT_MODEL");
@@ -421,4 +437,64 @@ TEST_F(Element, WithoutModelOrDefaultBundleTheErrorSaysSo)
     if (error.empty())
         GTEST_SKIP() << "a default model is installed";
     EXPECT_THAT(error, HasSubstr("no model given and no default model installed"));
+}
+
+namespace {
+
+std::vector<std::string> linesOf(const std::string &path)
+{
+    std::ifstream file(path);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(file, line);)
+        lines.push_back(line);
+    return lines;
+}
+
+} // namespace
+
+TEST_F(Element, ExportWritesOneJsonRecordPerFrameWithFaces)
+{
+    const std::string path = dir_->file("faces.jsonl");
+    Harness h = makeHarness("feremotion model=" + model_ + " detector=full-frame ! feremotionexport source=test location=" +
+                            path);
+    gst_harness_set_src_caps_str(h.get(), capsFor(GST_VIDEO_FORMAT_RGB, 320, 240).c_str());
+    for (int i = 0; i < 3; ++i) {
+        GstBuffer *in = frame();
+        GST_BUFFER_PTS(in) = i * 40 * GST_MSECOND;
+        gst_buffer_unref(gst_harness_push_and_pull(h.get(), in));
+        // Each frame's record is on disk as soon as the frame has passed.
+        EXPECT_EQ(linesOf(path).size(), static_cast<size_t>(i + 1));
+    }
+    const auto record = nlohmann::json::parse(linesOf(path)[2]);
+    EXPECT_EQ(record["timestamp"], 80 * GST_MSECOND);
+    EXPECT_EQ(record["resolution"]["width"], 320);
+    EXPECT_EQ(record["source"], "test");
+    ASSERT_EQ(record["objects"].size(), 1u);
+    const auto &face = record["objects"][0];
+    EXPECT_EQ(face["roi_type"], "face");
+    EXPECT_EQ(face["w"], 320);
+    EXPECT_DOUBLE_EQ(face["detection"]["bounding_box"]["x_max"].get<double>(), 1.0);
+    EXPECT_EQ(face["emotion"]["probabilities"].size(), 7u);
+    EXPECT_TRUE(face["emotion"]["probabilities"].contains(face["emotion"]["label"].get<std::string>()));
+}
+
+TEST_F(Element, ExportWritesOneCsvRowPerFace)
+{
+    const std::string path = dir_->file("faces.csv");
+    Harness h = makeHarness("feremotion model=" + model_ + " detector=full-frame ! feremotionexport format=csv location=" +
+                            path);
+    gst_harness_set_src_caps_str(h.get(), capsFor(GST_VIDEO_FORMAT_RGB, 320, 240).c_str());
+    gst_buffer_unref(gst_harness_push_and_pull(h.get(), frame()));
+    const auto lines = linesOf(path);
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[0], "timestamp,frame,track_id,x,y,w,h,label,confidence,angry,disgust,fear,happy,sad,surprise,neutral");
+    EXPECT_EQ(std::count(lines[1].begin(), lines[1].end(), ','), 15);
+}
+
+TEST_F(Element, ExportToAnUnwritableFileFailsTheStateChange)
+{
+    GstElement *element = gst_element_factory_make("feremotionexport", nullptr);
+    g_object_set(element, "location", "/nonexistent-folder/faces.jsonl", nullptr);
+    EXPECT_THAT(stateChangeError(element), HasSubstr("/nonexistent-folder/faces.jsonl"));
+    gst_object_unref(element);
 }

@@ -3,10 +3,13 @@
 #include <gst/gst.h>
 
 #include "gstferemotion.h"
+#include "gstferemotionexport.h"
 
 static gboolean plugin_init(GstPlugin *plugin)
 {
-    return GST_ELEMENT_REGISTER(feremotion, plugin);
+    gboolean ok = GST_ELEMENT_REGISTER(feremotion, plugin);
+    ok &= GST_ELEMENT_REGISTER(feremotionexport, plugin);
+    return ok;
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, feremotion,

@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* feremotionexport: results from ROI metadata to JSON Lines or CSV, one record per frame as it passes. */
+
+/**
+ * SECTION:element-feremotionexport
+ * @title: feremotionexport
+ *
+ * A passthrough element that writes the faces of each frame, read from
+ * #GstVideoRegionOfInterestMeta (feremotion's, or DL Streamer-style metadata with "detection"
+ * and classification params from other elements), to `location`. `format=jsonl` writes one JSON
+ * object per frame with gvametaconvert's keys plus `probabilities`; `format=csv` one row per face.
+ * Each record is flushed as its frame passes, so a crash loses at most the frame in flight.
+ *
+ * |[
+ * gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! feremotion ! feremotionexport location=faces.jsonl ! fakesink
+ * ]|
+ */
+
+#include "gstferemotionexport.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include <gst/video/video.h>
+#include <nlohmann/json.hpp>
+
+GST_DEBUG_CATEGORY_STATIC(gst_fer_emotion_export_debug);
+#define GST_CAT_DEFAULT gst_fer_emotion_export_debug
+
+namespace {
+
+enum class ExportFormat { JsonLines, Csv };
+
+constexpr ExportFormat kDefaultFormat = ExportFormat::JsonLines;
+constexpr gboolean kDefaultAllFrames = FALSE;
+
+enum { PROP_0, PROP_LOCATION, PROP_FORMAT, PROP_ALL_FRAMES, PROP_SOURCE };
+
+struct Settings {
+    std::string location;
+    ExportFormat format = kDefaultFormat;
+    gboolean allFrames = kDefaultAllFrames;
+    std::string source;
+};
+
+} // namespace
+
+// `settings` is guarded by the object lock; `file` and `frame` belong to the streaming thread
+// between start and stop.
+struct GstFerEmotionExportPrivate {
+    Settings settings;
+    Settings active;
+    FILE *file = nullptr;
+    guint64 frame = 0;
+    GstVideoInfo info;
+    bool haveInfo = false;
+};
+
+struct _GstFerEmotionExport {
+    GstBaseTransform parent;
+    GstFerEmotionExportPrivate *priv;
+};
+
+#define gst_fer_emotion_export_parent_class parent_class
+G_DEFINE_TYPE(GstFerEmotionExport, gst_fer_emotion_export, GST_TYPE_BASE_TRANSFORM);
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(feremotionexport, "feremotionexport", GST_RANK_NONE,
+                                      GST_TYPE_FER_EMOTION_EXPORT,
+                                      GST_DEBUG_CATEGORY_INIT(gst_fer_emotion_export_debug, "feremotionexport", 0,
+                                                              "facial emotion results export"));
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw(ANY)"));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw(ANY)"));
+
+#define GST_TYPE_FER_EMOTION_EXPORT_FORMAT (gst_fer_emotion_export_format_get_type())
+static GType gst_fer_emotion_export_format_get_type()
+{
+    static GType type = 0;
+    static const GEnumValue values[] = {
+        {static_cast<gint>(ExportFormat::JsonLines), "One JSON object per frame (gvametaconvert keys)", "jsonl"},
+        {static_cast<gint>(ExportFormat::Csv), "One CSV row per face per frame", "csv"},
+        {0, nullptr, nullptr},
+    };
+    if (g_once_init_enter(&type))
+        g_once_init_leave(&type, g_enum_register_static("GstFerEmotionExportFormat", values));
+    return type;
+}
+
+namespace {
+
+struct Face {
+    int x = 0, y = 0, w = 0, h = 0, id = -1;
+    std::string roiType;
+    double xMin = 0, yMin = 0, xMax = 0, yMax = 0, detectionConfidence = 0;
+    bool hasEmotion = false;
+    std::string label;
+    int labelId = -1;
+    double confidence = 0;
+    std::vector<double> probabilities;
+};
+
+std::vector<Face> facesOf(GstBuffer *buffer, int width, int height)
+{
+    std::vector<Face> faces;
+    gpointer state = nullptr;
+    while (GstMeta *meta = gst_buffer_iterate_meta_filtered(buffer, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
+        auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(meta);
+        Face f;
+        f.x = static_cast<int>(roi->x);
+        f.y = static_cast<int>(roi->y);
+        f.w = static_cast<int>(roi->w);
+        f.h = static_cast<int>(roi->h);
+        f.id = roi->id;
+        f.roiType = g_quark_to_string(roi->roi_type);
+        f.xMin = width ? static_cast<double>(roi->x) / width : 0;
+        f.yMin = height ? static_cast<double>(roi->y) / height : 0;
+        f.xMax = width ? static_cast<double>(roi->x + roi->w) / width : 0;
+        f.yMax = height ? static_cast<double>(roi->y + roi->h) / height : 0;
+        if (const GstStructure *d = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
+            gst_structure_get_double(d, "x_min", &f.xMin);
+            gst_structure_get_double(d, "y_min", &f.yMin);
+            gst_structure_get_double(d, "x_max", &f.xMax);
+            gst_structure_get_double(d, "y_max", &f.yMax);
+            gst_structure_get_double(d, "confidence", &f.detectionConfidence);
+        }
+        // feremotion's "emotion" param, or any classification result param of other elements.
+        const GstStructure *e = gst_video_region_of_interest_meta_get_param(roi, "emotion");
+        for (GList *l = roi->params; !e && l; l = l->next) {
+            const auto *s = static_cast<const GstStructure *>(l->data);
+            const gchar *type = gst_structure_get_string(s, "type");
+            if (type && std::strcmp(type, "classification_result") == 0)
+                e = s;
+        }
+        if (e && gst_structure_get_string(e, "label")) {
+            f.hasEmotion = true;
+            f.label = gst_structure_get_string(e, "label");
+            gst_structure_get_int(e, "label_id", &f.labelId);
+            gst_structure_get_double(e, "confidence", &f.confidence);
+            if (const GValue *array = gst_structure_get_value(e, "probabilities"); array && GST_VALUE_HOLDS_ARRAY(array))
+                for (guint i = 0; i < gst_value_array_get_size(array); ++i)
+                    f.probabilities.push_back(g_value_get_double(gst_value_array_get_value(array, i)));
+        }
+        faces.push_back(std::move(f));
+    }
+    return faces;
+}
+
+// The label names behind the probabilities: FER-2013's when there are seven, else indices.
+std::string probabilityName(size_t index, size_t count)
+{
+    static const char *fer[] = {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"};
+    return count == 7 ? fer[index] : std::to_string(index);
+}
+
+std::string jsonRecord(const std::vector<Face> &faces, GstClockTime pts, guint64 frame, int width, int height,
+                       const std::string &source)
+{
+    nlohmann::json objects = nlohmann::json::array();
+    for (const Face &f : faces) {
+        nlohmann::json object = {
+            {"x", f.x}, {"y", f.y}, {"w", f.w}, {"h", f.h}, {"id", f.id}, {"roi_type", f.roiType},
+            {"detection",
+             {{"bounding_box", {{"x_min", f.xMin}, {"y_min", f.yMin}, {"x_max", f.xMax}, {"y_max", f.yMax}}},
+              {"confidence", f.detectionConfidence}}}};
+        if (f.hasEmotion) {
+            nlohmann::json probabilities = nlohmann::json::object();
+            for (size_t i = 0; i < f.probabilities.size(); ++i)
+                probabilities[probabilityName(i, f.probabilities.size())] = f.probabilities[i];
+            object["emotion"] = {{"label", f.label}, {"label_id", f.labelId}, {"confidence", f.confidence},
+                                 {"probabilities", probabilities}};
+        }
+        objects.push_back(object);
+    }
+    nlohmann::json record = {{"timestamp", GST_CLOCK_TIME_IS_VALID(pts) ? nlohmann::json(pts) : nlohmann::json(nullptr)},
+                             {"frame", frame},
+                             {"resolution", {{"width", width}, {"height", height}}},
+                             {"source", source},
+                             {"objects", objects}};
+    return record.dump() + "\n";
+}
+
+std::string csvRows(const std::vector<Face> &faces, GstClockTime pts, guint64 frame)
+{
+    std::string rows;
+    char buffer[128];
+    for (const Face &f : faces) {
+        if (GST_CLOCK_TIME_IS_VALID(pts))
+            std::snprintf(buffer, sizeof buffer, "%.6f", static_cast<double>(pts) / GST_SECOND);
+        rows += std::string(GST_CLOCK_TIME_IS_VALID(pts) ? buffer : "") + "," + std::to_string(frame) + "," +
+                std::to_string(f.id) + "," + std::to_string(f.x) + "," + std::to_string(f.y) + "," +
+                std::to_string(f.w) + "," + std::to_string(f.h) + "," + f.label + ",";
+        std::snprintf(buffer, sizeof buffer, "%.6f", f.confidence);
+        rows += f.hasEmotion ? buffer : "";
+        for (size_t i = 0; i < 7; ++i) {
+            std::snprintf(buffer, sizeof buffer, ",%.6f", i < f.probabilities.size() ? f.probabilities[i] : 0.0);
+            rows += f.hasEmotion ? buffer : ",";
+        }
+        rows += "\n";
+    }
+    return rows;
+}
+
+} // namespace
+
+static gboolean gst_fer_emotion_export_start(GstBaseTransform *trans)
+{
+    auto *self = GST_FER_EMOTION_EXPORT(trans);
+    GstFerEmotionExportPrivate *priv = self->priv;
+    {
+        GST_OBJECT_LOCK(self);
+        priv->active = priv->settings;
+        GST_OBJECT_UNLOCK(self);
+    }
+    if (priv->active.location.empty()) {
+        GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No file name given: set the location property."), (nullptr));
+        return FALSE;
+    }
+    priv->file = std::fopen(priv->active.location.c_str(), "w");
+    if (!priv->file) {
+        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
+                          ("Could not open '%s' for writing: %s", priv->active.location.c_str(), std::strerror(errno)),
+                          (nullptr));
+        return FALSE;
+    }
+    if (priv->active.format == ExportFormat::Csv)
+        std::fputs("timestamp,frame,track_id,x,y,w,h,label,confidence,angry,disgust,fear,happy,sad,surprise,neutral\n",
+                   priv->file);
+    priv->frame = 0;
+    return TRUE;
+}
+
+static gboolean gst_fer_emotion_export_stop(GstBaseTransform *trans)
+{
+    auto *self = GST_FER_EMOTION_EXPORT(trans);
+    if (self->priv->file && std::fclose(self->priv->file) != 0) {
+        self->priv->file = nullptr;
+        GST_ELEMENT_ERROR(self, RESOURCE, CLOSE, ("Could not close '%s': %s", self->priv->active.location.c_str(),
+                                                  std::strerror(errno)),
+                          (nullptr));
+        return FALSE;
+    }
+    self->priv->file = nullptr;
+    return TRUE;
+}
+
+static gboolean gst_fer_emotion_export_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *)
+{
+    auto *self = GST_FER_EMOTION_EXPORT(trans);
+    self->priv->haveInfo = gst_video_info_from_caps(&self->priv->info, incaps);
+    return TRUE;
+}
+
+static GstFlowReturn gst_fer_emotion_export_transform_ip(GstBaseTransform *trans, GstBuffer *buffer)
+{
+    auto *self = GST_FER_EMOTION_EXPORT(trans);
+    GstFerEmotionExportPrivate *priv = self->priv;
+    const int width = priv->haveInfo ? GST_VIDEO_INFO_WIDTH(&priv->info) : 0;
+    const int height = priv->haveInfo ? GST_VIDEO_INFO_HEIGHT(&priv->info) : 0;
+    const auto faces = facesOf(buffer, width, height);
+    const guint64 frame = priv->frame++;
+    GST_OBJECT_LOCK(self);
+    const gboolean allFrames = priv->settings.allFrames;
+    GST_OBJECT_UNLOCK(self);
+    if (faces.empty() && !allFrames)
+        return GST_FLOW_OK;
+    const std::string text = priv->active.format == ExportFormat::JsonLines
+                                 ? jsonRecord(faces, GST_BUFFER_PTS(buffer), frame, width, height, priv->active.source)
+                                 : csvRows(faces, GST_BUFFER_PTS(buffer), frame);
+    if (std::fwrite(text.data(), 1, text.size(), priv->file) != text.size() || std::fflush(priv->file) != 0) {
+        GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
+                          ("Could not write to '%s': %s", priv->active.location.c_str(), std::strerror(errno)),
+                          (nullptr));
+        return GST_FLOW_ERROR;
+    }
+    return GST_FLOW_OK;
+}
+
+static void gst_fer_emotion_export_set_property(GObject *object, guint id, const GValue *value, GParamSpec *pspec)
+{
+    auto *self = GST_FER_EMOTION_EXPORT(object);
+    GST_OBJECT_LOCK(self);
+    Settings &s = self->priv->settings;
+    switch (id) {
+    case PROP_LOCATION: s.location = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+    case PROP_FORMAT: s.format = static_cast<ExportFormat>(g_value_get_enum(value)); break;
+    case PROP_ALL_FRAMES: s.allFrames = g_value_get_boolean(value); break;
+    case PROP_SOURCE: s.source = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+    }
+    GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_fer_emotion_export_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec)
+{
+    auto *self = GST_FER_EMOTION_EXPORT(object);
+    GST_OBJECT_LOCK(self);
+    const Settings &s = self->priv->settings;
+    switch (id) {
+    case PROP_LOCATION: g_value_set_string(value, s.location.empty() ? nullptr : s.location.c_str()); break;
+    case PROP_FORMAT: g_value_set_enum(value, static_cast<gint>(s.format)); break;
+    case PROP_ALL_FRAMES: g_value_set_boolean(value, s.allFrames); break;
+    case PROP_SOURCE: g_value_set_string(value, s.source.c_str()); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+    }
+    GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_fer_emotion_export_init(GstFerEmotionExport *self)
+{
+    self->priv = new GstFerEmotionExportPrivate();
+    gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), TRUE);
+}
+
+static void gst_fer_emotion_export_finalize(GObject *object)
+{
+    auto *self = GST_FER_EMOTION_EXPORT(object);
+    if (self->priv->file)
+        std::fclose(self->priv->file);
+    delete self->priv;
+    G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_fer_emotion_export_class_init(GstFerEmotionExportClass *klass)
+{
+    GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+    GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+    GstBaseTransformClass *transform_class = GST_BASE_TRANSFORM_CLASS(klass);
+    gobject_class->set_property = gst_fer_emotion_export_set_property;
+    gobject_class->get_property = gst_fer_emotion_export_get_property;
+    gobject_class->finalize = gst_fer_emotion_export_finalize;
+    const auto readyFlags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+    const auto playingFlags =
+        static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+    g_object_class_install_property(
+        gobject_class, PROP_LOCATION,
+        g_param_spec_string("location", "File", "File the results are written to (created or truncated)", nullptr,
+                            readyFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_FORMAT,
+        g_param_spec_enum("format", "Format", "jsonl: one JSON object per frame; csv: one row per face",
+                          GST_TYPE_FER_EMOTION_EXPORT_FORMAT, static_cast<gint>(kDefaultFormat), readyFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_ALL_FRAMES,
+        g_param_spec_boolean("all-frames", "All frames",
+                             "Write a JSON record for frames without faces too (jsonl)", kDefaultAllFrames,
+                             playingFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_SOURCE,
+        g_param_spec_string("source", "Source", "The \"source\" value of each JSON record (e.g. the input URI)", "",
+                            readyFlags));
+    gst_element_class_set_static_metadata(element_class, "Facial emotion results export", "Sink/Analyzer/Video",
+                                          "Writes the faces and emotions in ROI metadata to JSON Lines or CSV",
+                                          "feremotion developers");
+    gst_element_class_add_static_pad_template(element_class, &sink_template);
+    gst_element_class_add_static_pad_template(element_class, &src_template);
+    transform_class->start = GST_DEBUG_FUNCPTR(gst_fer_emotion_export_start);
+    transform_class->stop = GST_DEBUG_FUNCPTR(gst_fer_emotion_export_stop);
+    transform_class->set_caps = GST_DEBUG_FUNCPTR(gst_fer_emotion_export_set_caps);
+    transform_class->transform_ip = GST_DEBUG_FUNCPTR(gst_fer_emotion_export_transform_ip);
+    transform_class->transform_ip_on_passthrough = TRUE;
+    gst_type_mark_as_plugin_api(GST_TYPE_FER_EMOTION_EXPORT_FORMAT, static_cast<GstPluginAPIFlags>(0));
+}

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Specification of the default model shipped in models/ and its model card.
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "bundle_io.h"
+#include "classifier.h"
+#include "detector.h"
+#include "support.h"
+#include "trainer_support.h"
+
+using namespace feremotion;
+using namespace feremotion::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string defaultModel()
+{
+    return testsSourceDir() + "/../models/feremotion-default.pt";
+}
+
+#define REQUIRE_DEFAULT_MODEL()                                                                                     \
+    if (!fs::exists(defaultModel()))                                                                                \
+        GTEST_SKIP() << "models/feremotion-default.pt is not in this checkout";
+
+std::vector<std::string> labelsOfFaces(const std::string &image)
+{
+    cv::Mat bgr = cv::imread(image, cv::IMREAD_COLOR);
+    FrameView frame = frameFromMat(bgr, PixelFormat::BGR);
+    const auto faces = createDetector(DetectorKind::Haar)->detect(frame, {});
+    EmotionClassifier classifier(defaultModel(), {});
+    std::vector<std::string> labels;
+    for (const Emotion &e : classifier.classifyFaces(frame, faces))
+        labels.push_back(classifier.info().labels[e.labelId]);
+    return labels;
+}
+
+} // namespace
+
+TEST(DefaultModel, LoadsWithTheCompleteDesignMetadata)
+{
+    REQUIRE_DEFAULT_MODEL();
+    const auto meta = nlohmann::json::parse(loadBundle(defaultModel()).metadataJson);
+    for (const char *key : {"format", "version", "labels", "input", "output", "architecture", "parameters",
+                            "face_crop", "training", "created", "producer"})
+        EXPECT_TRUE(meta.contains(key)) << key;
+    EXPECT_EQ(meta["labels"], nlohmann::json(fer2013Labels()));
+    for (const char *key : {"dataset", "epochs", "seed", "metrics"})
+        EXPECT_TRUE(meta["training"].contains(key)) << key;
+    EXPECT_GT(meta["training"]["metrics"]["PublicTest"]["accuracy"].get<double>(), 0.5);
+    EXPECT_LT(fs::file_size(defaultModel()), 20u * 1000 * 1000);
+    EmotionClassifier classifier(defaultModel(), {});
+    EXPECT_TRUE(classifier.hasBundleMetadata());
+}
+
+TEST(DefaultModel, SeesTheSmilingAstronautAsHappy)
+{
+    REQUIRE_DEFAULT_MODEL();
+    const auto image = sharedFile("media/astronaut.png");
+    if (!image)
+        GTEST_SKIP() << "../shared/media is absent";
+    EXPECT_EQ(labelsOfFaces(*image), std::vector<std::string>{"happy"});
+}
+
+TEST(DefaultModel, SeesTheSmilingGirlsAsHappy)
+{
+    REQUIRE_DEFAULT_MODEL();
+    const auto image = sharedFile("media/girl-1741925_1920.jpg");
+    if (!image)
+        GTEST_SKIP() << "../shared/media is absent";
+    const auto labels = labelsOfFaces(*image);
+    ASSERT_FALSE(labels.empty());
+    for (const auto &label : labels)
+        EXPECT_EQ(label, "happy");
+}
+
+TEST(DefaultModel, PublicTestAccuracyMatchesTheModelCard)
+{
+    REQUIRE_DEFAULT_MODEL();
+    const auto publicTest = sharedFile("data/fer2013/fer2013-publictest.csv.gz");
+    if (!publicTest)
+        GTEST_SKIP() << "../shared/data/fer2013 is absent";
+    std::ifstream card(testsSourceDir() + "/../models/README.md");
+    const std::string text((std::istreambuf_iterator<char>(card)), {});
+    std::smatch match;
+    ASSERT_TRUE(std::regex_search(text, match, std::regex(R"(\| accuracy \(PublicTest\) \| ([0-9.]+)%)")))
+        << "models/README.md has no '| accuracy (PublicTest) | NN.NN% |' row";
+    const double stated = std::stod(match[1]);
+    TempDir dir;
+    const auto result = runTrainer("evaluate --model " + defaultModel() + " --data " + *publicTest + " --out-json " +
+                                   dir.file("eval.json") + " --confusion-png " + dir.file("eval.png"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    const auto metrics = nlohmann::json::parse(std::ifstream(dir.file("eval.json")));
+    EXPECT_NEAR(100 * metrics["accuracy"].get<double>(), stated, 0.5);
+}
