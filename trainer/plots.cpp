@@ -71,8 +71,11 @@ void drawPanel(cv::Mat &canvas, const cv::Rect &area, const std::string &title, 
             cv::line(canvas, point(p.epoch, val(p)), point(r.epoch, val(r)), kVal, 2, cv::LINE_AA);
         }
     }
-    cv::putText(canvas, "train", {plot.x + plot.width - 110, plot.y + 18}, kFont, 0.45, kTrain, 1, cv::LINE_AA);
-    cv::putText(canvas, "validation", {plot.x + plot.width - 110, plot.y + 36}, kFont, 0.45, kVal, 1, cv::LINE_AA);
+    // Loss falls and accuracy rises, so the legend goes where the curves are not: top right for
+    // loss, bottom right for accuracy.
+    const int legendY = percent ? plot.y + plot.height - 30 : plot.y + 18;
+    cv::putText(canvas, "train", {plot.x + plot.width - 110, legendY}, kFont, 0.45, kTrain, 1, cv::LINE_AA);
+    cv::putText(canvas, "validation", {plot.x + plot.width - 110, legendY + 18}, kFont, 0.45, kVal, 1, cv::LINE_AA);
 }
 
 bool save(const cv::Mat &image, const std::string &path)
