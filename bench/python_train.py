@@ -64,6 +64,13 @@ def network(arch, width):
         for c in (w, 2 * w, 4 * w, 8 * w):
             layers += [BasicBlock(cin, c, 2), BasicBlock(c, c, 1)]
             cin = c
+    elif arch == "vgg":
+        w = width or 64
+        cin, side = 1, 48
+        for c in (w, 2 * w, 4 * w, 8 * w):
+            layers += conv_bn_relu(cin, c) + conv_bn_relu(c, c) + [nn.MaxPool2d(2, 2)]
+            cin, side = c, side // 2
+        return nn.Sequential(*layers, nn.Flatten(), nn.Linear(cin * side * side, 7))
     else:
         raise SystemExit(f"unknown arch {arch}")
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, 7))

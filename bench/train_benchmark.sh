@@ -1,16 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Training speed: feremotion-trainer against the same architectures and loop in python3-torch,
-# per architecture and thread count, on the first 6,400 FER-2013 Training rows (100 steps of 64,
-# no augmentation). Prints a Markdown table; epoch time is extrapolated to the 28,709 rows.
+# per architecture and thread count, on the first ROWS FER-2013 Training rows (default 6,400: 100
+# steps of 64; ROWS=28709 times whole epochs), no augmentation. Prints a Markdown table; epoch time
+# is extrapolated to the 28,709 rows. ARCHS picks the architectures ("name width" pairs).
 set -eu
 cd "$(dirname "$0")/.."
 TRAINER=${TRAINER:-build/trainer/feremotion-trainer}
 DATA=${FEREMOTION_SHARED:-../shared}/data/fer2013
-ROWS=6400
+ROWS=${ROWS:-6400}
 echo "| architecture | threads | C++ img/s | C++ epoch s | Python img/s | Python epoch s | C++ / Python |"
 echo "|---|---|---|---|---|---|---|"
-for arch in "mini-xception 16" "resnet 16" "resnet 32"; do
+ARCHS=${ARCHS:-"mini-xception:16 resnet:16 resnet:32 vgg:64"}
+for arch in $ARCHS; do
+  arch=$(echo "$arch" | tr : " ")
   set -- $arch
   for threads in 1 2; do
     cpp=$($TRAINER train --data "$DATA/fer2013-train-00.csv.gz" --val "$DATA/fer2013-publictest.csv.gz" \

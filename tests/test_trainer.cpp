@@ -405,3 +405,29 @@ TEST(Trainer, PythonOpensATrainedBundleAndMatchesItsOutputs)
         for (int64_t k = 0; k < 7; ++k)
             EXPECT_NEAR(logits[i][k].item<float>(), python["logits"][i][k].get<float>(), 1e-5);
 }
+
+TEST(Trainer, EveryClassBalancingModeTrainsAndIsRecorded)
+{
+    REQUIRE_FER(fer);
+    for (const char *mode : {"weighted-loss", "oversample"}) {
+        TempDir dir;
+        const auto result = runTrainer(tinyRun(*fer, dir.file("m.pt"), std::string("--balance ") + mode, 1));
+        ASSERT_EQ(result.status, 0) << mode << "\n" << result.output;
+        EXPECT_EQ(metadataOf(dir.file("m.pt"))["training"]["recipe"]["balance"], mode);
+    }
+    EXPECT_EQ(runTrainer(tinyRun(*fer, "/tmp/unused.pt", "--balance magic", 1)).status, 2);
+}
+
+TEST(Trainer, PredictWithoutDetectionClassifiesWholeImages)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"), "", 1)).status, 0);
+    cv::imwrite(dir.file("crop.png"), cv::Mat(48, 48, CV_8UC3, cv::Scalar(120, 120, 120)));
+    const auto result = runTrainer("predict --no-detect --model " + dir.file("m.pt") + " " + dir.file("crop.png"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, AllOf(HasSubstr("1 face"), HasSubstr("face 1 at 0,0 48x48")));
+    const auto unreadable = runTrainer("predict --no-detect --model " + dir.file("m.pt") + " " + dir.file("nope.png"));
+    EXPECT_EQ(unreadable.status, 2);
+    EXPECT_THAT(unreadable.output, HasSubstr("nope.png"));
+}

@@ -14,4 +14,4 @@ static gboolean plugin_init(GstPlugin *plugin)
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, feremotion,
                   "Facial emotion analytics: face detection and LibTorch emotion classification",
-                  plugin_init, VERSION, "LGPL", PACKAGE, "https://github.com/feremotion/feremotion")
+                  plugin_init, VERSION, "LGPL", PACKAGE, "Unknown package origin")
