@@ -5,12 +5,21 @@
 # Usage: scripts/demo.sh [--no-setup] [INPUT_FILE_OR_URI] [OUTPUT_DIR]
 # Without an input it uses Megamind.avi from Debian's opencv-doc (a clip with a face).
 set -eu
-cd "$(dirname "$0")/.."
 
 SETUP=1
 if [ "${1:-}" = "--no-setup" ]; then SETUP=0; shift; fi
 INPUT=${1:-/usr/share/doc/opencv-doc/examples/data/Megamind.avi}
 OUTPUT_DIR=${2:-demo-output}
+# Paths given by the caller are relative to where they called from, not to the checkout.
+case "$INPUT" in
+  *://* | /*) ;;
+  *) INPUT="$PWD/$INPUT" ;;
+esac
+case "$OUTPUT_DIR" in
+  /*) ;;
+  *) OUTPUT_DIR="$PWD/$OUTPUT_DIR" ;;
+esac
+cd "$(dirname "$0")/.."
 
 if [ "$SETUP" = 1 ]; then
   scripts/setup-debian.sh
