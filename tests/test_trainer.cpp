@@ -19,6 +19,7 @@
 
 #include "bundle_io.h"
 #include "classifier.h"
+#include "dataset.h"
 #include "python_support.h"
 #include "support.h"
 #include "trainer_support.h"
@@ -430,4 +431,32 @@ TEST(Trainer, PredictWithoutDetectionClassifiesWholeImages)
     const auto unreadable = runTrainer("predict --no-detect --model " + dir.file("m.pt") + " " + dir.file("nope.png"));
     EXPECT_EQ(unreadable.status, 2);
     EXPECT_THAT(unreadable.output, HasSubstr("nope.png"));
+}
+
+TEST(TrainerData, TheCompactFolderHoldsTheCsvRows)
+{
+    REQUIRE_FER(fer);
+    const auto compact = sharedFile("data/fer2013/compact");
+    if (!compact)
+        GTEST_SKIP() << "../shared/data/fer2013/compact is absent";
+    using namespace feremotion::trainer;
+    ASSERT_TRUE(isCompactFolder(*compact));
+    CsvOptions csv;
+    csv.usage = "PublicTest";
+    const Dataset fromCsv = loadFerCsv({fer->publicTest}, csv);
+    const Dataset fromCompact = loadCompact(*compact, "PublicTest");
+    EXPECT_TRUE(torch::equal(fromCsv.images, fromCompact.images));
+    EXPECT_TRUE(torch::equal(fromCsv.labels, fromCompact.labels));
+}
+
+TEST(Trainer, TrainsFromTheCompactFolder)
+{
+    const auto compact = sharedFile("data/fer2013/compact");
+    if (!compact)
+        GTEST_SKIP() << "../shared/data/fer2013/compact is absent";
+    TempDir dir;
+    const auto result = runTrainer("train --data " + *compact + " --limit 256 --val-limit 128 --arch mini-xception "
+                                   "--width 4 --epochs 1 --threads 1 --out " + dir.file("m.pt"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_TRUE(metadataOf(dir.file("m.pt"))["training"]["metrics"].contains("PublicTest"));
 }

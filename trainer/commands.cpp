@@ -78,7 +78,9 @@ int runEvaluate(const EvaluateOptions &o)
     if (o.data.empty())
         throw std::invalid_argument("--data is required");
     Dataset data;
-    if (isImageFolder(o.data.front())) {
+    if (o.data.size() == 1 && isCompactFolder(o.data.front())) {
+        data = fitToInput(loadCompact(o.data.front(), o.usage.empty() ? "PublicTest" : o.usage), bundle.info.input);
+    } else if (isImageFolder(o.data.front())) {
         data = loadImageFolder(o.data.front(), bundle.info.labels, bundle.info.input.width, bundle.info.input.height,
                                bundle.info.input.color == ColorMode::Rgb);
     } else {

@@ -10,6 +10,10 @@
 
 #include <zlib.h>
 
+#ifdef FEREMOTION_TRAINER_LZMA
+#include <lzma.h>
+#endif
+
 #ifdef FEREMOTION_TRAINER_OPENCV
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -45,6 +49,101 @@ bool isImageFolder(const std::string &path)
 {
     std::error_code ec;
     return fs::is_directory(path, ec);
+}
+
+bool isCompactFolder(const std::string &path)
+{
+    std::error_code ec;
+    if (!fs::is_directory(path, ec))
+        return false;
+    for (const auto &entry : fs::directory_iterator(path, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.size() > 10 && name.compare(name.size() - 10, 10, "-labels.u8") == 0)
+            return true;
+    }
+    return false;
+}
+
+namespace {
+
+std::string readBytes(const std::string &path)
+{
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+        throw DataError("data file '" + path + "' cannot be read: " + std::strerror(errno));
+    return std::string((std::istreambuf_iterator<char>(file)), {});
+}
+
+std::string readXz(const std::string &path)
+{
+#ifdef FEREMOTION_TRAINER_LZMA
+    const std::string packed = readBytes(path);
+    lzma_stream stream = LZMA_STREAM_INIT;
+    if (lzma_stream_decoder(&stream, UINT64_MAX, 0) != LZMA_OK)
+        throw DataError("data file '" + path + "': cannot start the xz decoder");
+    std::string out;
+    std::vector<uint8_t> chunk(1 << 20);
+    stream.next_in = reinterpret_cast<const uint8_t *>(packed.data());
+    stream.avail_in = packed.size();
+    lzma_ret result = LZMA_OK;
+    while (result == LZMA_OK) {
+        stream.next_out = chunk.data();
+        stream.avail_out = chunk.size();
+        result = lzma_code(&stream, LZMA_FINISH);
+        out.append(reinterpret_cast<const char *>(chunk.data()), chunk.size() - stream.avail_out);
+    }
+    lzma_end(&stream);
+    if (result != LZMA_STREAM_END)
+        throw DataError("data file '" + path + "' is not a complete xz file");
+    return out;
+#else
+    throw DataError("data file '" + path + "': this feremotion-trainer was built without liblzma; run xz -dk on it");
+#endif
+}
+
+} // namespace
+
+Dataset loadCompact(const std::string &folder, const std::string &usage, long long limit)
+{
+    std::string split = usage;
+    std::transform(split.begin(), split.end(), split.begin(), ::tolower);
+    if (split == "training")
+        split = "train";
+    const fs::path labelsPath = fs::path(folder) / (split + "-labels.u8");
+    const fs::path imagesPath = fs::path(folder) / (split + "-images.u8");
+    std::error_code ec;
+    if (!fs::exists(labelsPath, ec))
+        throw DataError("compact data folder '" + folder + "' has no " + labelsPath.filename().string() +
+                        " for Usage \"" + usage + "\"");
+    const std::string labels = readBytes(labelsPath.string());
+    std::string images;
+    if (fs::exists(imagesPath, ec))
+        images = readBytes(imagesPath.string());
+    else if (fs::exists(imagesPath.string() + ".xz", ec))
+        images = readXz(imagesPath.string() + ".xz");
+    else
+        throw DataError("compact data folder '" + folder + "' has no " + imagesPath.filename().string() + "[.xz]");
+    constexpr size_t kPixels = 48 * 48;
+    if (labels.empty() || images.size() != labels.size() * kPixels)
+        throw DataError("compact data folder '" + folder + "': " + std::to_string(images.size()) + " image bytes for " +
+                        std::to_string(labels.size()) + " labels (expected 2304 per label)");
+    int64_t n = static_cast<int64_t>(labels.size());
+    if (limit > 0 && limit < n)
+        n = limit;
+    std::vector<int64_t> labelIds(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+        const auto label = static_cast<uint8_t>(labels[static_cast<size_t>(i)]);
+        if (label >= fer2013Labels().size())
+            throw DataError(labelsPath.string() + ": label " + std::to_string(label) + " of image " +
+                            std::to_string(i) + " is outside 0-6");
+        labelIds[static_cast<size_t>(i)] = label;
+    }
+    Dataset data;
+    data.images = torch::from_blob(images.data(), {n, 1, 48, 48}, torch::kUInt8).clone();
+    data.labels = torch::tensor(labelIds, torch::kInt64);
+    data.labelNames = fer2013Labels();
+    data.description = "compact folder " + folder + " (" + usage + ")";
+    return data;
 }
 
 namespace {

@@ -51,4 +51,11 @@ Dataset loadImageFolder(const std::string &root, const std::vector<std::string> 
 // True when `path` is a folder (an image-folder dataset) rather than a CSV file.
 bool isImageFolder(const std::string &path);
 
+// True when `path` is a folder in ../shared/data/fer2013/compact's layout: <split>-images.u8[.xz]
+// (raw uint8 N×48×48) and <split>-labels.u8 (one FER-2013 label per image).
+bool isCompactFolder(const std::string &path);
+// Reads one split of a compact folder; `usage` is the CSV Usage name (Training → train-*,
+// PublicTest → publictest-*). `limit` keeps the first N images (0 = all).
+Dataset loadCompact(const std::string &folder, const std::string &usage, long long limit = 0);
+
 } // namespace feremotion::trainer

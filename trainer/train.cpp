@@ -102,6 +102,14 @@ struct Data {
 Data loadData(const TrainOptions &o)
 {
     Data data;
+    if (o.data.size() == 1 && isCompactFolder(o.data.front())) {
+        const std::string &valFolder = o.val.empty() ? o.data.front() : o.val.front();
+        if (!isCompactFolder(valFolder))
+            throw std::invalid_argument("with compact --data, --val must be a compact folder too");
+        data.train = loadCompact(o.data.front(), o.trainUsage, o.limit);
+        data.val = loadCompact(valFolder, o.valUsage, o.valLimit);
+        return data;
+    }
     const bool folders = !o.data.empty() && isImageFolder(o.data.front());
     const bool rgb = o.color == "rgb";
     if (rgb && !folders)
