@@ -128,8 +128,9 @@ TEST(Detector, TinyFramesHaveNoFaces)
 {
     const cv::Mat tiny(2, 2, CV_8UC3, cv::Scalar(100, 100, 100));
     EXPECT_TRUE(detectIn(tiny, DetectorKind::Haar).empty());
-    if (!yunetModel().empty())
+    if (!yunetModel().empty()) {
         EXPECT_TRUE(detectIn(tiny, DetectorKind::YuNet, PixelFormat::I420).empty());
+    }
 }
 
 TEST(Detector, FullFrameIsOneFace)
