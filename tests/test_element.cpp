@@ -498,3 +498,12 @@ TEST_F(Element, ExportToAnUnwritableFileFailsTheStateChange)
     EXPECT_THAT(stateChangeError(element), HasSubstr("/nonexistent-folder/faces.jsonl"));
     gst_object_unref(element);
 }
+
+TEST_F(Element, InvalidBareModelPropertiesFailTheStateChange)
+{
+    TestBundle spec;
+    spec.writeMetadata = false;
+    const std::string bare = writeTestBundle(dir_->file("bare-invalid.pt"), spec);
+    EXPECT_THAT(errorFor("model=" + bare + " input-std=0"), HasSubstr("std must hold positive numbers"));
+    EXPECT_THAT(errorFor("model=" + bare + " input-color=rgb input-mean=0.1,0.2"), HasSubstr("need 1 or 3 values"));
+}

@@ -460,3 +460,14 @@ TEST(Trainer, TrainsFromTheCompactFolder)
     ASSERT_EQ(result.status, 0) << result.output;
     EXPECT_TRUE(metadataOf(dir.file("m.pt"))["training"]["metrics"].contains("PublicTest"));
 }
+
+TEST(Trainer, ACudaDeviceWithoutAGpuIsRefusedClearly)
+{
+    REQUIRE_FER(fer);
+    if (cudaAvailable())
+        GTEST_SKIP() << "a CUDA device is present";
+    TempDir dir;
+    const auto result = runTrainer(tinyRun(*fer, dir.file("m.pt"), "--device cuda", 1));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("sees no CUDA device"));
+}

@@ -19,10 +19,10 @@
 #include <unistd.h>
 
 #include <ATen/Parallel.h>
-#include <torch/cuda.h>
 #include <nlohmann/json.hpp>
 
 #include "bundle_io.h"
+#include "device.h"
 #include "dataset.h"
 #include "metrics.h"
 #include "plots.h"
@@ -40,22 +40,6 @@ using Clock = std::chrono::steady_clock;
 double secondsSince(Clock::time_point start)
 {
     return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-torch::Device resolveDevice(const std::string &name)
-{
-    if (name == "auto")
-        return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-    if (name == "cpu")
-        return torch::kCPU;
-    if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
-        if (!torch::cuda::is_available())
-            throw std::invalid_argument("--device " + name +
-                                        ": LibTorch sees no CUDA device (this build has no CUDA support or no GPU is "
-                                        "visible); use --device cpu");
-        return torch::Device(name);
-    }
-    throw std::invalid_argument("--device must be auto, cpu, cuda or cuda:N, not '" + name + "'");
 }
 
 // Fails early, before hours of training, when the bundle cannot be written.

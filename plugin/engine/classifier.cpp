@@ -10,6 +10,7 @@
 #include <torch/cuda.h>
 
 #include "bundle_io.h"
+#include "device.h"
 #include "preprocess.h"
 
 namespace feremotion {
@@ -21,32 +22,6 @@ using Clock = std::chrono::steady_clock;
 double secondsSince(Clock::time_point start)
 {
     return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-c10::Device resolveDevice(const std::string &name)
-{
-    if (name.empty() || name == "auto")
-        return torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
-    if (name == "cpu")
-        return c10::kCPU;
-    if (name.rfind("cuda", 0) == 0) {
-        int index = 0;
-        if (name.size() > 4) {
-            if (name[4] != ':' || name.size() == 5 || name.find_first_not_of("0123456789", 5) != std::string::npos)
-                throw ModelError("device '" + name + "' is not one of auto, cpu, cuda, cuda:N");
-            index = std::stoi(name.substr(5));
-        }
-        if (!torch::cuda::is_available())
-            throw ModelError("device '" + name +
-                             "' requested, but LibTorch sees no CUDA device (this LibTorch build has no "
-                             "CUDA support or no GPU is visible); use device=cpu or device=auto");
-        const auto count = static_cast<int>(torch::cuda::device_count());
-        if (index >= count)
-            throw ModelError("device '" + name + "' requested, but only " + std::to_string(count) +
-                             " CUDA device(s) are visible");
-        return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
-    }
-    throw ModelError("device '" + name + "' is not one of auto, cpu, cuda, cuda:N");
 }
 
 int effectiveThreads(int threads)

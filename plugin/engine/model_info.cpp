@@ -107,6 +107,21 @@ std::vector<float> parseFloatList(const std::string &text)
     return values;
 }
 
+void completeNormalisation(InputSpec &input)
+{
+    const std::size_t channels = static_cast<std::size_t>(input.channels());
+    for (auto *values : {&input.mean, &input.std}) {
+        if (values->size() == 1)
+            values->resize(channels, values->front());
+        if (values->size() != channels)
+            throw std::invalid_argument("mean and std need 1 or " + std::to_string(channels) + " values for colour " +
+                                        toString(input.color));
+    }
+    for (float s : input.std)
+        if (!(s > 0))
+            throw std::invalid_argument("std must hold positive numbers");
+}
+
 ModelInfo parseModelInfo(const std::string &jsonText, const std::string &source)
 {
     json doc;
@@ -152,17 +167,11 @@ ModelInfo parseModelInfo(const std::string &jsonText, const std::string &source)
     }
     info.input.mean = floatArray(field(input, "mean", "input.", source), "input.mean", source);
     info.input.std = floatArray(field(input, "std", "input.", source), "input.std", source);
-    const std::size_t channels = static_cast<std::size_t>(info.input.channels());
-    for (auto *values : {&info.input.mean, &info.input.std}) {
-        if (values->size() == 1)
-            values->resize(channels, values->front());
-        if (values->size() != channels)
-            fail(source, "fields \"input.mean\"/\"input.std\" need 1 or " + std::to_string(channels) +
-                             " values for colour " + toString(info.input.color));
+    try {
+        completeNormalisation(info.input);
+    } catch (const std::invalid_argument &e) {
+        fail(source, std::string("fields \"input.mean\"/\"input.std\": ") + e.what());
     }
-    for (float s : info.input.std)
-        if (!(s > 0))
-            fail(source, "field \"input.std\" must hold positive numbers");
 
     const json &output = field(doc, "output", "", source);
     if (output != "logits")

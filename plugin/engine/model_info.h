@@ -38,6 +38,10 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Gives a one-value mean/std to every channel and checks the counts and that std > 0;
+// throws std::invalid_argument saying what is wrong.
+void completeNormalisation(InputSpec &input);
+
 // Parses feremotion.json; `source` names the file in error messages.
 ModelInfo parseModelInfo(const std::string &jsonText, const std::string &source);
 

@@ -229,19 +229,10 @@ static ModelInfo bare_model_info(const Settings &settings)
         info.input.color = settings.inputColor;
         info.input.mean = parseFloatList(settings.inputMean);
         info.input.std = parseFloatList(settings.inputStd);
+        completeNormalisation(info.input);
     } catch (const std::invalid_argument &e) {
-        throw ModelError(std::string("invalid bare-model property: ") + e.what());
+        throw ModelError(std::string("invalid labels/input-* property: ") + e.what());
     }
-    const size_t channels = static_cast<size_t>(info.input.channels());
-    for (auto *values : {&info.input.mean, &info.input.std}) {
-        if (values->size() == 1)
-            values->resize(channels, values->front());
-        if (values->size() != channels)
-            throw ModelError("input-mean and input-std need 1 or " + std::to_string(channels) + " values");
-    }
-    for (float s : info.input.std)
-        if (!(s > 0))
-            throw ModelError("input-std must hold positive numbers");
     return info;
 }
 

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Device names to LibTorch devices, with the reason when CUDA cannot be used.
+#include "device.h"
+
+#include <torch/cuda.h>
+
+#include "model_info.h"
+
+namespace feremotion {
+
+c10::Device resolveDevice(const std::string &name)
+{
+    if (name.empty() || name == "auto")
+        return torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+    if (name == "cpu")
+        return c10::kCPU;
+    if (name.rfind("cuda", 0) == 0) {
+        int index = 0;
+        if (name.size() > 4) {
+            if (name[4] != ':' || name.size() == 5 || name.size() > 8 ||
+                name.find_first_not_of("0123456789", 5) != std::string::npos)
+                throw ModelError("device '" + name + "' is not one of auto, cpu, cuda, cuda:N");
+            index = std::stoi(name.substr(5));
+        }
+        if (!torch::cuda::is_available())
+            throw ModelError("device '" + name +
+                             "' requested, but LibTorch sees no CUDA device (this LibTorch build has no "
+                             "CUDA support or no GPU is visible); use cpu or auto");
+        const auto count = static_cast<int>(torch::cuda::device_count());
+        if (index >= count)
+            throw ModelError("device '" + name + "' requested, but only " + std::to_string(count) +
+                             " CUDA device(s) are visible");
+        return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
+    }
+    throw ModelError("device '" + name + "' is not one of auto, cpu, cuda, cuda:N");
+}
+
+} // namespace feremotion

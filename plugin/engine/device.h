@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The inference/training device named by the element's `device` property or the trainer's --device.
+#pragma once
+
+#include <string>
+
+#include <c10/core/Device.h>
+
+namespace feremotion {
+
+// "auto" (CUDA when LibTorch sees a GPU, else CPU), "cpu", "cuda" or "cuda:N". Throws ModelError
+// for other names and for CUDA when LibTorch sees no such device.
+c10::Device resolveDevice(const std::string &name);
+
+} // namespace feremotion
