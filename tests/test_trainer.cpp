@@ -273,9 +273,10 @@ TEST(Trainer, TrainsFromImageFoldersOfAnySize)
                         image);
         }
     const auto result = runTrainer("train --data " + dir.file("faces") + " --val " + dir.file("faces") +
-                                   " --color rgb --arch mini-xception --width 4 --epochs 1 --threads 1 --out " +
-                                   dir.file("rgb.pt"));
+                                   " --color rgb --val-limit 5 --arch mini-xception --width 4 --epochs 1 --threads 1 "
+                                   "--out " + dir.file("rgb.pt"));
     ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, AllOf(HasSubstr("training: 24 faces"), HasSubstr("validation: 5 faces")));
     EXPECT_EQ(metadataOf(dir.file("rgb.pt"))["input"]["color"], "rgb");
 }
 

@@ -12,6 +12,7 @@
 
 #include "bundle_io.h"
 #include "dataset.h"
+#include "device.h"
 #include "metrics.h"
 #include "plots.h"
 
@@ -46,7 +47,7 @@ Bundle openBundle(const std::string &path)
 
 void setThreads(int threads)
 {
-    at::set_num_threads(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    at::set_num_threads(effectiveThreads(threads));
 }
 
 // CSV faces are 48x48 gray; a model may want another size or RGB.

@@ -66,18 +66,36 @@ bool isCompactFolder(const std::string &path)
 
 namespace {
 
-std::string readBytes(const std::string &path)
+// The whole file, gunzipped when it is gzip (zlib reads plain files unchanged).
+std::string readAll(const std::string &path)
 {
-    std::ifstream file(path, std::ios::binary);
+    std::error_code ec;
+    if (!fs::exists(path, ec))
+        throw DataError("data file '" + path + "' does not exist");
+    if (fs::is_directory(path, ec))
+        throw DataError("data file '" + path + "' is a folder");
+    gzFile file = gzopen(path.c_str(), "rb");
     if (!file)
-        throw DataError("data file '" + path + "' cannot be read: " + std::strerror(errno));
-    return std::string((std::istreambuf_iterator<char>(file)), {});
+        throw DataError("data file '" + path + "' cannot be opened: " + std::strerror(errno));
+    gzbuffer(file, 1 << 20);
+    std::string text;
+    std::vector<char> chunk(1 << 20);
+    int n;
+    while ((n = gzread(file, chunk.data(), static_cast<unsigned>(chunk.size()))) > 0)
+        text.append(chunk.data(), static_cast<size_t>(n));
+    int errorCode = 0;
+    const char *message = gzerror(file, &errorCode);
+    const std::string error = (n < 0 || errorCode != Z_OK) ? (message ? message : "read error") : "";
+    gzclose(file);
+    if (!error.empty())
+        throw DataError("data file '" + path + "' is damaged: " + error);
+    return text;
 }
 
 std::string readXz(const std::string &path)
 {
 #ifdef FEREMOTION_TRAINER_LZMA
-    const std::string packed = readBytes(path);
+    const std::string packed = readAll(path);
     lzma_stream stream = LZMA_STREAM_INIT;
     if (lzma_stream_decoder(&stream, UINT64_MAX, 0) != LZMA_OK)
         throw DataError("data file '" + path + "': cannot start the xz decoder");
@@ -115,10 +133,10 @@ Dataset loadCompact(const std::string &folder, const std::string &usage, long lo
     if (!fs::exists(labelsPath, ec))
         throw DataError("compact data folder '" + folder + "' has no " + labelsPath.filename().string() +
                         " for Usage \"" + usage + "\"");
-    const std::string labels = readBytes(labelsPath.string());
+    const std::string labels = readAll(labelsPath.string());
     std::string images;
     if (fs::exists(imagesPath, ec))
-        images = readBytes(imagesPath.string());
+        images = readAll(imagesPath.string());
     else if (fs::exists(imagesPath.string() + ".xz", ec))
         images = readXz(imagesPath.string() + ".xz");
     else
@@ -147,32 +165,6 @@ Dataset loadCompact(const std::string &folder, const std::string &usage, long lo
 }
 
 namespace {
-
-// The whole file, gunzipped when it is gzip (zlib reads plain files unchanged).
-std::string readAll(const std::string &path)
-{
-    std::error_code ec;
-    if (!fs::exists(path, ec))
-        throw DataError("data file '" + path + "' does not exist");
-    if (fs::is_directory(path, ec))
-        throw DataError("data file '" + path + "' is a folder");
-    gzFile file = gzopen(path.c_str(), "rb");
-    if (!file)
-        throw DataError("data file '" + path + "' cannot be opened: " + std::strerror(errno));
-    gzbuffer(file, 1 << 20);
-    std::string text;
-    std::vector<char> chunk(1 << 20);
-    int n;
-    while ((n = gzread(file, chunk.data(), static_cast<unsigned>(chunk.size()))) > 0)
-        text.append(chunk.data(), static_cast<size_t>(n));
-    int errorCode = 0;
-    const char *message = gzerror(file, &errorCode);
-    const std::string error = (n < 0 || errorCode != Z_OK) ? (message ? message : "read error") : "";
-    gzclose(file);
-    if (!error.empty())
-        throw DataError("data file '" + path + "' is damaged: " + error);
-    return text;
-}
 
 std::vector<std::string> splitCsvHeader(const std::string &line)
 {

@@ -78,6 +78,15 @@ InputSpec inputSpecFor(const TrainOptions &o)
     return input;
 }
 
+Dataset firstRows(const Dataset &data, long long limit)
+{
+    if (limit <= 0 || data.size() <= limit)
+        return data;
+    std::vector<int64_t> first(static_cast<size_t>(limit));
+    std::iota(first.begin(), first.end(), 0);
+    return data.subset(first);
+}
+
 struct Data {
     Dataset train;
     Dataset val;
@@ -126,12 +135,9 @@ Data loadData(const TrainOptions &o)
     } else {
         throw std::invalid_argument("image-folder training data needs --val (a folder or CSV)");
     }
-    if (o.limit > 0 && data.train.size() > o.limit)
-        data.train = data.train.subset([&] {
-            std::vector<int64_t> first(static_cast<size_t>(o.limit));
-            std::iota(first.begin(), first.end(), 0);
-            return first;
-        }());
+    // CSV reading stops at the limits already; image folders are cut here.
+    data.train = firstRows(data.train, o.limit);
+    data.val = firstRows(data.val, o.valLimit);
     return data;
 }
 
@@ -461,7 +467,7 @@ int runTrain(const TrainOptions &o)
         fs::create_directories(o.checkpointDir, ec);
         checkWritable((fs::path(o.checkpointDir) / "checkpoint.pt").string(), "--checkpoint-dir");
     }
-    const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int threads = effectiveThreads(o.threads);
     at::set_num_threads(threads);
     const torch::Device device = resolveDevice(o.device);
     torch::manual_seed(o.seed);

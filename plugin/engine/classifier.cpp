@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <thread>
 
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
@@ -22,13 +21,6 @@ using Clock = std::chrono::steady_clock;
 double secondsSince(Clock::time_point start)
 {
     return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-int effectiveThreads(int threads)
-{
-    if (threads > 0)
-        return threads;
-    return std::max(1u, std::thread::hardware_concurrency());
 }
 
 } // namespace
@@ -65,8 +57,7 @@ struct EmotionClassifier::Impl {
     // Runs one chunk; `input` is N×C×H×W on the CPU.
     torch::Tensor forward(const torch::Tensor &input)
     {
-        torch::Tensor output = module.forward({input.to(device)}).toTensor();
-        return output;
+        return module.forward({input.to(device)}).toTensor();
     }
 
     void checkOutput(const torch::Tensor &output, int64_t batch, const char *when)

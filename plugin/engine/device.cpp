@@ -2,6 +2,9 @@
 // Device names to LibTorch devices, with the reason when CUDA cannot be used.
 #include "device.h"
 
+#include <algorithm>
+#include <thread>
+
 #include <torch/cuda.h>
 
 #include "model_info.h"
@@ -33,6 +36,11 @@ c10::Device resolveDevice(const std::string &name)
         return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
     }
     throw ModelError("device '" + name + "' is not one of auto, cpu, cuda, cuda:N");
+}
+
+int effectiveThreads(int threads)
+{
+    return threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 } // namespace feremotion

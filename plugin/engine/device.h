@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The inference/training device named by the element's `device` property or the trainer's --device.
+// Where inference and training run: the device named by the element's `device` property or the
+// trainer's --device, and the CPU thread count of `threads`/--threads.
 #pragma once
 
 #include <string>
@@ -11,5 +12,8 @@ namespace feremotion {
 // "auto" (CUDA when LibTorch sees a GPU, else CPU), "cpu", "cuda" or "cuda:N". Throws ModelError
 // for other names and for CUDA when LibTorch sees no such device.
 c10::Device resolveDevice(const std::string &name);
+
+// CPU threads for a `threads` setting: itself when positive, else every core.
+int effectiveThreads(int threads);
 
 } // namespace feremotion
