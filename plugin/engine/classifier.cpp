@@ -186,15 +186,7 @@ std::vector<Emotion> EmotionClassifier::classify(const std::vector<cv::Mat> &cro
 std::vector<Emotion> EmotionClassifier::classifyFaces(const FrameView &frame, const std::vector<Detection> &faces)
 {
     const auto begin = Clock::now();
-    const InputSpec &input = impl_->info.input;
-    std::vector<cv::Mat> crops;
-    crops.reserve(faces.size());
-    for (const Detection &face : faces) {
-        const cv::Rect rect = cropRect(face.box, impl_->info.faceMargin, frame.width, frame.height);
-        if (rect.empty())
-            throw std::invalid_argument("face box lies outside the frame");
-        crops.push_back(extractCrop(frame, rect, input.color, {input.width, input.height}));
-    }
+    std::vector<cv::Mat> crops = cropFaces(frame, faces, impl_->info);
     impl_->stats.cropSeconds += secondsSince(begin);
     return classify(crops);
 }

@@ -54,7 +54,7 @@ public:
 
     // Crops already at the input size and colour (see extractCrop); one result per crop.
     std::vector<Emotion> classify(const std::vector<cv::Mat> &crops);
-    // Crops the faces from the frame with the bundle's margin and classifies them.
+    // cropFaces with this model's input (timed in stats), then classify.
     std::vector<Emotion> classifyFaces(const FrameView &frame, const std::vector<Detection> &faces);
 
     const ClassifierStats &stats() const;

@@ -151,6 +151,19 @@ void normalizeInto(const cv::Mat &crop, const InputSpec &input, float *destinati
     }
 }
 
+std::vector<cv::Mat> cropFaces(const FrameView &frame, const std::vector<Detection> &faces, const ModelInfo &model)
+{
+    std::vector<cv::Mat> crops;
+    crops.reserve(faces.size());
+    for (const Detection &face : faces) {
+        const cv::Rect rect = cropRect(face.box, model.faceMargin, frame.width, frame.height);
+        if (rect.empty())
+            throw std::invalid_argument("face box lies outside the frame");
+        crops.push_back(extractCrop(frame, rect, model.input.color, {model.input.width, model.input.height}));
+    }
+    return crops;
+}
+
 DetectionImage makeDetectionImage(const FrameView &frame, DetectorColor color, int maxSide)
 {
     DetectionImage result;

@@ -2,6 +2,8 @@
 // From frame pixels to detector images and classifier inputs, without converting whole frames.
 #pragma once
 
+#include <vector>
+
 #include <opencv2/core.hpp>
 
 #include "frame.h"
@@ -17,6 +19,10 @@ cv::Rect cropRect(const Box &box, float margin, int frameWidth, int frameHeight)
 // The pixels of `rect` as gray (CV_8UC1) or RGB (CV_8UC3), resized to `size`.
 // Only the crop is colour-converted; YUV uses BT.601 limited range as OpenCV does.
 cv::Mat extractCrop(const FrameView &frame, const cv::Rect &rect, ColorMode color, cv::Size size);
+
+// The faces cropped with the model's margin, at its input size and colour, ready for classify.
+// Throws std::invalid_argument for a box outside the frame.
+std::vector<cv::Mat> cropFaces(const FrameView &frame, const std::vector<Detection> &faces, const ModelInfo &model);
 
 // Scales 8-bit crops to [0,1], applies mean/std and writes them as consecutive N×C×H×W floats.
 void normalizeInto(const cv::Mat &crop, const InputSpec &input, float *destination);

@@ -39,6 +39,8 @@
 #include "gstferemotion-utils.h"
 #include "overlay.h"
 #include "preprocess.h"
+#include "shared_classifier.h"
+#include "tracker.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_fer_emotion_debug);
 #define GST_CAT_DEFAULT gst_fer_emotion_debug
@@ -64,6 +66,10 @@ constexpr guint kMaxInputSize = 4096;
 constexpr ColorMode kDefaultInputColor = ColorMode::Gray;
 constexpr const char *kDefaultInputMean = "0.5";
 constexpr const char *kDefaultInputStd = "0.5";
+constexpr guint kMaxInterval = 100000;
+constexpr gfloat kMaxSmoothing = 0.99f;
+constexpr guint kDefaultBatchTimeoutMs = 5;
+constexpr guint kMaxBatchTimeoutMs = 10000;
 
 #ifndef FEREMOTION_INSTALLED_MODEL
 #define FEREMOTION_INSTALLED_MODEL "/usr/share/feremotion/models/feremotion-default.pt"
@@ -88,6 +94,12 @@ enum {
     PROP_INPUT_COLOR,
     PROP_INPUT_MEAN,
     PROP_INPUT_STD,
+    PROP_DETECTION_INTERVAL,
+    PROP_INFERENCE_INTERVAL,
+    PROP_RECLASSIFY_INTERVAL,
+    PROP_SMOOTHING,
+    PROP_MODEL_INSTANCE_ID,
+    PROP_BATCH_TIMEOUT,
 };
 
 // Everything the properties set; copied under the object lock at the start of each frame.
@@ -109,6 +121,12 @@ struct Settings {
     ColorMode inputColor = kDefaultInputColor;
     std::string inputMean = kDefaultInputMean;
     std::string inputStd = kDefaultInputStd;
+    guint detectionInterval = 1;
+    guint inferenceInterval = 1;
+    guint reclassifyInterval = 1;
+    gfloat smoothing = 0.0f;
+    std::string modelInstanceId; // empty: a model of its own
+    guint batchTimeoutMs = kDefaultBatchTimeoutMs;
 };
 
 // What a loaded model and detector were made from; a new start reuses them when it matches.
@@ -120,13 +138,24 @@ struct LoadKey {
     ColorMode inputColor = ColorMode::Gray;
     DetectorKind detector = DetectorKind::Haar;
     std::string detectorModel;
+    std::string modelInstanceId;
 
     bool operator==(const LoadKey &o) const
     {
         return modelPath == o.modelPath && modelMtime == o.modelMtime && device == o.device &&
                labels == o.labels && inputMean == o.inputMean && inputStd == o.inputStd &&
                inputWidth == o.inputWidth && inputHeight == o.inputHeight && inputColor == o.inputColor &&
-               detector == o.detector && detectorModel == o.detectorModel;
+               detector == o.detector && detectorModel == o.detectorModel && modelInstanceId == o.modelInstanceId;
+    }
+
+    // What elements sharing a model must agree on, in words for the error when they do not.
+    std::string describeModel() const
+    {
+        std::string text = "model '" + modelPath + "' on device '" + device + "'";
+        if (!labels.empty())
+            text += " with labels '" + labels + "'";
+        return text + " (input " + std::to_string(inputWidth) + "x" + std::to_string(inputHeight) + " " +
+               toString(inputColor) + ", mean " + inputMean + ", std " + inputStd + ")";
     }
 };
 
@@ -136,10 +165,19 @@ struct LoadKey {
 // the rest belongs to the streaming thread between start and stop.
 struct GstFerEmotionPrivate {
     Settings settings;
+    // Exactly one of the two is set once started: a model of its own, or one shared by
+    // model-instance-id with other elements of the process.
     std::unique_ptr<EmotionClassifier> classifier;
+    std::shared_ptr<SharedClassifier> shared;
+    int sharedStream = -1; // this element's stream in `shared` while started
     std::unique_ptr<FaceDetector> detector;
+    FaceTracker tracker;
     LoadKey loaded;
     std::string modelName;
+
+    bool modelLoaded() const { return (classifier || shared) && detector; }
+    const ModelInfo &modelInfo() const { return shared ? shared->info() : classifier->info(); }
+    std::string deviceName() const { return shared ? shared->deviceName() : classifier->deviceName(); }
 };
 
 struct _GstFerEmotion {
@@ -252,33 +290,43 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
     key.inputColor = settings.inputColor;
     key.detector = settings.detector;
     key.detectorModel = settings.detectorModel;
-    if (priv->classifier && priv->detector && key == priv->loaded)
+    key.modelInstanceId = settings.modelInstanceId;
+    if (priv->modelLoaded() && key == priv->loaded)
         return;
 
     priv->classifier.reset();
+    priv->shared.reset();
     priv->detector.reset();
-    ClassifierOptions options;
-    options.device = settings.device;
-    options.batchSize = static_cast<int>(settings.batchSize);
-    options.threads = static_cast<int>(settings.threads);
-    options.bareModelInfo = bare_model_info(settings);
-    auto classifier = std::make_unique<EmotionClassifier>(key.modelPath, options);
-    if (!classifier->hasBundleMetadata())
-        GST_WARNING_OBJECT(self,
-                           "model '%s' has no feremotion.json: using labels, input-width/height, input-color "
-                           "and input-mean/std from the element's properties",
-                           key.modelPath.c_str());
+    const auto loadClassifier = [&] {
+        ClassifierOptions options;
+        options.device = settings.device;
+        options.batchSize = static_cast<int>(settings.batchSize);
+        options.threads = static_cast<int>(settings.threads);
+        options.bareModelInfo = bare_model_info(settings);
+        auto classifier = std::make_unique<EmotionClassifier>(key.modelPath, options);
+        if (!classifier->hasBundleMetadata())
+            GST_WARNING_OBJECT(self,
+                               "model '%s' has no feremotion.json: using labels, input-width/height, input-color "
+                               "and input-mean/std from the element's properties",
+                               key.modelPath.c_str());
+        return classifier;
+    };
     if (settings.detector == DetectorKind::YuNet && settings.detectorModel.empty())
         throw std::runtime_error("detector=yunet needs detector-model, the path of a YuNet ONNX file "
                                  "such as face_detection_yunet_2022mar.onnx");
-    priv->detector = createDetector(settings.detector, settings.detectorModel);
-    priv->classifier = std::move(classifier);
+    auto detector = createDetector(settings.detector, settings.detectorModel);
+    if (settings.modelInstanceId.empty())
+        priv->classifier = loadClassifier();
+    else
+        priv->shared = acquireSharedClassifier(settings.modelInstanceId, key.describeModel(), loadClassifier);
+    priv->detector = std::move(detector);
     priv->loaded = key;
     priv->modelName = std::filesystem::path(key.modelPath).stem().string();
-    GST_INFO_OBJECT(self, "loaded model '%s' (%zu labels, %dx%d %s) on %s, detector %s", key.modelPath.c_str(),
-                    priv->classifier->info().labels.size(), priv->classifier->info().input.width,
-                    priv->classifier->info().input.height, toString(priv->classifier->info().input.color).c_str(),
-                    priv->classifier->deviceName().c_str(), toString(settings.detector).c_str());
+    const ModelInfo &info = priv->modelInfo();
+    GST_INFO_OBJECT(self, "loaded model '%s' (%zu labels, %dx%d %s) on %s%s%s, detector %s", key.modelPath.c_str(),
+                    info.labels.size(), info.input.width, info.input.height, toString(info.input.color).c_str(),
+                    priv->deviceName().c_str(), priv->shared ? ", shared as model-instance-id " : "",
+                    settings.modelInstanceId.c_str(), toString(settings.detector).c_str());
 }
 
 static gboolean gst_fer_emotion_start(GstBaseTransform *trans)
@@ -297,7 +345,39 @@ static gboolean gst_fer_emotion_start(GstBaseTransform *trans)
                            settings.detectorModel.c_str()));
         return FALSE;
     }
+    GstFerEmotionPrivate *priv = self->priv;
+    if (priv->shared)
+        priv->sharedStream = priv->shared->addStream();
+    priv->tracker.reset();
     return TRUE;
+}
+
+static gboolean gst_fer_emotion_stop(GstBaseTransform *trans)
+{
+    GstFerEmotionPrivate *priv = GST_FER_EMOTION(trans)->priv;
+    // Other streams sharing the model must not wait for this one any more.
+    if (priv->shared && priv->sharedStream >= 0)
+        priv->shared->removeStream(priv->sharedStream);
+    priv->sharedStream = -1;
+    return TRUE;
+}
+
+static gboolean gst_fer_emotion_sink_event(GstBaseTransform *trans, GstEvent *event)
+{
+    GstFerEmotionPrivate *priv = GST_FER_EMOTION(trans)->priv;
+    switch (GST_EVENT_TYPE(event)) {
+    case GST_EVENT_EOS:
+        if (priv->shared && priv->sharedStream >= 0)
+            priv->shared->setStreamIdle(priv->sharedStream);
+        break;
+    case GST_EVENT_FLUSH_STOP:
+    case GST_EVENT_STREAM_START:
+        // After a seek or in a new stream, earlier tracks say nothing about the next frame.
+        priv->tracker.reset();
+        break;
+    default: break;
+    }
+    return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
 }
 
 static std::vector<Detection> roi_regions(GstBuffer *buffer,
@@ -339,28 +419,33 @@ static GValue double_array(const std::vector<float> &values)
     return array;
 }
 
-static GstStructure *emotion_structure(const ModelInfo &info, const Emotion &emotion, const std::string &modelName)
+static GstStructure *emotion_structure(const ModelInfo &info, const TrackedFace &face, const std::string &modelName)
 {
-    GstStructure *s = gst_structure_new("emotion", "label", G_TYPE_STRING, info.labels[emotion.labelId].c_str(),
-                                        "label_id", G_TYPE_INT, emotion.labelId, "confidence", G_TYPE_DOUBLE,
-                                        static_cast<gdouble>(emotion.confidence), "model_name", G_TYPE_STRING,
-                                        modelName.c_str(), "attribute_name", G_TYPE_STRING, "emotion", "type",
-                                        G_TYPE_STRING, "classification_result", nullptr);
+    const Emotion &emotion = face.emotion;
+    GstStructure *s = gst_structure_new(
+        "emotion", "label", G_TYPE_STRING, info.labels[emotion.labelId].c_str(), "label_id", G_TYPE_INT,
+        emotion.labelId, "confidence", G_TYPE_DOUBLE, static_cast<gdouble>(emotion.confidence), "model_name",
+        G_TYPE_STRING, modelName.c_str(), "attribute_name", G_TYPE_STRING, "emotion", "type", G_TYPE_STRING,
+        "classification_result", "reused", G_TYPE_BOOLEAN, !face.classifiedNow, "raw_label", G_TYPE_STRING,
+        info.labels[face.raw.labelId].c_str(), "raw_label_id", G_TYPE_INT, face.raw.labelId, "raw_confidence",
+        G_TYPE_DOUBLE, static_cast<gdouble>(face.raw.confidence), nullptr);
     GValue probabilities = double_array(emotion.probabilities);
     gst_structure_take_value(s, "probabilities", &probabilities);
+    GValue raw = double_array(face.raw.probabilities);
+    gst_structure_take_value(s, "raw_probabilities", &raw);
     return s;
 }
 
-static GstStructure *detection_structure(const Detection &d, const FrameView &view)
+static GstStructure *detection_structure(const TrackedFace &face, const FrameView &view)
 {
+    const Detection &d = face.detection;
     return gst_structure_new("detection", "x_min", G_TYPE_DOUBLE, static_cast<gdouble>(d.box.x) / view.width, "y_min",
                              G_TYPE_DOUBLE, static_cast<gdouble>(d.box.y) / view.height, "x_max", G_TYPE_DOUBLE,
                              static_cast<gdouble>(d.box.x + d.box.width) / view.width, "y_max", G_TYPE_DOUBLE,
                              static_cast<gdouble>(d.box.y + d.box.height) / view.height, "confidence",
                              G_TYPE_DOUBLE, static_cast<gdouble>(d.confidence), "label_id", G_TYPE_INT, 0, "label",
-                             G_TYPE_STRING, "face", nullptr);
+                             G_TYPE_STRING, "face", "tracked", G_TYPE_BOOLEAN, !face.detectedNow, nullptr);
 }
-
 static void replace_param(GstVideoRegionOfInterestMeta *meta, GstStructure *param)
 {
     // Upstream may already have set a param of this name; the list must not hold it twice.
@@ -375,8 +460,8 @@ static void replace_param(GstVideoRegionOfInterestMeta *meta, GstStructure *para
     gst_video_region_of_interest_meta_add_param(meta, param);
 }
 
-static void post_frame_message(GstFerEmotion *self, GstBuffer *buffer, const std::vector<FaceResult> &faces,
-                               const std::vector<gint> &ids, const ModelInfo &info)
+static void post_frame_message(GstFerEmotion *self, GstBuffer *buffer, const std::vector<TrackedFace> &faces,
+                               const ModelInfo &info)
 {
     GstBaseTransform *trans = GST_BASE_TRANSFORM(self);
     const GstClockTime timestamp = GST_BUFFER_PTS(buffer);
@@ -387,18 +472,21 @@ static void post_frame_message(GstFerEmotion *self, GstBuffer *buffer, const std
     }
     GValue list = G_VALUE_INIT;
     g_value_init(&list, GST_TYPE_LIST);
-    for (size_t i = 0; i < faces.size(); ++i) {
-        const Box &b = faces[i].detection.box;
-        const Emotion &e = faces[i].emotion;
+    for (const TrackedFace &f : faces) {
+        const Box &b = f.detection.box;
+        const Emotion &e = f.emotion;
         GstStructure *face = gst_structure_new(
             "face", "x", G_TYPE_INT, static_cast<gint>(std::lround(b.x)), "y", G_TYPE_INT,
             static_cast<gint>(std::lround(b.y)), "width", G_TYPE_INT, static_cast<gint>(std::lround(b.width)),
-            "height", G_TYPE_INT, static_cast<gint>(std::lround(b.height)), "id", G_TYPE_INT, ids[i],
-            "detection-confidence", G_TYPE_DOUBLE, static_cast<gdouble>(faces[i].detection.confidence), "label",
-            G_TYPE_STRING, info.labels[e.labelId].c_str(), "label-id", G_TYPE_INT, e.labelId, "confidence",
-            G_TYPE_DOUBLE, static_cast<gdouble>(e.confidence), nullptr);
+            "height", G_TYPE_INT, static_cast<gint>(std::lround(b.height)), "id", G_TYPE_INT, f.id,
+            "detection-confidence", G_TYPE_DOUBLE, static_cast<gdouble>(f.detection.confidence), "tracked",
+            G_TYPE_BOOLEAN, !f.detectedNow, "label", G_TYPE_STRING, info.labels[e.labelId].c_str(), "label-id",
+            G_TYPE_INT, e.labelId, "confidence", G_TYPE_DOUBLE, static_cast<gdouble>(e.confidence), "reused",
+            G_TYPE_BOOLEAN, !f.classifiedNow, nullptr);
         GValue probabilities = double_array(e.probabilities);
         gst_structure_take_value(face, "probabilities", &probabilities);
+        GValue raw = double_array(f.raw.probabilities);
+        gst_structure_take_value(face, "raw-probabilities", &raw);
         GValue item = G_VALUE_INIT;
         g_value_init(&item, GST_TYPE_STRUCTURE);
         g_value_take_boxed(&item, face);
@@ -411,60 +499,109 @@ static void post_frame_message(GstFerEmotion *self, GstBuffer *buffer, const std
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
+static std::vector<Emotion> classify_faces(GstFerEmotionPrivate *priv, const FrameView &view,
+                                           const std::vector<Detection> &faces, const Settings &settings)
+{
+    if (faces.empty())
+        return {};
+    const std::vector<cv::Mat> crops = cropFaces(view, faces, priv->modelInfo());
+    if (priv->shared)
+        return priv->shared->classify(priv->sharedStream, crops, std::chrono::milliseconds(settings.batchTimeoutMs),
+                                      static_cast<int>(settings.batchSize), static_cast<int>(settings.threads));
+    priv->classifier->setBatchSize(static_cast<int>(settings.batchSize));
+    priv->classifier->setThreads(static_cast<int>(settings.threads));
+    return priv->classifier->classify(crops);
+}
+
+// Upstream chose the boxes and their ids: every face is classified on every frame.
+static std::vector<TrackedFace> analyse_upstream_regions(GstFerEmotionPrivate *priv, GstVideoFrame *frame,
+                                                         const FrameView &view, const Settings &settings,
+                                                         const DetectorSettings &detectorSettings,
+                                                         std::vector<GstVideoRegionOfInterestMeta *> &upstream)
+{
+    auto &detector = static_cast<RoiDetector &>(*priv->detector);
+    detector.setRegions(roi_regions(frame->buffer, upstream));
+    const std::vector<Detection> detections = detector.detect(view, detectorSettings);
+    const std::vector<Emotion> emotions = classify_faces(priv, view, detections, settings);
+    std::vector<TrackedFace> faces(detections.size());
+    for (size_t i = 0; i < detections.size(); ++i) {
+        faces[i].id = upstream[static_cast<size_t>(detections[i].regionIndex)]->id;
+        faces[i].detection = detections[i];
+        faces[i].detectedNow = faces[i].classifiedNow = true;
+        faces[i].emotion = faces[i].raw = emotions[i];
+    }
+    return faces;
+}
+
+static std::vector<TrackedFace> analyse_tracked_faces(GstFerEmotionPrivate *priv, const FrameView &view,
+                                                      const Settings &settings,
+                                                      const DetectorSettings &detectorSettings)
+{
+    FaceTracker &tracker = priv->tracker;
+    TrackingSettings tracking;
+    tracking.detectionInterval = static_cast<int>(settings.detectionInterval);
+    tracking.inferenceInterval = static_cast<int>(settings.inferenceInterval);
+    tracking.reclassifyInterval = static_cast<int>(settings.reclassifyInterval);
+    tracking.smoothing = settings.smoothing;
+    tracker.setSettings(tracking);
+    const DetectionImage gray = makeDetectionImage(view, DetectorColor::Gray, settings.detectionMaxSide);
+    tracker.beginFrame(gray.image, gray.scaleX, gray.scaleY, view.width, view.height);
+    if (tracker.isDetectionFrame())
+        tracker.applyDetections(priv->detector->detect(view, detectorSettings));
+    const std::vector<size_t> pending = tracker.pendingClassification();
+    std::vector<Detection> boxes;
+    for (size_t i : pending)
+        boxes.push_back(tracker.visibleFaces()[i].detection);
+    tracker.applyEmotions(pending, classify_faces(priv, view, boxes, settings));
+    return tracker.visibleFaces();
+}
+
 static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Settings &settings)
 {
     GstFerEmotionPrivate *priv = self->priv;
     FrameView view = frameViewOf(frame);
-    EmotionClassifier &classifier = *priv->classifier;
-    classifier.setBatchSize(static_cast<int>(settings.batchSize));
-    classifier.setThreads(static_cast<int>(settings.threads));
     DetectorSettings detectorSettings;
     detectorSettings.threshold = settings.threshold;
     detectorSettings.minFaceSize = static_cast<int>(settings.minFaceSize);
     detectorSettings.maxDetectionSide = static_cast<int>(settings.detectionMaxSide);
 
     std::vector<GstVideoRegionOfInterestMeta *> upstream;
-    if (settings.detector == DetectorKind::Roi)
-        static_cast<RoiDetector &>(*priv->detector).setRegions(roi_regions(frame->buffer, upstream));
-    const std::vector<Detection> detections = priv->detector->detect(view, detectorSettings);
-    const std::vector<Emotion> emotions = classifier.classifyFaces(view, detections);
-    const ModelInfo &info = classifier.info();
+    const std::vector<TrackedFace> faces =
+        settings.detector == DetectorKind::Roi
+            ? analyse_upstream_regions(priv, frame, view, settings, detectorSettings, upstream)
+            : analyse_tracked_faces(priv, view, settings, detectorSettings);
+    const ModelInfo &info = priv->modelInfo();
 
-    std::vector<FaceResult> faces;
-    std::vector<gint> ids;
     std::vector<OverlayItem> overlay;
-    for (size_t i = 0; i < detections.size(); ++i) {
-        const Detection &d = detections[i];
-        const Emotion &e = emotions[i];
+    for (const TrackedFace &face : faces) {
+        const Detection &d = face.detection;
         GstVideoRegionOfInterestMeta *meta;
         if (d.regionIndex >= 0) {
             meta = upstream[static_cast<size_t>(d.regionIndex)];
         } else {
             const cv::Rect r = cropRect(d.box, 0.0f, view.width, view.height);
             meta = gst_buffer_add_video_region_of_interest_meta(frame->buffer, "face", r.x, r.y, r.width, r.height);
-            meta->id = static_cast<gint>(i);
+            meta->id = face.id;
         }
-        replace_param(meta, detection_structure(d, view));
-        replace_param(meta, emotion_structure(info, e, priv->modelName));
-        faces.push_back({d, e});
-        ids.push_back(meta->id);
+        replace_param(meta, detection_structure(face, view));
+        replace_param(meta, emotion_structure(info, face, priv->modelName));
         if (settings.overlay) {
-            const std::string &label = info.labels[e.labelId];
-            overlay.push_back({d.box, label + " " + std::to_string(std::lround(e.confidence * 100)) + "%",
-                               emotionColor(label, e.labelId)});
+            const std::string &label = info.labels[face.emotion.labelId];
+            overlay.push_back({d.box, label + " " + std::to_string(std::lround(face.emotion.confidence * 100)) + "%",
+                               emotionColor(label, face.emotion.labelId)});
         }
     }
     if (settings.overlay)
         drawOverlay(view, overlay);
     if (settings.postMessages)
-        post_frame_message(self, frame->buffer, faces, ids, info);
+        post_frame_message(self, frame->buffer, faces, info);
 }
 
 static GstFlowReturn gst_fer_emotion_transform_frame_ip(GstVideoFilter *filter, GstVideoFrame *frame)
 {
     GstFerEmotion *self = GST_FER_EMOTION(filter);
     const Settings settings = snapshot_settings(self);
-    if (!self->priv->classifier || !self->priv->detector) {
+    if (!self->priv->modelLoaded()) {
         GST_ELEMENT_ERROR(self, CORE, STATE_CHANGE, ("No emotion model is loaded."),
                           ("transform_frame_ip called before start"));
         return GST_FLOW_ERROR;
@@ -522,6 +659,12 @@ static void gst_fer_emotion_set_property(GObject *object, guint id, const GValue
         if (s.inputStd.empty())
             s.inputStd = kDefaultInputStd;
         break;
+    case PROP_DETECTION_INTERVAL: s.detectionInterval = g_value_get_uint(value); break;
+    case PROP_INFERENCE_INTERVAL: s.inferenceInterval = g_value_get_uint(value); break;
+    case PROP_RECLASSIFY_INTERVAL: s.reclassifyInterval = g_value_get_uint(value); break;
+    case PROP_SMOOTHING: s.smoothing = g_value_get_float(value); break;
+    case PROP_MODEL_INSTANCE_ID: set_string(s.modelInstanceId, value); break;
+    case PROP_BATCH_TIMEOUT: s.batchTimeoutMs = g_value_get_uint(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
     }
 }
@@ -554,6 +697,12 @@ static void gst_fer_emotion_get_property(GObject *object, guint id, GValue *valu
     case PROP_INPUT_COLOR: g_value_set_enum(value, static_cast<gint>(s.inputColor)); break;
     case PROP_INPUT_MEAN: g_value_set_string(value, s.inputMean.c_str()); break;
     case PROP_INPUT_STD: g_value_set_string(value, s.inputStd.c_str()); break;
+    case PROP_DETECTION_INTERVAL: g_value_set_uint(value, s.detectionInterval); break;
+    case PROP_INFERENCE_INTERVAL: g_value_set_uint(value, s.inferenceInterval); break;
+    case PROP_RECLASSIFY_INTERVAL: g_value_set_uint(value, s.reclassifyInterval); break;
+    case PROP_SMOOTHING: g_value_set_float(value, s.smoothing); break;
+    case PROP_MODEL_INSTANCE_ID: set_string_value(value, s.modelInstanceId); break;
+    case PROP_BATCH_TIMEOUT: g_value_set_uint(value, s.batchTimeoutMs); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
     }
 }
@@ -692,6 +841,46 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
                             "Divisor applied after the mean: one value or one per channel, comma-separated",
                             kDefaultInputStd, readyFlags));
 
+    g_object_class_install_property(
+        gobject_class, PROP_DETECTION_INTERVAL,
+        g_param_spec_uint("detection-interval", "Detection interval",
+                          "Run the face detector on every Nth frame (frames, 1-100000); in between, tracked faces "
+                          "are followed with optical flow (detector=roi: boxes come from upstream on every frame)",
+                          1, kMaxInterval, 1, playingFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_INFERENCE_INTERVAL,
+        g_param_spec_uint("inference-interval", "Inference interval",
+                          "Classify faces on every Nth frame only (frames, 1-100000); other frames reuse each "
+                          "track's last result (emotion \"reused\" = true). A new face is classified at once",
+                          1, kMaxInterval, 1, playingFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_RECLASSIFY_INTERVAL,
+        g_param_spec_uint("reclassify-interval", "Reclassify interval",
+                          "Classify a tracked face again once its last result is this many frames old "
+                          "(frames, 0-100000; 0 = classify each track once); checked on inference frames",
+                          0, kMaxInterval, 1, playingFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_SMOOTHING,
+        g_param_spec_float("smoothing", "Temporal smoothing",
+                           "Per-track exponential smoothing of the emotion probabilities: weight of the previous "
+                           "value against a new classification (0-0.99; 0 = off). label/confidence/probabilities "
+                           "are smoothed, raw_* hold the classifier's last output",
+                           0.0f, kMaxSmoothing, 0.0f, playingFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_MODEL_INSTANCE_ID,
+        g_param_spec_string("model-instance-id", "Model instance id",
+                            "Elements of one process with the same id share one loaded model (they must name the "
+                            "same model, device and input) and classify faces that arrive together in one forward "
+                            "pass. Default (null): a model of its own",
+                            nullptr, readyFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_BATCH_TIMEOUT,
+        g_param_spec_uint("batch-timeout", "Batch timeout",
+                          "With model-instance-id: longest wait for other streams' faces before the forward pass "
+                          "(milliseconds, 0-10000); the wait ends early when every other stream has submitted or "
+                          "batch-size faces are queued",
+                          0, kMaxBatchTimeoutMs, kDefaultBatchTimeoutMs, playingFlags));
+
     gst_element_class_set_static_metadata(
         element_class, "Facial emotion analyzer", "Filter/Analyzer/Video",
         "Finds faces, classifies their emotion with a LibTorch model in batches, and attaches ROI metadata "
@@ -701,6 +890,8 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
     gst_element_class_add_static_pad_template(element_class, &src_template);
 
     transform_class->start = GST_DEBUG_FUNCPTR(gst_fer_emotion_start);
+    transform_class->stop = GST_DEBUG_FUNCPTR(gst_fer_emotion_stop);
+    transform_class->sink_event = GST_DEBUG_FUNCPTR(gst_fer_emotion_sink_event);
     filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_fer_emotion_transform_frame_ip);
 
     gst_type_mark_as_plugin_api(GST_TYPE_FER_EMOTION_DETECTOR, static_cast<GstPluginAPIFlags>(0));

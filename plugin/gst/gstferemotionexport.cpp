@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* feremotionexport: results from ROI metadata to JSON Lines or CSV, one record per frame as it passes. */
+/* feremotionexport: results from ROI metadata to JSON Lines, CSV or WebVTT, written as frames pass. */
 
 /**
  * SECTION:element-feremotionexport
@@ -8,8 +8,10 @@
  * A passthrough element that writes the faces of each frame, read from
  * #GstVideoRegionOfInterestMeta (feremotion's, or DL Streamer-style metadata with "detection"
  * and classification params from other elements), to `location`. `format=jsonl` writes one JSON
- * object per frame with gvametaconvert's keys plus `probabilities`; `format=csv` one row per face.
- * Each record is flushed as its frame passes, so a crash loses at most the frame in flight.
+ * object per frame with gvametaconvert's keys plus `probabilities`; `format=csv` one row per face;
+ * `format=webvtt` one subtitle cue per `cue-duration` with each track's dominant emotion in it.
+ * JSON and CSV records are flushed as their frame passes, so a crash loses at most the frame in
+ * flight (WebVTT: the cue in progress).
  *
  * |[
  * gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! feremotion ! feremotionexport location=faces.jsonl ! fakesink
@@ -18,9 +20,12 @@
 
 #include "gstferemotionexport.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
 
 #include <gst/video/video.h>
@@ -31,18 +36,36 @@ GST_DEBUG_CATEGORY_STATIC(gst_fer_emotion_export_debug);
 
 namespace {
 
-enum class ExportFormat { JsonLines, Csv };
+enum class ExportFormat { JsonLines, Csv, WebVtt };
 
 constexpr ExportFormat kDefaultFormat = ExportFormat::JsonLines;
 constexpr gboolean kDefaultAllFrames = FALSE;
+constexpr gboolean kDefaultAppend = FALSE;
+constexpr guint kDefaultCueDurationMs = 1000;
 
-enum { PROP_0, PROP_LOCATION, PROP_FORMAT, PROP_ALL_FRAMES, PROP_SOURCE };
+enum { PROP_0, PROP_LOCATION, PROP_FORMAT, PROP_ALL_FRAMES, PROP_SOURCE, PROP_APPEND, PROP_CUE_DURATION };
 
 struct Settings {
     std::string location;
     ExportFormat format = kDefaultFormat;
     gboolean allFrames = kDefaultAllFrames;
     std::string source;
+    gboolean append = kDefaultAppend;
+    guint cueDurationMs = kDefaultCueDurationMs;
+};
+
+// The faces of one WebVTT cue's time window: per track, the summed probabilities (or label
+// counts when an upstream element gave no probabilities) of the frames it was seen in.
+struct CueWindow {
+    struct Track {
+        std::vector<std::string> labels; // by label id, as far as seen
+        std::vector<double> scores;
+    };
+    guint64 index = 0;
+    GstClockTime start = 0; // the first frame with faces in the window
+    GstClockTime end = 0;   // end of the last frame with faces in the window
+    std::map<int, Track> tracks;
+    bool empty() const { return tracks.empty(); }
 };
 
 } // namespace
@@ -56,6 +79,7 @@ struct GstFerEmotionExportPrivate {
     guint64 frame = 0;
     GstVideoInfo info;
     bool haveInfo = false;
+    CueWindow cue;
 };
 
 struct _GstFerEmotionExport {
@@ -82,6 +106,7 @@ static GType gst_fer_emotion_export_format_get_type()
     static const GEnumValue values[] = {
         {static_cast<gint>(ExportFormat::JsonLines), "One JSON object per frame (gvametaconvert keys)", "jsonl"},
         {static_cast<gint>(ExportFormat::Csv), "One CSV row per face per frame", "csv"},
+        {static_cast<gint>(ExportFormat::WebVtt), "WebVTT subtitles: each track's dominant emotion per cue", "webvtt"},
         {0, nullptr, nullptr},
     };
     if (g_once_init_enter(&type))
@@ -100,7 +125,24 @@ struct Face {
     int labelId = -1;
     double confidence = 0;
     std::vector<double> probabilities;
+    std::vector<double> rawProbabilities; // feremotion with smoothing: the classifier's own output
+    bool tracked = false, reused = false;  // box followed, emotion carried over from an earlier frame
 };
+
+std::vector<double> doubleArray(const GstStructure *s, const char *field)
+{
+    std::vector<double> values;
+    if (const GValue *array = gst_structure_get_value(s, field); array && GST_VALUE_HOLDS_ARRAY(array))
+        for (guint i = 0; i < gst_value_array_get_size(array); ++i)
+            values.push_back(g_value_get_double(gst_value_array_get_value(array, i)));
+    return values;
+}
+
+bool booleanField(const GstStructure *s, const char *field)
+{
+    gboolean value = FALSE;
+    return gst_structure_get_boolean(s, field, &value) && value;
+}
 
 std::vector<Face> facesOf(GstBuffer *buffer, int width, int height)
 {
@@ -125,6 +167,7 @@ std::vector<Face> facesOf(GstBuffer *buffer, int width, int height)
             gst_structure_get_double(d, "x_max", &f.xMax);
             gst_structure_get_double(d, "y_max", &f.yMax);
             gst_structure_get_double(d, "confidence", &f.detectionConfidence);
+            f.tracked = booleanField(d, "tracked");
         }
         // feremotion's "emotion" param, or any classification result param of other elements.
         const GstStructure *e = gst_video_region_of_interest_meta_get_param(roi, "emotion");
@@ -139,9 +182,9 @@ std::vector<Face> facesOf(GstBuffer *buffer, int width, int height)
             f.label = gst_structure_get_string(e, "label");
             gst_structure_get_int(e, "label_id", &f.labelId);
             gst_structure_get_double(e, "confidence", &f.confidence);
-            if (const GValue *array = gst_structure_get_value(e, "probabilities"); array && GST_VALUE_HOLDS_ARRAY(array))
-                for (guint i = 0; i < gst_value_array_get_size(array); ++i)
-                    f.probabilities.push_back(g_value_get_double(gst_value_array_get_value(array, i)));
+            f.probabilities = doubleArray(e, "probabilities");
+            f.rawProbabilities = doubleArray(e, "raw_probabilities");
+            f.reused = booleanField(e, "reused");
         }
         faces.push_back(std::move(f));
     }
@@ -155,6 +198,14 @@ std::string probabilityName(size_t index, size_t count)
     return count == 7 ? fer[index] : std::to_string(index);
 }
 
+nlohmann::json probabilitiesObject(const std::vector<double> &values)
+{
+    nlohmann::json object = nlohmann::json::object();
+    for (size_t i = 0; i < values.size(); ++i)
+        object[probabilityName(i, values.size())] = values[i];
+    return object;
+}
+
 std::string jsonRecord(const std::vector<Face> &faces, GstClockTime pts, guint64 frame, int width, int height,
                        const std::string &source)
 {
@@ -164,13 +215,16 @@ std::string jsonRecord(const std::vector<Face> &faces, GstClockTime pts, guint64
             {"x", f.x}, {"y", f.y}, {"w", f.w}, {"h", f.h}, {"id", f.id}, {"roi_type", f.roiType},
             {"detection",
              {{"bounding_box", {{"x_min", f.xMin}, {"y_min", f.yMin}, {"x_max", f.xMax}, {"y_max", f.yMax}}},
-              {"confidence", f.detectionConfidence}}}};
+              {"confidence", f.detectionConfidence},
+              {"tracked", f.tracked}}}};
         if (f.hasEmotion) {
-            nlohmann::json probabilities = nlohmann::json::object();
-            for (size_t i = 0; i < f.probabilities.size(); ++i)
-                probabilities[probabilityName(i, f.probabilities.size())] = f.probabilities[i];
-            object["emotion"] = {{"label", f.label}, {"label_id", f.labelId}, {"confidence", f.confidence},
-                                 {"probabilities", probabilities}};
+            object["emotion"] = {{"label", f.label},
+                                 {"label_id", f.labelId},
+                                 {"confidence", f.confidence},
+                                 {"probabilities", probabilitiesObject(f.probabilities)},
+                                 {"reused", f.reused}};
+            if (!f.rawProbabilities.empty())
+                object["emotion"]["raw_probabilities"] = probabilitiesObject(f.rawProbabilities);
         }
         objects.push_back(object);
     }
@@ -203,7 +257,76 @@ std::string csvRows(const std::vector<Face> &faces, GstClockTime pts, guint64 fr
     return rows;
 }
 
+// WebVTT's HH:MM:SS.mmm.
+std::string cueTime(GstClockTime t)
+{
+    const guint64 ms = t / GST_MSECOND;
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%02llu:%02llu:%02llu.%03llu", static_cast<unsigned long long>(ms / 3600000),
+                  static_cast<unsigned long long>(ms / 60000 % 60), static_cast<unsigned long long>(ms / 1000 % 60),
+                  static_cast<unsigned long long>(ms % 1000));
+    return buffer;
+}
+
+void addToCue(CueWindow &cue, const std::vector<Face> &faces)
+{
+    for (const Face &f : faces) {
+        if (!f.hasEmotion || f.labelId < 0)
+            continue;
+        CueWindow::Track &track = cue.tracks[f.id];
+        const size_t classes = std::max({track.scores.size(), f.probabilities.size(), static_cast<size_t>(f.labelId) + 1});
+        track.scores.resize(classes, 0.0);
+        track.labels.resize(classes);
+        track.labels[static_cast<size_t>(f.labelId)] = f.label;
+        if (f.probabilities.empty())
+            track.scores[static_cast<size_t>(f.labelId)] += 1.0;
+        else
+            for (size_t i = 0; i < f.probabilities.size(); ++i)
+                track.scores[i] += f.probabilities[i];
+    }
+}
+
+// One cue: a line per track, "face <id>: <label> (<share of the window's score>%)".
+std::string cueText(const CueWindow &cue)
+{
+    std::string text = cueTime(cue.start) + " --> " + cueTime(std::max(cue.end, cue.start + GST_MSECOND)) + "\n";
+    for (const auto &[id, track] : cue.tracks) {
+        const auto best = std::max_element(track.scores.begin(), track.scores.end());
+        const size_t label = static_cast<size_t>(best - track.scores.begin());
+        double total = 0;
+        for (double v : track.scores)
+            total += v;
+        const std::string name = track.labels[label].empty() ? probabilityName(label, track.scores.size())
+                                                             : track.labels[label];
+        text += "face " + std::to_string(id) + ": " + name + " (" +
+                std::to_string(static_cast<int>(std::lround(total > 0 ? 100.0 * *best / total : 0.0))) + "%)\n";
+    }
+    return text + "\n";
+}
+
 } // namespace
+
+static bool write_text(GstFerEmotionExport *self, const std::string &text)
+{
+    GstFerEmotionExportPrivate *priv = self->priv;
+    if (std::fwrite(text.data(), 1, text.size(), priv->file) == text.size() && std::fflush(priv->file) == 0)
+        return true;
+    GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
+                      ("Could not write to '%s': %s", priv->active.location.c_str(), std::strerror(errno)), (nullptr));
+    return false;
+}
+
+// Writes the cue being gathered, if it holds any face.
+static bool finish_cue(GstFerEmotionExport *self)
+{
+    GstFerEmotionExportPrivate *priv = self->priv;
+    CueWindow &cue = priv->cue;
+    if (!priv->file || priv->active.format != ExportFormat::WebVtt || cue.empty())
+        return true;
+    const bool written = write_text(self, cueText(cue));
+    cue.tracks.clear();
+    return written;
+}
 
 static gboolean gst_fer_emotion_export_start(GstBaseTransform *trans)
 {
@@ -218,23 +341,31 @@ static gboolean gst_fer_emotion_export_start(GstBaseTransform *trans)
         GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No file name given: set the location property."), (nullptr));
         return FALSE;
     }
-    priv->file = std::fopen(priv->active.location.c_str(), "w");
+    priv->file = std::fopen(priv->active.location.c_str(), priv->active.append ? "a" : "w");
     if (!priv->file) {
         GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
                           ("Could not open '%s' for writing: %s", priv->active.location.c_str(), std::strerror(errno)),
                           (nullptr));
         return FALSE;
     }
-    if (priv->active.format == ExportFormat::Csv)
+    // Appending to a file that already has content: its header is there.
+    const bool fresh = std::fseek(priv->file, 0, SEEK_END) != 0 || std::ftell(priv->file) == 0;
+    if (fresh && priv->active.format == ExportFormat::Csv)
         std::fputs("timestamp,frame,track_id,x,y,w,h,label,confidence,angry,disgust,fear,happy,sad,surprise,neutral\n",
                    priv->file);
+    if (fresh && priv->active.format == ExportFormat::WebVtt)
+        std::fputs("WEBVTT\n\n", priv->file);
+    std::fflush(priv->file);
     priv->frame = 0;
+    priv->cue = CueWindow();
     return TRUE;
 }
 
 static gboolean gst_fer_emotion_export_stop(GstBaseTransform *trans)
 {
     auto *self = GST_FER_EMOTION_EXPORT(trans);
+    // Without an EOS (stopped mid-stream) the last cue is still unwritten.
+    finish_cue(self);
     if (self->priv->file && std::fclose(self->priv->file) != 0) {
         self->priv->file = nullptr;
         GST_ELEMENT_ERROR(self, RESOURCE, CLOSE, ("Could not close '%s': %s", self->priv->active.location.c_str(),
@@ -253,6 +384,44 @@ static gboolean gst_fer_emotion_export_set_caps(GstBaseTransform *trans, GstCaps
     return TRUE;
 }
 
+static gboolean gst_fer_emotion_export_sink_event(GstBaseTransform *trans, GstEvent *event)
+{
+    if (GST_EVENT_TYPE(event) == GST_EVENT_EOS)
+        finish_cue(GST_FER_EMOTION_EXPORT(trans));
+    return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
+}
+
+// The frame's time for cues: its timestamp, or its position from the frame rate when it has none.
+static GstClockTime frame_time(GstFerEmotionExportPrivate *priv, GstBuffer *buffer, guint64 frame)
+{
+    if (GST_BUFFER_PTS_IS_VALID(buffer))
+        return GST_BUFFER_PTS(buffer);
+    const bool haveRate = priv->haveInfo && GST_VIDEO_INFO_FPS_N(&priv->info) > 0;
+    const gint n = haveRate ? GST_VIDEO_INFO_FPS_N(&priv->info) : 30, d = haveRate ? GST_VIDEO_INFO_FPS_D(&priv->info) : 1;
+    return gst_util_uint64_scale(frame, GST_SECOND * static_cast<guint64>(d), static_cast<guint64>(n));
+}
+
+static GstFlowReturn write_cue_frame(GstFerEmotionExport *self, GstBuffer *buffer, guint64 frame,
+                                     const std::vector<Face> &faces)
+{
+    GstFerEmotionExportPrivate *priv = self->priv;
+    const GstClockTime start = frame_time(priv, buffer, frame);
+    const GstClockTime duration = GST_BUFFER_DURATION_IS_VALID(buffer) ? GST_BUFFER_DURATION(buffer) : 0;
+    const guint64 window = start / (std::max(1u, priv->active.cueDurationMs) * GST_MSECOND);
+    if (window != priv->cue.index) {
+        if (!finish_cue(self))
+            return GST_FLOW_ERROR;
+        priv->cue.index = window;
+    }
+    if (!faces.empty()) {
+        if (priv->cue.empty())
+            priv->cue.start = start;
+        addToCue(priv->cue, faces);
+        priv->cue.end = std::min(start + duration, (window + 1) * priv->active.cueDurationMs * GST_MSECOND);
+    }
+    return GST_FLOW_OK;
+}
+
 static GstFlowReturn gst_fer_emotion_export_transform_ip(GstBaseTransform *trans, GstBuffer *buffer)
 {
     auto *self = GST_FER_EMOTION_EXPORT(trans);
@@ -261,6 +430,8 @@ static GstFlowReturn gst_fer_emotion_export_transform_ip(GstBaseTransform *trans
     const int height = priv->haveInfo ? GST_VIDEO_INFO_HEIGHT(&priv->info) : 0;
     const auto faces = facesOf(buffer, width, height);
     const guint64 frame = priv->frame++;
+    if (priv->active.format == ExportFormat::WebVtt)
+        return write_cue_frame(self, buffer, frame, faces);
     GST_OBJECT_LOCK(self);
     const gboolean allFrames = priv->settings.allFrames;
     GST_OBJECT_UNLOCK(self);
@@ -269,13 +440,7 @@ static GstFlowReturn gst_fer_emotion_export_transform_ip(GstBaseTransform *trans
     const std::string text = priv->active.format == ExportFormat::JsonLines
                                  ? jsonRecord(faces, GST_BUFFER_PTS(buffer), frame, width, height, priv->active.source)
                                  : csvRows(faces, GST_BUFFER_PTS(buffer), frame);
-    if (std::fwrite(text.data(), 1, text.size(), priv->file) != text.size() || std::fflush(priv->file) != 0) {
-        GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
-                          ("Could not write to '%s': %s", priv->active.location.c_str(), std::strerror(errno)),
-                          (nullptr));
-        return GST_FLOW_ERROR;
-    }
-    return GST_FLOW_OK;
+    return write_text(self, text) ? GST_FLOW_OK : GST_FLOW_ERROR;
 }
 
 static void gst_fer_emotion_export_set_property(GObject *object, guint id, const GValue *value, GParamSpec *pspec)
@@ -288,6 +453,8 @@ static void gst_fer_emotion_export_set_property(GObject *object, guint id, const
     case PROP_FORMAT: s.format = static_cast<ExportFormat>(g_value_get_enum(value)); break;
     case PROP_ALL_FRAMES: s.allFrames = g_value_get_boolean(value); break;
     case PROP_SOURCE: s.source = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+    case PROP_APPEND: s.append = g_value_get_boolean(value); break;
+    case PROP_CUE_DURATION: s.cueDurationMs = g_value_get_uint(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
     }
     GST_OBJECT_UNLOCK(self);
@@ -303,6 +470,8 @@ static void gst_fer_emotion_export_get_property(GObject *object, guint id, GValu
     case PROP_FORMAT: g_value_set_enum(value, static_cast<gint>(s.format)); break;
     case PROP_ALL_FRAMES: g_value_set_boolean(value, s.allFrames); break;
     case PROP_SOURCE: g_value_set_string(value, s.source.c_str()); break;
+    case PROP_APPEND: g_value_set_boolean(value, s.append); break;
+    case PROP_CUE_DURATION: g_value_set_uint(value, s.cueDurationMs); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
     }
     GST_OBJECT_UNLOCK(self);
@@ -336,11 +505,14 @@ static void gst_fer_emotion_export_class_init(GstFerEmotionExportClass *klass)
         static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
     g_object_class_install_property(
         gobject_class, PROP_LOCATION,
-        g_param_spec_string("location", "File", "File the results are written to (created or truncated)", nullptr,
+        g_param_spec_string("location", "File",
+                            "File the results are written to (created, or truncated unless append is set)", nullptr,
                             readyFlags));
     g_object_class_install_property(
         gobject_class, PROP_FORMAT,
-        g_param_spec_enum("format", "Format", "jsonl: one JSON object per frame; csv: one row per face",
+        g_param_spec_enum("format", "Format",
+                          "jsonl: one JSON object per frame; csv: one row per face; webvtt: subtitle cues with "
+                          "each track's dominant emotion",
                           GST_TYPE_FER_EMOTION_EXPORT_FORMAT, static_cast<gint>(kDefaultFormat), readyFlags));
     g_object_class_install_property(
         gobject_class, PROP_ALL_FRAMES,
@@ -351,8 +523,20 @@ static void gst_fer_emotion_export_class_init(GstFerEmotionExportClass *klass)
         gobject_class, PROP_SOURCE,
         g_param_spec_string("source", "Source", "The \"source\" value of each JSON record (e.g. the input URI)", "",
                             readyFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_APPEND,
+        g_param_spec_boolean("append", "Append",
+                             "Append to an existing file instead of truncating it (no second CSV header or "
+                             "WEBVTT line); for a pipeline rebuilt after a camera reconnects",
+                             kDefaultAppend, readyFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_CUE_DURATION,
+        g_param_spec_uint("cue-duration", "Cue duration",
+                          "format=webvtt: length of each cue's time window (milliseconds, 40-3600000); a track's "
+                          "emotion in a cue is the one with the highest summed probability over the window",
+                          40, 3600000, kDefaultCueDurationMs, readyFlags));
     gst_element_class_set_static_metadata(element_class, "Facial emotion results export", "Sink/Analyzer/Video",
-                                          "Writes the faces and emotions in ROI metadata to JSON Lines or CSV",
+                                          "Writes the faces and emotions in ROI metadata to JSON Lines, CSV or WebVTT",
                                           "feremotion developers");
     gst_element_class_add_static_pad_template(element_class, &sink_template);
     gst_element_class_add_static_pad_template(element_class, &src_template);
@@ -360,6 +544,7 @@ static void gst_fer_emotion_export_class_init(GstFerEmotionExportClass *klass)
     transform_class->stop = GST_DEBUG_FUNCPTR(gst_fer_emotion_export_stop);
     transform_class->set_caps = GST_DEBUG_FUNCPTR(gst_fer_emotion_export_set_caps);
     transform_class->transform_ip = GST_DEBUG_FUNCPTR(gst_fer_emotion_export_transform_ip);
+    transform_class->sink_event = GST_DEBUG_FUNCPTR(gst_fer_emotion_export_sink_event);
     transform_class->transform_ip_on_passthrough = TRUE;
     gst_type_mark_as_plugin_api(GST_TYPE_FER_EMOTION_EXPORT_FORMAT, static_cast<GstPluginAPIFlags>(0));
 }

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Cross-stream batching without a thread of its own: the oldest waiting stream leads, gathers what
+// the others submitted and runs the forward pass for all of them.
+#include "shared_classifier.h"
+
+#include <algorithm>
+#include <exception>
+#include <map>
+
+namespace feremotion {
+
+struct SharedClassifier::Request {
+    int stream = -1;
+    const std::vector<cv::Mat> *crops = nullptr;
+    std::vector<Emotion> results;
+    std::exception_ptr error;
+    bool done = false;
+};
+
+SharedClassifier::SharedClassifier(std::unique_ptr<EmotionClassifier> classifier, std::string loadKey)
+    : classifier_(std::move(classifier)), loadKey_(std::move(loadKey))
+{
+}
+
+int SharedClassifier::addStream()
+{
+    std::lock_guard lock(mutex_);
+    streams_.insert(nextStream_);
+    return nextStream_++;
+}
+
+void SharedClassifier::removeStream(int stream)
+{
+    std::lock_guard lock(mutex_);
+    streams_.erase(stream);
+    idle_.erase(stream);
+    changed_.notify_all();
+}
+
+void SharedClassifier::setStreamIdle(int stream)
+{
+    std::lock_guard lock(mutex_);
+    idle_.insert(stream);
+    changed_.notify_all();
+}
+
+bool SharedClassifier::everyActiveStreamWaiting() const
+{
+    for (int stream : streams_) {
+        if (idle_.count(stream))
+            continue;
+        if (std::none_of(queue_.begin(), queue_.end(), [&](const Request *r) { return r->stream == stream; }))
+            return false;
+    }
+    return true;
+}
+
+size_t SharedClassifier::queuedCrops() const
+{
+    size_t n = 0;
+    for (const Request *r : queue_)
+        n += r->crops->size();
+    return n;
+}
+
+std::vector<Emotion> SharedClassifier::classify(int stream, const std::vector<cv::Mat> &crops,
+                                                std::chrono::milliseconds maxWait, int batchSize, int threads)
+{
+    if (crops.empty())
+        return {};
+    const auto deadline = std::chrono::steady_clock::now() + maxWait;
+    std::unique_lock lock(mutex_);
+    idle_.erase(stream);
+    Request request;
+    request.stream = stream;
+    request.crops = &crops;
+    queue_.push_back(&request);
+    changed_.notify_all();
+    while (!request.done) {
+        const bool leading = !running_ && queue_.front() == &request;
+        if (!leading) {
+            changed_.wait(lock);
+            continue;
+        }
+        const bool ready = everyActiveStreamWaiting() || queuedCrops() >= static_cast<size_t>(batchSize) ||
+                           std::chrono::steady_clock::now() >= deadline;
+        if (!ready) {
+            changed_.wait_until(lock, deadline);
+            continue;
+        }
+        const std::vector<Request *> batch(queue_.begin(), queue_.end());
+        queue_.clear();
+        running_ = true;
+        lock.unlock();
+
+        std::vector<cv::Mat> all;
+        for (const Request *r : batch)
+            all.insert(all.end(), r->crops->begin(), r->crops->end());
+        std::vector<Emotion> emotions;
+        std::exception_ptr error;
+        try {
+            classifier_->setBatchSize(batchSize);
+            classifier_->setThreads(threads);
+            emotions = classifier_->classify(all);
+        } catch (...) {
+            error = std::current_exception();
+        }
+
+        lock.lock();
+        size_t offset = 0;
+        for (Request *r : batch) {
+            if (error) {
+                r->error = error;
+            } else {
+                const auto first = emotions.begin() + static_cast<std::ptrdiff_t>(offset);
+                r->results.assign(first, first + static_cast<std::ptrdiff_t>(r->crops->size()));
+            }
+            offset += r->crops->size();
+            r->done = true;
+        }
+        running_ = false;
+        changed_.notify_all();
+    }
+    if (request.error)
+        std::rethrow_exception(request.error);
+    return std::move(request.results);
+}
+
+ClassifierStats SharedClassifier::stats()
+{
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return !running_; });
+    return classifier_->stats();
+}
+
+std::shared_ptr<SharedClassifier> acquireSharedClassifier(const std::string &instanceId, const std::string &loadKey,
+                                                          const std::function<std::unique_ptr<EmotionClassifier>()> &load)
+{
+    static std::mutex mutex;
+    static std::map<std::string, std::weak_ptr<SharedClassifier>> registry;
+    std::lock_guard lock(mutex);
+    if (auto existing = registry[instanceId].lock()) {
+        if (existing->loadKey() != loadKey)
+            throw ModelError("model-instance-id '" + instanceId + "' already holds " + existing->loadKey() +
+                             "; this element asks for " + loadKey);
+        return existing;
+    }
+    auto created = std::make_shared<SharedClassifier>(load(), loadKey);
+    registry[instanceId] = created;
+    return created;
+}
+
+} // namespace feremotion

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Many streams, one model: a classifier loaded once per model-instance-id, and faces that several
+// streams submit together classified in one forward pass, each stream waiting a bounded time.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "classifier.h"
+
+namespace feremotion {
+
+class SharedClassifier {
+public:
+    SharedClassifier(std::unique_ptr<EmotionClassifier> classifier, std::string loadKey);
+    SharedClassifier(const SharedClassifier &) = delete;
+    SharedClassifier &operator=(const SharedClassifier &) = delete;
+
+    // Fixed after loading, so safe to read from any stream.
+    const ModelInfo &info() const { return classifier_->info(); }
+    const std::string &loadKey() const { return loadKey_; }
+    std::string deviceName() const { return classifier_->deviceName(); }
+
+    // A stream takes part from addStream to removeStream. An idle stream (at EOS) is not waited
+    // for until it submits again.
+    int addStream();
+    void removeStream(int stream);
+    void setStreamIdle(int stream);
+
+    // Classifies the stream's crops (see cropFaces) together with the crops other streams submit
+    // meanwhile. The first waiting stream runs the forward pass as soon as every active stream
+    // has submitted, `batchSize` crops are queued, or `maxWait` has passed since it submitted.
+    // An exception from the forward pass reaches every stream of that batch.
+    std::vector<Emotion> classify(int stream, const std::vector<cv::Mat> &crops, std::chrono::milliseconds maxWait,
+                                  int batchSize, int threads);
+
+    // Forward passes and faces so far (every stream's, together).
+    ClassifierStats stats();
+
+private:
+    struct Request;
+    bool everyActiveStreamWaiting() const;
+    size_t queuedCrops() const;
+
+    std::unique_ptr<EmotionClassifier> classifier_;
+    const std::string loadKey_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<Request *> queue_;
+    std::set<int> streams_, idle_;
+    int nextStream_ = 0;
+    bool running_ = false; // a forward pass is in progress
+};
+
+// The process-wide instance registered under `instanceId`, created with `load` when there is
+// none. Elements naming the same id must name the same model: a different `loadKey` throws
+// ModelError. The model is unloaded when the last holder releases it.
+std::shared_ptr<SharedClassifier> acquireSharedClassifier(const std::string &instanceId, const std::string &loadKey,
+                                                          const std::function<std::unique_ptr<EmotionClassifier>()> &load);
+
+} // namespace feremotion

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Tracks follow faces with a median-flow step (pyramidal Lucas-Kanade on a grid of points in the
+// box, checked forwards and backwards) and are matched to detections by IoU.
+#include "tracker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <tuple>
+
+#include <opencv2/imgproc.hpp>
+#include <opencv2/video/tracking.hpp>
+
+namespace feremotion {
+
+namespace {
+
+constexpr int kGridSide = 8;                  // points per box side followed by optical flow
+constexpr float kMaxForwardBackwardError = 2; // image pixels
+constexpr size_t kMinFollowedPoints = 6;
+constexpr float kMaxScaleStep = 1.25f; // per frame
+
+float median(std::vector<float> values)
+{
+    const auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
+    std::nth_element(values.begin(), middle, values.end());
+    return *middle;
+}
+
+Box clampToFrame(const Box &box, int width, int height)
+{
+    const float x0 = std::clamp(box.x, 0.0f, static_cast<float>(width));
+    const float y0 = std::clamp(box.y, 0.0f, static_cast<float>(height));
+    const float x1 = std::clamp(box.x + box.width, 0.0f, static_cast<float>(width));
+    const float y1 = std::clamp(box.y + box.height, 0.0f, static_cast<float>(height));
+    return {x0, y0, x1 - x0, y1 - y0};
+}
+
+// The box moved by the median displacement of its points and scaled by the median change of
+// the distances between them; `from`/`to` are the points that survived the flow checks.
+Box movedBox(const Box &box, const std::vector<cv::Point2f> &from, const std::vector<cv::Point2f> &to)
+{
+    std::vector<float> dx, dy, ratios;
+    for (size_t i = 0; i < from.size(); ++i) {
+        dx.push_back(to[i].x - from[i].x);
+        dy.push_back(to[i].y - from[i].y);
+        for (size_t j = i + 1; j < from.size(); ++j) {
+            const float before = static_cast<float>(cv::norm(from[i] - from[j]));
+            if (before > 1.0f)
+                ratios.push_back(static_cast<float>(cv::norm(to[i] - to[j])) / before);
+        }
+    }
+    const float scale = ratios.empty() ? 1.0f : std::clamp(median(ratios), 1 / kMaxScaleStep, kMaxScaleStep);
+    const float cx = box.x + box.width / 2 + median(dx);
+    const float cy = box.y + box.height / 2 + median(dy);
+    const float w = box.width * scale, h = box.height * scale;
+    return {cx - w / 2, cy - h / 2, w, h};
+}
+
+} // namespace
+
+float intersectionOverUnion(const Box &a, const Box &b)
+{
+    const float x0 = std::max(a.x, b.x), y0 = std::max(a.y, b.y);
+    const float x1 = std::min(a.x + a.width, b.x + b.width), y1 = std::min(a.y + a.height, b.y + b.height);
+    const float intersection = std::max(0.0f, x1 - x0) * std::max(0.0f, y1 - y0);
+    const float total = a.width * a.height + b.width * b.height - intersection;
+    return total > 0 ? intersection / total : 0.0f;
+}
+
+void FaceTracker::setSettings(const TrackingSettings &settings)
+{
+    if (settings.detectionInterval < 1 || settings.inferenceInterval < 1 || settings.reclassifyInterval < 0)
+        throw std::invalid_argument("tracking intervals must be at least 1 (reclassify: at least 0)");
+    if (!(settings.smoothing >= 0.0f && settings.smoothing < 1.0f))
+        throw std::invalid_argument("smoothing must be in [0, 1)");
+    settings_ = settings;
+}
+
+void FaceTracker::reset()
+{
+    tracks_.clear();
+    visible_.clear();
+    visibleTracks_.clear();
+    previous_.release();
+    frame_ = -1;
+}
+
+void FaceTracker::beginFrame(const cv::Mat &gray, double scaleX, double scaleY, int frameWidth, int frameHeight)
+{
+    if (gray.type() != CV_8UC1)
+        throw std::invalid_argument("the tracker follows faces on 8-bit gray images");
+    if (frameWidth != frameWidth_ || frameHeight != frameHeight_)
+        reset();
+    frameWidth_ = frameWidth;
+    frameHeight_ = frameHeight;
+    ++frame_;
+    for (Track &t : tracks_) {
+        t.face.detectedNow = false;
+        t.face.classifiedNow = false;
+    }
+    if (!previous_.empty() && previous_.size() == gray.size() && !tracks_.empty())
+        follow(gray, scaleX, scaleY);
+    // The image may point into a frame that is unmapped after this call.
+    gray.copyTo(previous_);
+    previousScaleX_ = scaleX;
+    previousScaleY_ = scaleY;
+    publish();
+}
+
+void FaceTracker::follow(const cv::Mat &gray, double scaleX, double scaleY)
+{
+    std::vector<cv::Point2f> from;
+    std::vector<size_t> owner;
+    for (size_t t = 0; t < tracks_.size(); ++t) {
+        const Box &b = tracks_[t].face.detection.box;
+        // The inner part of the box: its border often holds background that moves differently.
+        for (int i = 0; i < kGridSide; ++i)
+            for (int j = 0; j < kGridSide; ++j) {
+                const double fx = 0.15 + 0.7 * (i + 0.5) / kGridSide, fy = 0.15 + 0.7 * (j + 0.5) / kGridSide;
+                from.emplace_back(static_cast<float>((b.x + fx * b.width) * previousScaleX_),
+                                  static_cast<float>((b.y + fy * b.height) * previousScaleY_));
+                owner.push_back(t);
+            }
+    }
+    std::vector<cv::Point2f> to, back;
+    std::vector<uchar> forwardOk, backwardOk;
+    std::vector<float> error;
+    const cv::Size window{15, 15};
+    cv::calcOpticalFlowPyrLK(previous_, gray, from, to, forwardOk, error, window, 3);
+    cv::calcOpticalFlowPyrLK(gray, previous_, to, back, backwardOk, error, window, 3);
+
+    std::vector<std::vector<cv::Point2f>> kept(tracks_.size()), moved(tracks_.size());
+    for (size_t i = 0; i < from.size(); ++i) {
+        if (!forwardOk[i] || !backwardOk[i] || cv::norm(back[i] - from[i]) > kMaxForwardBackwardError)
+            continue;
+        // In frame pixels, so boxes and points share one scale.
+        kept[owner[i]].emplace_back(static_cast<float>(from[i].x / previousScaleX_),
+                                    static_cast<float>(from[i].y / previousScaleY_));
+        moved[owner[i]].emplace_back(static_cast<float>(to[i].x / scaleX), static_cast<float>(to[i].y / scaleY));
+    }
+    for (size_t t = 0; t < tracks_.size(); ++t) {
+        Track &track = tracks_[t];
+        // A face that cannot be followed (turned away, blurred) keeps its box until the next detection.
+        if (kept[t].size() < kMinFollowedPoints)
+            continue;
+        track.face.detection.box =
+            clampToFrame(movedBox(track.face.detection.box, kept[t], moved[t]), frameWidth_, frameHeight_);
+        if (track.face.detection.box.width < 1 || track.face.detection.box.height < 1)
+            track.visible = false;
+    }
+}
+
+bool FaceTracker::isDetectionFrame() const
+{
+    return frame_ % settings_.detectionInterval == 0;
+}
+
+void FaceTracker::applyDetections(const std::vector<Detection> &detections)
+{
+    std::vector<std::tuple<float, size_t, size_t>> pairs; // (iou, detection, track)
+    for (size_t d = 0; d < detections.size(); ++d)
+        for (size_t t = 0; t < tracks_.size(); ++t) {
+            const float iou = intersectionOverUnion(detections[d].box, tracks_[t].face.detection.box);
+            if (iou >= settings_.matchIou)
+                pairs.emplace_back(iou, d, t);
+        }
+    std::sort(pairs.begin(), pairs.end(), [](const auto &a, const auto &b) { return std::get<0>(a) > std::get<0>(b); });
+    std::vector<bool> detectionUsed(detections.size(), false), trackUsed(tracks_.size(), false);
+    for (const auto &[iou, d, t] : pairs) {
+        if (detectionUsed[d] || trackUsed[t])
+            continue;
+        detectionUsed[d] = trackUsed[t] = true;
+        tracks_[t].face.detection = detections[d];
+    }
+    for (size_t t = 0; t < tracks_.size(); ++t) {
+        tracks_[t].visible = trackUsed[t];
+        tracks_[t].face.detectedNow = trackUsed[t];
+        if (trackUsed[t])
+            tracks_[t].lastSeenFrame = frame_;
+    }
+    // With long detection intervals a face is seen rarely; it must survive a few missed detections.
+    const long long forgetAfter =
+        std::max<long long>(settings_.maxUnseenFrames, 3LL * settings_.detectionInterval);
+    tracks_.erase(std::remove_if(tracks_.begin(), tracks_.end(),
+                                 [&](const Track &t) { return frame_ - t.lastSeenFrame > forgetAfter; }),
+                  tracks_.end());
+    for (size_t d = 0; d < detections.size(); ++d) {
+        if (detectionUsed[d])
+            continue;
+        Track track;
+        track.face.id = nextId_++;
+        track.face.detection = detections[d];
+        track.face.detectedNow = true;
+        track.lastSeenFrame = frame_;
+        track.visible = true;
+        tracks_.push_back(std::move(track));
+    }
+    publish();
+}
+
+std::vector<size_t> FaceTracker::pendingClassification() const
+{
+    const bool inferenceFrame = frame_ % settings_.inferenceInterval == 0;
+    std::vector<size_t> pending;
+    for (size_t v = 0; v < visible_.size(); ++v) {
+        const TrackedFace &face = visible_[v];
+        const bool due = settings_.reclassifyInterval > 0 && inferenceFrame &&
+                         frame_ - face.lastClassifiedFrame >= settings_.reclassifyInterval;
+        if (face.lastClassifiedFrame < 0 || due)
+            pending.push_back(v);
+    }
+    return pending;
+}
+
+void FaceTracker::applyEmotions(const std::vector<size_t> &faces, const std::vector<Emotion> &emotions)
+{
+    if (faces.size() != emotions.size())
+        throw std::invalid_argument("one emotion per pending face expected");
+    for (size_t i = 0; i < faces.size(); ++i) {
+        TrackedFace &face = tracks_.at(visibleTracks_.at(faces[i])).face;
+        const Emotion &raw = emotions[i];
+        Emotion smoothed = raw;
+        if (settings_.smoothing > 0 && face.emotion.probabilities.size() == raw.probabilities.size()) {
+            const float keep = settings_.smoothing;
+            for (size_t k = 0; k < raw.probabilities.size(); ++k)
+                smoothed.probabilities[k] = keep * face.emotion.probabilities[k] + (1 - keep) * raw.probabilities[k];
+            const auto best = std::max_element(smoothed.probabilities.begin(), smoothed.probabilities.end());
+            smoothed.labelId = static_cast<int>(best - smoothed.probabilities.begin());
+            smoothed.confidence = *best;
+        }
+        face.raw = raw;
+        face.emotion = std::move(smoothed);
+        face.classifiedNow = true;
+        face.lastClassifiedFrame = frame_;
+    }
+    publish();
+}
+
+void FaceTracker::publish()
+{
+    visibleTracks_.clear();
+    for (size_t t = 0; t < tracks_.size(); ++t)
+        if (tracks_[t].visible)
+            visibleTracks_.push_back(t);
+    // Largest first, as the detectors report faces.
+    std::stable_sort(visibleTracks_.begin(), visibleTracks_.end(), [&](size_t a, size_t b) {
+        const Box &x = tracks_[a].face.detection.box, &y = tracks_[b].face.detection.box;
+        return x.width * x.height > y.width * y.height;
+    });
+    visible_.clear();
+    for (size_t t : visibleTracks_)
+        visible_.push_back(tracks_[t].face);
+}
+
+} // namespace feremotion

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Face tracks across frames: detection and classification intervals, stable ids, following faces
+// between detections with optical flow, and per-track smoothing of the emotion probabilities.
+#pragma once
+
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "types.h"
+
+namespace feremotion {
+
+// Names and meaning as in Intel DL Streamer's gvadetect/gvaclassify.
+struct TrackingSettings {
+    int detectionInterval = 1; // run the detector on every Nth frame, follow tracks in between
+    int inferenceInterval = 1; // classify tracks on every Nth frame only
+    // A classified track is classified again after this many frames; 0 = never (classify once).
+    int reclassifyInterval = 1;
+    // Weight of a track's previous smoothed probabilities against a new classification, in [0,1).
+    float smoothing = 0.0f;
+    float matchIou = 0.3f; // least overlap of a detection with a track's box to continue it
+    // A track not seen by the detector for more frames than this is forgotten (its id is not
+    // reused); below it, a face the detector missed once keeps its id when it is seen again.
+    int maxUnseenFrames = 15;
+};
+
+struct TrackedFace {
+    int id = 0;             // stable while the face stays; never reused
+    Detection detection;    // box in frame pixels, followed between detections
+    bool detectedNow = false;  // the box came from this frame's detection, not from following
+    Emotion emotion;        // smoothed probabilities (equal to `raw` when smoothing is 0)
+    Emotion raw;            // the classifier's last output for this track
+    bool classifiedNow = false; // false: the emotion is reused from an earlier frame
+    long long lastClassifiedFrame = -1;
+};
+
+// One per stream. Per frame: beginFrame, then (when isDetectionFrame) applyDetections, then
+// classify the faces pendingClassification names and hand the results to applyEmotions; the
+// faces to report are visibleFaces().
+class FaceTracker {
+public:
+    void setSettings(const TrackingSettings &settings);
+    const TrackingSettings &settings() const { return settings_; }
+
+    // Starts the next frame: `gray` is the frame as 8-bit gray (any scale; `scaleX`/`scaleY` are
+    // its pixels per frame pixel). Tracks are moved along the optical flow from the previous frame.
+    void beginFrame(const cv::Mat &gray, double scaleX, double scaleY, int frameWidth, int frameHeight);
+    bool isDetectionFrame() const;
+    // Continues the tracks the detections overlap, starts tracks for the others; tracks the
+    // detector did not see are hidden until it sees them again or they are forgotten.
+    void applyDetections(const std::vector<Detection> &detections);
+    // Indices into visibleFaces() of the faces to classify on this frame: faces never classified,
+    // and on inference frames faces whose last classification is reclassifyInterval frames old.
+    std::vector<size_t> pendingClassification() const;
+    void applyEmotions(const std::vector<size_t> &faces, const std::vector<Emotion> &emotions);
+    const std::vector<TrackedFace> &visibleFaces() const { return visible_; }
+
+    long long frameIndex() const { return frame_; }
+    // Forgets every track and the previous frame (new stream, seek, size change).
+    void reset();
+
+private:
+    struct Track {
+        TrackedFace face;
+        long long lastSeenFrame = 0;
+        bool visible = false;
+    };
+    void follow(const cv::Mat &gray, double scaleX, double scaleY);
+    void publish();
+
+    TrackingSettings settings_;
+    std::vector<Track> tracks_;
+    std::vector<TrackedFace> visible_;
+    std::vector<size_t> visibleTracks_; // visible_[i] is tracks_[visibleTracks_[i]]
+    cv::Mat previous_;
+    double previousScaleX_ = 1.0, previousScaleY_ = 1.0;
+    int frameWidth_ = 0, frameHeight_ = 0;
+    long long frame_ = -1;
+    int nextId_ = 1;
+};
+
+// Intersection over union of two boxes (0 when either is empty).
+float intersectionOverUnion(const Box &a, const Box &b);
+
+} // namespace feremotion
