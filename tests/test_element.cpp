@@ -507,3 +507,153 @@ TEST_F(Element, InvalidBareModelPropertiesFailTheStateChange)
     EXPECT_THAT(errorFor("model=" + bare + " input-std=0"), HasSubstr("std must hold positive numbers"));
     EXPECT_THAT(errorFor("model=" + bare + " input-color=rgb input-mean=0.1,0.2"), HasSubstr("need 1 or 3 values"));
 }
+
+namespace {
+
+bool booleanOf(const GstStructure *s, const char *field)
+{
+    gboolean value = FALSE;
+    EXPECT_TRUE(gst_structure_get_boolean(s, field, &value)) << field;
+    return value;
+}
+
+// The single face's "detection" and "emotion" params of a frame pushed through the harness.
+struct FaceParams {
+    gint id = -1;
+    bool tracked = false, reused = false;
+    std::vector<double> probabilities, raw;
+};
+
+FaceParams pushFrame(GstHarness *h, GstBuffer *in)
+{
+    GstBuffer *out = gst_harness_push_and_pull(h, in);
+    FaceParams params;
+    const auto metas = roiMetas(out);
+    EXPECT_EQ(metas.size(), 1u);
+    if (metas.size() == 1) {
+        const GstStructure *detection = gst_video_region_of_interest_meta_get_param(metas[0], "detection");
+        const GstStructure *emotion = gst_video_region_of_interest_meta_get_param(metas[0], "emotion");
+        params.id = metas[0]->id;
+        params.tracked = booleanOf(detection, "tracked");
+        params.reused = booleanOf(emotion, "reused");
+        params.probabilities = probabilitiesOf(emotion);
+        const GValue *raw = gst_structure_get_value(emotion, "raw_probabilities");
+        for (guint i = 0; raw && i < gst_value_array_get_size(raw); ++i)
+            params.raw.push_back(g_value_get_double(gst_value_array_get_value(raw, i)));
+    }
+    gst_buffer_unref(out);
+    return params;
+}
+
+} // namespace
+
+TEST_F(Element, AFaceThatStaysKeepsItsTrackId)
+{
+    auto h = harness("detector=full-frame");
+    const gint first = pushFrame(h.get(), frame()).id;
+    EXPECT_GE(first, 1);
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(pushFrame(h.get(), frame()).id, first);
+}
+
+TEST_F(Element, BetweenDetectionsBoxesAreMarkedTracked)
+{
+    auto h = harness("detector=full-frame detection-interval=3");
+    std::vector<bool> tracked;
+    for (int i = 0; i < 4; ++i)
+        tracked.push_back(pushFrame(h.get(), frame()).tracked);
+    EXPECT_EQ(tracked, (std::vector<bool>{false, true, true, false}));
+}
+
+TEST_F(Element, BetweenInferencesResultsAreReusedAndMarkedSo)
+{
+    auto h = harness("detector=full-frame inference-interval=3");
+    const FaceParams first = pushFrame(h.get(), frame());
+    EXPECT_FALSE(first.reused);
+    // A different picture: a fresh classification would change the probabilities.
+    const FaceParams second = pushFrame(h.get(), bufferFromBgr(syntheticImage(320, 240, 99), GST_VIDEO_FORMAT_RGB));
+    EXPECT_TRUE(second.reused);
+    EXPECT_EQ(second.probabilities, first.probabilities);
+    pushFrame(h.get(), frame());
+    const FaceParams fourth = pushFrame(h.get(), bufferFromBgr(syntheticImage(320, 240, 99), GST_VIDEO_FORMAT_RGB));
+    EXPECT_FALSE(fourth.reused);
+    EXPECT_NE(fourth.probabilities, first.probabilities);
+}
+
+TEST_F(Element, SmoothingBlendsProbabilitiesAndKeepsTheRawOnes)
+{
+    auto h = harness("detector=full-frame smoothing=0.5");
+    const FaceParams first = pushFrame(h.get(), frame());
+    EXPECT_EQ(first.probabilities, first.raw);
+    const FaceParams second = pushFrame(h.get(), bufferFromBgr(syntheticImage(320, 240, 99), GST_VIDEO_FORMAT_RGB));
+    ASSERT_EQ(second.raw.size(), 7u);
+    for (size_t k = 0; k < 7; ++k)
+        EXPECT_NEAR(second.probabilities[k], 0.5 * first.raw[k] + 0.5 * second.raw[k], 1e-6);
+}
+
+TEST_F(Element, ElementsWithOneModelInstanceIdGiveTheResultsOfSeparateModels)
+{
+    auto separate = harness("detector=full-frame");
+    auto sharedA = harness("detector=full-frame model-instance-id=element-test batch-timeout=1");
+    auto sharedB = harness("detector=full-frame model-instance-id=element-test batch-timeout=1");
+    const auto expected = pushFrame(separate.get(), frame()).probabilities;
+    EXPECT_EQ(pushFrame(sharedA.get(), frame()).probabilities, expected);
+    EXPECT_EQ(pushFrame(sharedB.get(), frame()).probabilities, expected);
+}
+
+TEST_F(Element, AModelInstanceIdHeldWithAnotherModelFailsTheStateChange)
+{
+    auto holder = harness("detector=full-frame model-instance-id=held-id");
+    TestBundle spec;
+    spec.seed = 5;
+    const std::string other = writeTestBundle(dir_->file("other.pt"), spec);
+    EXPECT_THAT(errorFor("model=" + other + " model-instance-id=held-id"),
+                AllOf(HasSubstr("model-instance-id 'held-id'"), HasSubstr("other.pt")));
+}
+
+TEST_F(Element, ExportWritesWebVttCuesWithEachTracksDominantEmotion)
+{
+    const std::string path = dir_->file("faces.vtt");
+    {
+        Harness h = makeHarness("feremotion model=" + model_ +
+                                " detector=full-frame ! feremotionexport format=webvtt cue-duration=500 location=" + path);
+        gst_harness_set_src_caps_str(h.get(), capsFor(GST_VIDEO_FORMAT_RGB, 320, 240).c_str());
+        for (int i = 0; i < 12; ++i) {
+            GstBuffer *in = frame();
+            GST_BUFFER_PTS(in) = i * 100 * GST_MSECOND;
+            GST_BUFFER_DURATION(in) = 100 * GST_MSECOND;
+            gst_buffer_unref(gst_harness_push_and_pull(h.get(), in));
+        }
+        gst_harness_push_event(h.get(), gst_event_new_eos());
+    }
+    const auto lines = linesOf(path);
+    ASSERT_GE(lines.size(), 2u);
+    EXPECT_EQ(lines[0], "WEBVTT");
+    std::vector<std::string> times, texts;
+    for (size_t i = 1; i < lines.size(); ++i) {
+        if (lines[i].find(" --> ") != std::string::npos) {
+            times.push_back(lines[i]);
+            ASSERT_LT(i + 1, lines.size());
+            texts.push_back(lines[i + 1]);
+        }
+    }
+    EXPECT_EQ(times, (std::vector<std::string>{"00:00:00.000 --> 00:00:00.500", "00:00:00.500 --> 00:00:01.000",
+                                               "00:00:01.000 --> 00:00:01.200"}));
+    for (const std::string &text : texts)
+        EXPECT_THAT(text, ::testing::MatchesRegex("face [0-9]+: [a-z]+ \\([0-9]+%\\)"));
+}
+
+TEST_F(Element, ExportAppendsToAnExistingFileWithoutASecondHeader)
+{
+    const std::string path = dir_->file("appended.csv");
+    for (int run = 0; run < 2; ++run) {
+        Harness h = makeHarness("feremotion model=" + model_ +
+                                " detector=full-frame ! feremotionexport format=csv append=true location=" + path);
+        gst_harness_set_src_caps_str(h.get(), capsFor(GST_VIDEO_FORMAT_RGB, 320, 240).c_str());
+        gst_buffer_unref(gst_harness_push_and_pull(h.get(), frame()));
+    }
+    const auto lines = linesOf(path);
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[1].find("timestamp"), std::string::npos);
+    EXPECT_EQ(lines[2].find("timestamp"), std::string::npos);
+}

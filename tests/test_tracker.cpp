@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Specification of FaceTracker: intervals, stable ids, following faces between detections, smoothing.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include "frames.h"
+#include "tracker.h"
+
+using namespace feremotion;
+using namespace feremotion::test;
+
+namespace {
+
+constexpr int kWidth = 320, kHeight = 240;
+
+// A gray frame with a textured "face" patch whose top-left corner is at `at`.
+cv::Mat frameWithPatch(cv::Point at)
+{
+    static const cv::Mat patch = [] {
+        cv::Mat gray;
+        cv::cvtColor(syntheticImage(60, 60, 3), gray, cv::COLOR_BGR2GRAY);
+        return gray;
+    }();
+    cv::Mat frame(kHeight, kWidth, CV_8UC1, cv::Scalar(90));
+    patch.copyTo(frame(cv::Rect(at, patch.size())));
+    return frame;
+}
+
+Detection detectionAt(float x, float y, float side = 60)
+{
+    Detection d;
+    d.box = {x, y, side, side};
+    d.confidence = 0.9f;
+    return d;
+}
+
+Emotion emotionOf(std::vector<float> probabilities)
+{
+    Emotion e;
+    e.probabilities = std::move(probabilities);
+    const auto best = std::max_element(e.probabilities.begin(), e.probabilities.end());
+    e.labelId = static_cast<int>(best - e.probabilities.begin());
+    e.confidence = *best;
+    return e;
+}
+
+class Tracker : public ::testing::Test {
+protected:
+    void configure(int detectionInterval, int inferenceInterval = 1, int reclassifyInterval = 1, float smoothing = 0)
+    {
+        TrackingSettings s;
+        s.detectionInterval = detectionInterval;
+        s.inferenceInterval = inferenceInterval;
+        s.reclassifyInterval = reclassifyInterval;
+        s.smoothing = smoothing;
+        tracker_.setSettings(s);
+    }
+
+    // One frame: the patch at `at`, the detector (on detection frames) reporting `detections`,
+    // every pending face classified with `probabilities`. Returns the indices classified.
+    std::vector<size_t> step(cv::Point at, const std::vector<Detection> &detections,
+                             const std::vector<float> &probabilities = {0.2f, 0.8f})
+    {
+        tracker_.beginFrame(frameWithPatch(at), 1.0, 1.0, kWidth, kHeight);
+        if (tracker_.isDetectionFrame())
+            tracker_.applyDetections(detections);
+        const auto pending = tracker_.pendingClassification();
+        tracker_.applyEmotions(pending, std::vector<Emotion>(pending.size(), emotionOf(probabilities)));
+        return pending;
+    }
+
+    const std::vector<TrackedFace> &faces() const { return tracker_.visibleFaces(); }
+
+    FaceTracker tracker_;
+};
+
+} // namespace
+
+TEST_F(Tracker, DetectsOnEveryNthFrameOnly)
+{
+    configure(3);
+    std::vector<bool> detected;
+    for (int i = 0; i < 7; ++i) {
+        tracker_.beginFrame(frameWithPatch({50, 50}), 1.0, 1.0, kWidth, kHeight);
+        detected.push_back(tracker_.isDetectionFrame());
+    }
+    EXPECT_EQ(detected, (std::vector<bool>{true, false, false, true, false, false, true}));
+}
+
+TEST_F(Tracker, AFaceThatStaysKeepsItsId)
+{
+    configure(1);
+    for (int i = 0; i < 20; ++i) {
+        step({50 + i, 60}, {detectionAt(50.0f + i, 60)});
+        ASSERT_EQ(faces().size(), 1u);
+        EXPECT_EQ(faces()[0].id, 1);
+        EXPECT_TRUE(faces()[0].detectedNow);
+    }
+}
+
+TEST_F(Tracker, BetweenDetectionsTheBoxFollowsTheMovingFace)
+{
+    configure(5);
+    step({100, 80}, {detectionAt(100, 80)});
+    for (int i = 1; i <= 4; ++i)
+        step({100 + 3 * i, 80 + 2 * i}, {});
+    ASSERT_EQ(faces().size(), 1u);
+    EXPECT_FALSE(faces()[0].detectedNow);
+    EXPECT_NEAR(faces()[0].detection.box.x, 112, 1.5);
+    EXPECT_NEAR(faces()[0].detection.box.y, 88, 1.5);
+    EXPECT_NEAR(faces()[0].detection.box.width, 60, 3);
+}
+
+TEST_F(Tracker, AFaceMissedByOneDetectionKeepsItsIdWhenSeenAgain)
+{
+    configure(1);
+    step({50, 50}, {detectionAt(50, 50)});
+    step({50, 50}, {});
+    EXPECT_TRUE(faces().empty()) << "a face the detector did not see is not reported";
+    step({50, 50}, {detectionAt(51, 50)});
+    ASSERT_EQ(faces().size(), 1u);
+    EXPECT_EQ(faces()[0].id, 1);
+}
+
+TEST_F(Tracker, AFaceThatLeftAndReturnsGetsANewId)
+{
+    configure(1);
+    step({50, 50}, {detectionAt(50, 50)});
+    for (int i = 0; i <= TrackingSettings().maxUnseenFrames; ++i)
+        step({50, 50}, {});
+    step({50, 50}, {detectionAt(50, 50)});
+    ASSERT_EQ(faces().size(), 1u);
+    EXPECT_EQ(faces()[0].id, 2);
+}
+
+TEST_F(Tracker, TwoFacesGetDistinctIdsLargestFirst)
+{
+    configure(1);
+    step({50, 50}, {detectionAt(10, 10, 40), detectionAt(200, 100, 80)});
+    ASSERT_EQ(faces().size(), 2u);
+    EXPECT_EQ(faces()[0].detection.box.width, 80);
+    EXPECT_NE(faces()[0].id, faces()[1].id);
+}
+
+TEST_F(Tracker, ATrackIsReclassifiedOnceItsResultIsOldEnough)
+{
+    configure(1, 1, 4);
+    std::vector<bool> classified;
+    for (int i = 0; i < 9; ++i) {
+        classified.push_back(!step({50, 50}, {detectionAt(50, 50)}).empty());
+        EXPECT_EQ(faces()[0].classifiedNow, classified.back());
+        EXPECT_EQ(faces()[0].emotion.labelId, 1) << "reused frames carry the last result";
+    }
+    EXPECT_EQ(classified, (std::vector<bool>{true, false, false, false, true, false, false, false, true}));
+}
+
+TEST_F(Tracker, InferenceIntervalSkipsFramesButANewFaceIsClassifiedAtOnce)
+{
+    configure(1, 3, 1);
+    std::vector<size_t> classifiedPerFrame;
+    for (int i = 0; i < 7; ++i) {
+        std::vector<Detection> detections{detectionAt(20, 20)};
+        if (i >= 4)
+            detections.push_back(detectionAt(200, 150));
+        classifiedPerFrame.push_back(step({20, 20}, detections).size());
+    }
+    EXPECT_EQ(classifiedPerFrame, (std::vector<size_t>{1, 0, 0, 1, 1, 0, 2}));
+}
+
+TEST_F(Tracker, ReclassifyIntervalZeroClassifiesEachTrackOnce)
+{
+    configure(1, 1, 0);
+    size_t classified = 0;
+    for (int i = 0; i < 10; ++i)
+        classified += step({50, 50}, {detectionAt(50, 50)}).size();
+    EXPECT_EQ(classified, 1u);
+}
+
+TEST_F(Tracker, SmoothingBlendsProbabilitiesAndKeepsTheRawOutput)
+{
+    configure(1, 1, 1, 0.75f);
+    step({50, 50}, {detectionAt(50, 50)}, {0.9f, 0.1f});
+    step({50, 50}, {detectionAt(50, 50)}, {0.1f, 0.9f});
+    const TrackedFace &face = faces()[0];
+    EXPECT_NEAR(face.emotion.probabilities[0], 0.75f * 0.9f + 0.25f * 0.1f, 1e-6);
+    EXPECT_NEAR(face.emotion.probabilities[1], 0.75f * 0.1f + 0.25f * 0.9f, 1e-6);
+    EXPECT_EQ(face.emotion.labelId, 0) << "one frame does not flip a smoothed label";
+    EXPECT_EQ(face.raw.labelId, 1);
+    EXPECT_FLOAT_EQ(face.raw.probabilities[1], 0.9f);
+}
+
+TEST_F(Tracker, WithoutSmoothingTheEmotionIsTheRawOutput)
+{
+    configure(1);
+    step({50, 50}, {detectionAt(50, 50)}, {0.9f, 0.1f});
+    step({50, 50}, {detectionAt(50, 50)}, {0.3f, 0.7f});
+    EXPECT_EQ(faces()[0].emotion.probabilities, faces()[0].raw.probabilities);
+    EXPECT_EQ(faces()[0].emotion.labelId, 1);
+}
+
+TEST_F(Tracker, ResetForgetsTracksAndStartsAtADetectionFrame)
+{
+    configure(4);
+    step({50, 50}, {detectionAt(50, 50)});
+    step({50, 50}, {});
+    tracker_.reset();
+    step({50, 50}, {detectionAt(50, 50)});
+    EXPECT_TRUE(faces()[0].detectedNow);
+    EXPECT_EQ(faces()[0].id, 2) << "ids are not reused after a reset either";
+}
+
+TEST_F(Tracker, InvalidSettingsAreRejected)
+{
+    TrackingSettings s;
+    s.detectionInterval = 0;
+    EXPECT_THROW(tracker_.setSettings(s), std::invalid_argument);
+    s = {};
+    s.smoothing = 1.0f;
+    EXPECT_THROW(tracker_.setSettings(s), std::invalid_argument);
+}
+
+TEST(IntersectionOverUnion, IsOneForEqualBoxesAndZeroForDisjointOnes)
+{
+    EXPECT_FLOAT_EQ(intersectionOverUnion({0, 0, 10, 10}, {0, 0, 10, 10}), 1.0f);
+    EXPECT_FLOAT_EQ(intersectionOverUnion({0, 0, 10, 10}, {20, 20, 5, 5}), 0.0f);
+    EXPECT_NEAR(intersectionOverUnion({0, 0, 10, 10}, {5, 0, 10, 10}), 50.0f / 150.0f, 1e-6);
+}
