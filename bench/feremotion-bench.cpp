@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Benchmark: pipeline frames/s per detector against decoding alone and a Python loop, and the
-// classifier's faces/s per batch size and thread count with its overhead split. Prints figures.
+// Benchmark: pipeline frames/s per detector against decoding alone and a Python loop, the
+// classifier's faces/s per batch size and thread count with its overhead split, and many streams
+// at once with shared or separate models and several detection intervals. Prints figures.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -170,15 +172,25 @@ void benchmarkPipelines(const Options &options)
                  best(decode + element + " detector=yunet detector-model=" + yunet, options.repeats), alone.fps());
         printRow(name, "decode ! feremotion detector=haar overlay=true",
                  best(decode + " ! feremotion model=" + options.model, options.repeats), alone.fps());
+        std::vector<std::pair<int, PipelineRun>> intervals;
+        for (int interval : {3, 5}) {
+            intervals.emplace_back(interval, best(decode + element + " detection-interval=" + std::to_string(interval),
+                                                  options.repeats));
+            printRow(name, "decode ! feremotion detector=haar detection-interval=" + std::to_string(interval),
+                     intervals.back().second, alone.fps());
+        }
         if (options.python) {
             const std::string output = runCommand("/usr/bin/python3 " + options.sourceDir + "/bench/python_loop.py " +
                                                   path + " " + options.model + " 2>/dev/null");
             try {
                 const auto result = nlohmann::json::parse(output);
-                std::printf("| %s | Python loop (cv2 Haar + python3-torch, per face) | %d | %.1f | element/loop: %.2fx | %d / %d |\n",
-                            name.c_str(), result["frames"].get<int>(), result["fps"].get<double>(),
-                            haar.fps() / result["fps"].get<double>(), result["frames_with_faces"].get<int>(),
-                            result["faces"].get<int>());
+                const double loop = result["fps"].get<double>();
+                std::string ratios = "element/loop: " + std::to_string(haar.fps() / loop).substr(0, 4) + "x";
+                for (const auto &[interval, run] : intervals)
+                    ratios += ", interval " + std::to_string(interval) + ": " + std::to_string(run.fps() / loop).substr(0, 4) + "x";
+                std::printf("| %s | Python loop (cv2 Haar + python3-torch, per face) | %d | %.1f | %s | %d / %d |\n",
+                            name.c_str(), result["frames"].get<int>(), loop, ratios.c_str(),
+                            result["frames_with_faces"].get<int>(), result["faces"].get<int>());
             } catch (const std::exception &) {
                 std::printf("| %s | Python loop | failed: %s | | | |\n", name.c_str(), output.c_str());
             }
@@ -230,11 +242,149 @@ void benchmarkClassifier(const Options &options)
 
 } // namespace
 
+// One stream's frames through its feremotion element: when each frame entered and left.
+struct StreamProbe {
+    std::map<GstClockTime, Clock::time_point> entered;
+    std::vector<double> latenciesMs;
+    Clock::time_point first, last;
+};
+
+GstPadProbeReturn onEnter(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+    auto *probe = static_cast<StreamProbe *>(data);
+    probe->entered[GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info))] = Clock::now();
+    return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn onLeave(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+    auto *probe = static_cast<StreamProbe *>(data);
+    const auto now = Clock::now();
+    const auto it = probe->entered.find(GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info)));
+    if (it == probe->entered.end())
+        return GST_PAD_PROBE_OK;
+    if (probe->latenciesMs.empty())
+        probe->first = now;
+    probe->last = now;
+    probe->latenciesMs.push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
+    probe->entered.erase(it);
+    return GST_PAD_PROBE_OK;
+}
+
+struct StreamsRun {
+    double totalFps = 0, slowestStreamFps = 0, meanLatencyMs = 0, p95LatencyMs = 0;
+    long frames = 0;
+    std::string error;
+};
+
+// `streams` copies of the clip's first `frames` frames, decoded and analysed side by side in one
+// process, each ending in a fakesink without clock sync.
+StreamsRun runStreams(const std::string &clip, int streams, int frames, const std::string &properties)
+{
+    std::string launch;
+    for (int i = 0; i < streams; ++i)
+        launch += "filesrc location=" + clip + " ! decodebin ! identity eos-after=" + std::to_string(frames) +
+                  " ! videoconvert ! feremotion name=f" + std::to_string(i) + " " + properties +
+                  " ! fakesink sync=false ";
+    StreamsRun result;
+    GError *error = nullptr;
+    GstElement *pipeline = gst_parse_launch(launch.c_str(), &error);
+    if (error) {
+        result.error = error->message;
+        g_clear_error(&error);
+        if (pipeline)
+            gst_object_unref(pipeline);
+        return result;
+    }
+    std::vector<StreamProbe> probes(static_cast<size_t>(streams));
+    for (int i = 0; i < streams; ++i) {
+        GstElement *element = gst_bin_get_by_name(GST_BIN(pipeline), ("f" + std::to_string(i)).c_str());
+        for (auto [pad, callback] : {std::pair{"sink", onEnter}, std::pair{"src", onLeave}}) {
+            GstPad *p = gst_element_get_static_pad(element, pad);
+            gst_pad_add_probe(p, GST_PAD_PROBE_TYPE_BUFFER, callback, &probes[static_cast<size_t>(i)], nullptr);
+            gst_object_unref(p);
+        }
+        gst_object_unref(element);
+    }
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    GstMessage *message = gst_bus_timed_pop_filtered(bus, 900 * GST_SECOND,
+                                                     static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    if (!message) {
+        result.error = "timeout";
+    } else {
+        if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR) {
+            GError *gerror = nullptr;
+            gst_message_parse_error(message, &gerror, nullptr);
+            result.error = gerror->message;
+            g_error_free(gerror);
+        }
+        gst_message_unref(message);
+    }
+    gst_object_unref(bus);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+
+    std::vector<double> latencies;
+    Clock::time_point first = Clock::time_point::max(), last = Clock::time_point::min();
+    result.slowestStreamFps = 1e9;
+    for (const StreamProbe &probe : probes) {
+        if (probe.latenciesMs.size() < 2)
+            continue;
+        latencies.insert(latencies.end(), probe.latenciesMs.begin(), probe.latenciesMs.end());
+        first = std::min(first, probe.first);
+        last = std::max(last, probe.last);
+        const double seconds = std::chrono::duration<double>(probe.last - probe.first).count();
+        result.slowestStreamFps = std::min(result.slowestStreamFps, (probe.latenciesMs.size() - 1) / seconds);
+    }
+    if (latencies.empty())
+        return result;
+    result.frames = static_cast<long>(latencies.size());
+    result.totalFps = (latencies.size() - static_cast<size_t>(streams)) / std::chrono::duration<double>(last - first).count();
+    double sum = 0;
+    for (double l : latencies)
+        sum += l;
+    result.meanLatencyMs = sum / latencies.size();
+    std::sort(latencies.begin(), latencies.end());
+    result.p95LatencyMs = latencies[latencies.size() * 95 / 100];
+    return result;
+}
+
+void benchmarkStreams(const Options &options)
+{
+    const std::string clip = options.shared + "/media/video_02.mp4";
+    const std::string yunet = options.shared + "/models/face_detection_yunet_2022mar.onnx";
+    constexpr int kFrames = 150;
+    std::printf("\n## Many streams (video_02, 640x480, first %d frames per stream, detector=yunet)\n\n", kFrames);
+    std::printf("| streams | model | detection-interval | total frames/s | slowest stream frames/s | latency in "
+                "feremotion, mean / p95 (ms) | real time (30 fps each) |\n|---|---|---|---|---|---|---|\n");
+    for (int streams : {1, 4, 8})
+        for (bool shared : {true, false})
+            for (int interval : {1, 3, 5}) {
+                if (streams == 1 && !shared)
+                    continue; // one stream: sharing changes nothing
+                std::string properties = "model=" + options.model + " overlay=false detector=yunet detector-model=" +
+                                         yunet + " detection-interval=" + std::to_string(interval);
+                if (shared)
+                    properties += " model-instance-id=bench batch-timeout=5";
+                const StreamsRun run = runStreams(clip, streams, kFrames, properties);
+                if (!run.error.empty()) {
+                    std::printf("| %d | %s | %d | error: %s | | | |\n", streams, shared ? "shared" : "one per stream",
+                                interval, run.error.c_str());
+                    continue;
+                }
+                std::printf("| %d | %s | %d | %.1f | %.1f | %.1f / %.1f | %s |\n", streams,
+                            shared ? "shared" : "one per stream", interval, run.totalFps, run.slowestStreamFps,
+                            run.meanLatencyMs, run.p95LatencyMs, run.slowestStreamFps >= 30 ? "yes" : "no");
+                std::fflush(stdout);
+            }
+}
+
 int main(int argc, char **argv)
 {
     gst_init(&argc, &argv);
     Options options;
-    bool pipelines = true, classifier = true;
+    bool pipelines = true, classifier = true, streams = true;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         auto value = [&]() -> std::string {
@@ -249,11 +399,12 @@ int main(int argc, char **argv)
         else if (arg == "--source-dir") options.sourceDir = value();
         else if (arg == "--repeats") options.repeats = std::stoi(value());
         else if (arg == "--no-python") options.python = false;
-        else if (arg == "--only-classifier") pipelines = false;
-        else if (arg == "--only-pipelines") classifier = false;
+        else if (arg == "--only-classifier") pipelines = streams = false;
+        else if (arg == "--only-pipelines") classifier = streams = false;
+        else if (arg == "--only-streams") pipelines = classifier = false;
         else {
             std::cout << "usage: feremotion-bench --model BUNDLE [--shared DIR] [--source-dir DIR] [--repeats N]\n"
-                         "                        [--no-python] [--only-classifier|--only-pipelines]\n";
+                         "                        [--no-python] [--only-classifier|--only-pipelines|--only-streams]\n";
             return arg == "--help" ? 0 : 2;
         }
     }
@@ -267,5 +418,7 @@ int main(int argc, char **argv)
         benchmarkPipelines(options);
     if (classifier)
         benchmarkClassifier(options);
+    if (streams)
+        benchmarkStreams(options);
     return 0;
 }

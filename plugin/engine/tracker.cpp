@@ -100,7 +100,8 @@ void FaceTracker::beginFrame(const cv::Mat &gray, double scaleX, double scaleY, 
         t.face.detectedNow = false;
         t.face.classifiedNow = false;
     }
-    if (!previous_.empty() && previous_.size() == gray.size() && !tracks_.empty())
+    // On detection frames the detector places the faces; following them first would only cost time.
+    if (!isDetectionFrame() && !previous_.empty() && previous_.size() == gray.size() && !tracks_.empty())
         follow(gray, scaleX, scaleY);
     // The image may point into a frame that is unmapped after this call.
     gray.copyTo(previous_);
@@ -128,8 +129,13 @@ void FaceTracker::follow(const cv::Mat &gray, double scaleX, double scaleY)
     std::vector<uchar> forwardOk, backwardOk;
     std::vector<float> error;
     const cv::Size window{15, 15};
-    cv::calcOpticalFlowPyrLK(previous_, gray, from, to, forwardOk, error, window, 3);
-    cv::calcOpticalFlowPyrLK(gray, previous_, to, back, backwardOk, error, window, 3);
+    constexpr int kLevels = 3;
+    // Both directions use the same two pyramids; built once here instead of in each call.
+    std::vector<cv::Mat> previousPyramid, currentPyramid;
+    cv::buildOpticalFlowPyramid(previous_, previousPyramid, window, kLevels);
+    cv::buildOpticalFlowPyramid(gray, currentPyramid, window, kLevels);
+    cv::calcOpticalFlowPyrLK(previousPyramid, currentPyramid, from, to, forwardOk, error, window, kLevels);
+    cv::calcOpticalFlowPyrLK(currentPyramid, previousPyramid, to, back, backwardOk, error, window, kLevels);
 
     std::vector<std::vector<cv::Point2f>> kept(tracks_.size()), moved(tracks_.size());
     for (size_t i = 0; i < from.size(); ++i) {
