@@ -609,6 +609,9 @@ static GstFlowReturn gst_fer_emotion_transform_frame_ip(GstVideoFilter *filter, 
     try {
         process_frame(self, frame, settings);
     } catch (const std::exception &e) {
+        // This stream stops here; streams sharing its model must not wait for it.
+        if (self->priv->shared)
+            self->priv->shared->setStreamIdle(self->priv->sharedStream);
         GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Emotion analysis failed on a frame: %s", e.what()),
                           ("model '%s', frame %dx%d %s", self->priv->loaded.modelPath.c_str(),
                            GST_VIDEO_FRAME_WIDTH(frame), GST_VIDEO_FRAME_HEIGHT(frame),
