@@ -11,7 +11,8 @@ PACKAGES="build-essential meson ninja-build pkg-config
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev zlib1g-dev liblzma-dev
-  python3-torch python3-opencv python3-numpy"
+  python3-torch python3-opencv python3-numpy
+  python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,0 +1,280 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""CCTV: analyse several RTSP cameras in one process with one shared emotion model, writing each
+camera's results as JSON Lines (OUTPUT/cam0.jsonl, cam1.jsonl, ...) and, with --restream-port,
+serving each camera's annotated video again over RTSP (rtsp://HOST:PORT/cam0, /cam1, ...).
+
+Every camera runs in a pipeline of its own, so one camera's failure never stops the others. A camera
+that fails (an error or end of stream from its source, or no frame for --timeout seconds) is torn
+down and reconnected after 1 s, then 2, 4, ... up to --max-backoff. Outages are logged on stderr and
+written to the camera's file as event lines while it is down:
+  {"event": "disconnected", "camera": "cam0", "source": URI, "time": ISO-8601 UTC, "reason": "..."}
+  {"event": "reconnected", "camera": "cam0", ..., "downtime": seconds, "attempts": N}
+("connected" marks a camera's first frame in a run). Frame records restart their timestamps after
+each (re)connection. Files are appended to, also across runs. Runs until Ctrl-C, SIGTERM or
+--duration, then ends every stream with EOS so that all files are complete."""
+
+import argparse
+import datetime
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+import gi
+
+import common
+from common import GLib, Gst
+
+gi.require_version('GstRtspServer', '1.0')
+from gi.repository import GstRtspServer  # noqa: E402
+
+EXAMPLES = """examples, from the top of a checkout (with the plugin installed, drop "meson devenv -C build -w ."):
+  meson devenv -C build -w . pipelines/cctv.py rtsp://10.0.0.11/stream rtsp://10.0.0.12/stream
+  meson devenv -C build -w . pipelines/cctv.py -o /var/lib/cctv --restream-port 8554 \\
+      --detection-interval 5 --inference-interval 5 rtsp://cam1/h264 rtsp://cam2/h264"""
+
+CAMERA_PIPELINE = ('uridecodebin name=source caps=video/x-raw ! videoconvert ! feremotion name=analysis ! '
+                   'feremotionexport name=export append=true ! {sink}')
+RESTREAM_LAUNCH = ('( intervideosrc channel={channel} ! videoconvert ! openh264enc bitrate=2000000 ! '
+                   'h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )')
+FIRST_BACKOFF = 1.0
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, epilog=EXAMPLES + common.DEVENV_NOTE,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('cameras', nargs='+', metavar='URI', help='camera URIs (rtsp://...); cam0 is the first')
+    parser.add_argument('-o', '--output', default='cctv-output', metavar='FOLDER',
+                        help='folder of the camN.jsonl files, created if needed (default %(default)s)')
+    parser.add_argument('--restream-port', type=int, metavar='PORT',
+                        help='serve each camera\'s annotated video at rtsp://HOST:PORT/camN')
+    parser.add_argument('--duration', type=float, metavar='SECONDS', help='stop after this long (default: run '
+                        'until Ctrl-C or SIGTERM)')
+    parser.add_argument('--timeout', type=float, default=10, metavar='SECONDS',
+                        help='a camera without a frame for this long is reconnected (default %(default)s)')
+    parser.add_argument('--max-backoff', type=float, default=30, metavar='SECONDS',
+                        help='longest wait between reconnection attempts (default %(default)s)')
+    parser.add_argument('--latency', type=int, default=200, metavar='MS',
+                        help='RTSP jitter buffer (rtspsrc latency, default %(default)s)')
+    parser.add_argument('--tcp', action='store_true', help='receive RTSP over TCP (default: UDP, then TCP)')
+    group = common.add_analysis_options(parser)
+    group.add_argument('--model-instance-id', default='cctv', metavar='ID',
+                       help='the cameras share one model under this id and batch their faces together '
+                            '(default %(default)s)')
+    group.add_argument('--inference-interval', type=int, metavar='N',
+                       help='classify faces every N frames, reusing results in between (element default: 1)')
+    group.add_argument('--batch-timeout', type=int, metavar='MS',
+                       help='longest wait for other cameras\' faces before a forward pass (element default: 5)')
+    return parser.parse_args()
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='milliseconds').replace('+00:00', 'Z')
+
+
+class Camera:
+    """One camera: its pipeline while connected, its reconnection timer while down."""
+
+    def __init__(self, index, uri, args, on_fatal):
+        self.name, self.uri, self.args, self.on_fatal = f'cam{index}', uri, args, on_fatal
+        self.results = os.path.join(args.output, self.name + '.jsonl')
+        self.channel = 'feremotion-cctv-' + self.name  # intervideosink -> the RTSP server
+        self.pipeline = None
+        self.bus_handler = 0
+        self.retry = 0                 # GLib source of the pending reconnection
+        self.backoff = FIRST_BACKOFF
+        self.lock = threading.Lock()   # guards what the streaming thread's probe touches below
+        self.down_since = None         # wall-clock time of the outage's start, None while up
+        self.attempts = 0              # failed reconnections in this outage
+        self.ever_connected = False
+        self.first_frame = True        # of the current pipeline
+        self.last_data = 0.0           # monotonic time of the last frame, or of the start
+        self.frames = 0
+        self.outages = 0
+
+    def log(self, message):
+        common.log(f'{self.name}: {message}')
+
+    def write_event(self, event, **fields):
+        with open(self.results, 'a') as results:
+            results.write(json.dumps({'event': event, 'camera': self.name, 'source': self.uri,
+                                      'time': utc_now(), **fields}) + '\n')
+
+    def start(self):
+        self.retry = 0
+        sink = 'intervideosink name=out sync=false' if self.args.restream_port else 'fakesink sync=false'
+        pipeline = Gst.parse_launch(CAMERA_PIPELINE.format(sink=sink))
+        source = pipeline.get_by_name('source')
+        source.set_property('uri', self.uri)
+        source.connect('source-setup', self.on_source_setup)
+        common.configure_feremotion(pipeline.get_by_name('analysis'), self.args,
+                                    model_instance_id=self.args.model_instance_id,
+                                    inference_interval=self.args.inference_interval,
+                                    batch_timeout=self.args.batch_timeout,
+                                    overlay=bool(self.args.restream_port))
+        export = pipeline.get_by_name('export')
+        export.set_property('location', self.results)
+        export.set_property('source', self.uri)
+        export.get_static_pad('sink').add_probe(Gst.PadProbeType.BUFFER, self.on_frame)
+        if self.args.restream_port:
+            pipeline.get_by_name('out').set_property('channel', self.channel)
+        bus = pipeline.get_bus()
+        bus.add_signal_watch()
+        self.bus_handler = bus.connect('message', self.on_message, pipeline)
+        with self.lock:
+            self.pipeline, self.first_frame, self.last_data = pipeline, True, time.monotonic()
+        pipeline.set_state(Gst.State.PLAYING)  # a failure arrives as an ERROR message
+        return GLib.SOURCE_REMOVE
+
+    def on_source_setup(self, _bin, source):
+        if source.find_property('latency') is not None and source.find_property('protocols') is not None:
+            source.set_property('latency', self.args.latency)
+            if self.args.tcp:
+                Gst.util_set_object_arg(source, 'protocols', 'tcp')
+
+    def on_frame(self, _pad, _info):
+        """Streaming thread, before feremotionexport writes the frame: a (re)connection's event line
+        goes in first."""
+        with self.lock:
+            self.last_data = time.monotonic()
+            self.frames += 1
+            if self.first_frame:
+                self.first_frame = False
+                if self.down_since is None and not self.ever_connected:
+                    self.write_event('connected')
+                    self.log('connected')
+                elif self.down_since is not None:
+                    downtime = round(time.time() - self.down_since, 3)
+                    self.write_event('reconnected', downtime=downtime, attempts=self.attempts + 1)
+                    self.log(f'reconnected after {downtime:.1f} s')
+                self.ever_connected, self.down_since, self.attempts = True, None, 0
+                self.backoff = FIRST_BACKOFF
+        return Gst.PadProbeReturn.OK
+
+    def on_message(self, _bus, message, pipeline):
+        if pipeline is not self.pipeline:
+            return
+        if message.type == Gst.MessageType.ERROR:
+            reason = common.describe_error(message)
+            if message.src.get_name() in ('analysis', 'export') and not self.ever_connected:
+                self.teardown()  # settings or output folder: retrying cannot help
+                self.on_fatal(f'{self.name}: {reason}')
+            else:
+                self.fail(reason)
+        elif message.type == Gst.MessageType.EOS:
+            self.fail('end of stream')
+        elif message.type == Gst.MessageType.WARNING:
+            warning, _debug = message.parse_warning()
+            self.log(f'warning: {warning.message} ({message.src.get_name()})')
+
+    def check_timeout(self, now):
+        if self.pipeline is not None and now - self.last_data > self.args.timeout:
+            self.fail(f'no frame for {self.args.timeout:g} s')
+
+    def teardown(self, eos=False):
+        """Stops the pipeline, which closes the file (event lines can be appended then); with eos, first
+        lets the end of stream reach the sink so that the file is complete."""
+        pipeline, self.pipeline = self.pipeline, None
+        bus = pipeline.get_bus()
+        bus.disconnect(self.bus_handler)  # the handler holds the pipeline: this frees it
+        bus.remove_signal_watch()
+        if eos:
+            pipeline.send_event(Gst.Event.new_eos())
+            if bus.timed_pop_filtered(5 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR) is None:
+                self.log('no end of stream within 5 s; stopping anyway')
+        pipeline.set_state(Gst.State.NULL)
+
+    def fail(self, reason):
+        """Main thread: tears the pipeline down and schedules a reconnection."""
+        if self.pipeline is None:
+            return
+        self.teardown()
+        with self.lock:
+            if self.down_since is None:
+                self.down_since = time.time()
+                self.outages += 1
+                self.write_event('disconnected', reason=reason)
+                self.log(f'disconnected: {reason}; reconnecting in {self.backoff:g} s')
+            else:
+                self.attempts += 1
+                self.log(f'reconnection {self.attempts} failed: {reason}; next in {self.backoff:g} s')
+            delay, self.backoff = self.backoff, min(self.backoff * 2, self.args.max_backoff)
+        self.retry = GLib.timeout_add(int(delay * 1000), self.start)
+
+    def stop(self):
+        """At the end of the run (main loop stopped): EOS through a running pipeline, no more retries."""
+        if self.retry:
+            GLib.source_remove(self.retry)
+            self.retry = 0
+        if self.pipeline is not None:
+            self.teardown(eos=True)
+
+
+def start_restream_server(cameras, port):
+    server = GstRtspServer.RTSPServer()
+    server.set_service(str(port))
+    mounts = server.get_mount_points()
+    for camera in cameras:
+        factory = GstRtspServer.RTSPMediaFactory()
+        factory.set_launch(RESTREAM_LAUNCH.format(channel=camera.channel))
+        factory.set_shared(True)  # one encoder per camera, however many viewers
+        mounts.add_factory('/' + camera.name, factory)
+    if server.attach(None) == 0:
+        common.fail(f'cannot serve RTSP on port {port} (in use?)', common.EXIT_FAILED)
+    for camera in cameras:
+        camera.log(f'annotated video at rtsp://HOST:{port}/{camera.name}')
+    return server
+
+
+def main():
+    args = parse_args()
+    common.init()
+    uris = [common.to_uri(uri) for uri in args.cameras]
+    common.make_folder(args.output)
+    loop = GLib.MainLoop()
+    status = {'code': common.EXIT_OK}
+
+    def on_fatal(message):
+        common.log(f'stopping: {message}')
+        status['code'] = common.EXIT_FAILED
+        loop.quit()
+
+    cameras = [Camera(index, uri, args, on_fatal) for index, uri in enumerate(uris)]
+    for camera in cameras:
+        camera.log(f'{camera.uri} -> {camera.results}')
+    common.log(f'the cameras share one model as model-instance-id "{args.model_instance_id}"')
+    if args.restream_port:
+        start_restream_server(cameras, args.restream_port)  # the main loop's source keeps it alive
+
+    def watchdog():
+        now = time.monotonic()
+        for camera in cameras:
+            camera.check_timeout(now)
+        return GLib.SOURCE_CONTINUE
+
+    def on_signal(number):
+        common.log(f'stopping on {signal.Signals(number).name}')
+        loop.quit()
+        return GLib.SOURCE_CONTINUE
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, number, on_signal, number)
+    if args.duration:
+        GLib.timeout_add(int(args.duration * 1000), lambda: common.log('duration reached') or loop.quit())
+    GLib.timeout_add(500, watchdog)
+    for camera in cameras:
+        camera.start()
+    loop.run()
+
+    for camera in cameras:
+        camera.stop()
+    for camera in cameras:
+        camera.log(f'{camera.frames} frames, {camera.outages} outages')
+    return status['code']
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Code shared by the example pipelines: finding the plugin, inputs as URIs, feremotion options,
+timestamped logging, and running a pipeline to its end with Ctrl-C handled."""
+
+import datetime
+import os
+import signal
+import sys
+
+import gi
+
+gi.require_version('Gst', '1.0')
+from gi.repository import GLib, Gst  # noqa: E402
+
+PROGRAM = os.path.basename(sys.argv[0])
+
+# Exit statuses of all the scripts.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# The end of every script's --help.
+DEVENV_NOTE = """
+"meson devenv -C build" finds the plugin and the default model in the build tree; "-w ." keeps the
+working folder (devenv otherwise runs the command in build/), so relative paths mean what they say."""
+
+# Set once SIGINT or SIGTERM arrived during run(): callers stop instead of starting more work.
+stop_requested = False
+
+
+def log(message):
+    """One stderr line: local time with milliseconds, the script's name, the message."""
+    now = datetime.datetime.now().isoformat(sep=' ', timespec='milliseconds')
+    print(f'{now} {PROGRAM}: {message}', file=sys.stderr, flush=True)
+
+
+def fail(message, status=EXIT_USAGE):
+    log(message)
+    sys.exit(status)
+
+
+def make_folder(path):
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        fail(f'cannot create the output folder "{path}": {error.strerror}')
+
+
+def init():
+    """Initialises GStreamer and checks that the feremotion plugin can be found."""
+    Gst.init(None)
+    if Gst.ElementFactory.find('feremotion') is None or Gst.ElementFactory.find('feremotionexport') is None:
+        fail('the feremotion GStreamer plugin was not found. From a checkout, run the script through the '
+             'build tree: "meson devenv -C build -w . pipelines/' + PROGRAM + ' ..."; otherwise install the plugin '
+             '("meson install -C build") or point GST_PLUGIN_PATH at the folder holding libgstferemotion.so.')
+
+
+def to_uri(text):
+    """A URI (rtsp://, file://, v4l2:///dev/video0, ...) stays as it is; a path becomes a file:// URI."""
+    if Gst.uri_is_valid(text):
+        return text
+    if not os.path.exists(text):
+        fail(f'input "{text}" does not exist (give a path or a URI)')
+    return Gst.filename_to_uri(os.path.abspath(text))
+
+
+def has_property(element, name):
+    return element.find_property(name) is not None
+
+
+def set_property(element, name, value):
+    """Sets a property from Python or string values; an unknown property is an error naming it."""
+    if not has_property(element, name):
+        factory = element.get_factory().get_name()
+        fail(f'{factory} has no property "{name}" (gst-inspect-1.0 {factory} lists them; an older plugin '
+             'build lacks the newer ones)')
+    if isinstance(value, bool):
+        value = 'true' if value else 'false'
+    Gst.util_set_object_arg(element, name, str(value))
+
+
+def has_enum_value(element, name, nick):
+    """Whether an enum property of the element accepts the value `nick` (e.g. format=webvtt)."""
+    spec = element.find_property(name)
+    return spec is not None and nick in (v.value_nick for v in spec.enum_class.__enum_values__.values())
+
+
+def add_analysis_options(parser):
+    """The feremotion settings every script passes through (unset ones keep the element's defaults)."""
+    group = parser.add_argument_group('analysis (feremotion element properties)')
+    group.add_argument('--model', metavar='PATH', help='emotion model bundle (.pt); default: the default bundle')
+    group.add_argument('--detector', choices=['haar', 'yunet', 'roi', 'full-frame'],
+                       help='face detector (element default: haar)')
+    group.add_argument('--detector-model', metavar='PATH',
+                       help='YuNet ONNX file for --detector yunet (face_detection_yunet_2022mar.onnx), '
+                            'or another cascade XML for haar')
+    group.add_argument('--detection-interval', type=int, metavar='N',
+                       help='detect faces every N frames, tracking them in between (element default: 1)')
+    group.add_argument('-p', '--property', action='append', default=[], metavar='NAME=VALUE',
+                       help='any other feremotion property, repeatable: -p threshold=0.8 -p device=cpu')
+    return group
+
+
+def configure_feremotion(element, args, **more):
+    """Applies the options of add_analysis_options (and the keyword settings) to a feremotion element."""
+    settings = {'model': args.model, 'detector': args.detector, 'detector-model': args.detector_model,
+                'detection-interval': args.detection_interval}
+    settings.update({name.replace('_', '-'): value for name, value in more.items()})
+    for item in args.property:
+        name, equals, value = item.partition('=')
+        if not equals:
+            fail(f'-p {item}: expected NAME=VALUE')
+        settings[name] = value
+    for name, value in settings.items():
+        if value is not None:
+            set_property(element, name, value)
+
+
+def describe_error(message):
+    """An ERROR message as one line: the error and the element that posted it."""
+    error, _debug = message.parse_error()
+    text = error.message
+    if error.matches(Gst.CoreError.quark(), Gst.CoreError.MISSING_PLUGIN):
+        text = 'no video stream that this GStreamer installation can decode'
+    return f'{text} ({message.src.get_name()})'
+
+
+def run(pipeline, on_tick=None, tick_ms=500):
+    """Plays `pipeline` until EOS or an error, calling on_tick() every tick_ms. SIGINT/SIGTERM send EOS
+    so that files are finished (a second one stops at once) and set stop_requested. Returns None, or
+    the error's text."""
+    loop = GLib.MainLoop()
+    outcome = {'error': None, 'interrupts': 0}
+
+    def on_message(_bus, message):
+        if message.type == Gst.MessageType.EOS:
+            loop.quit()
+        elif message.type == Gst.MessageType.ERROR:
+            outcome['error'] = describe_error(message)
+            loop.quit()
+
+    def on_signal():
+        global stop_requested
+        stop_requested = True
+        outcome['interrupts'] += 1
+        if outcome['interrupts'] == 1:
+            log('stopping: finishing the output (interrupt again to abort)')
+            pipeline.send_event(Gst.Event.new_eos())
+        else:
+            outcome['error'] = 'interrupted'
+            loop.quit()
+        return GLib.SOURCE_CONTINUE
+
+    def tick():
+        on_tick()
+        return GLib.SOURCE_CONTINUE
+
+    bus = pipeline.get_bus()
+    bus.add_signal_watch()
+    bus.connect('message', on_message)
+    sources = [GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, number, on_signal)
+               for number in (signal.SIGINT, signal.SIGTERM)]
+    if on_tick:
+        sources.append(GLib.timeout_add(tick_ms, tick))
+    if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
+        message = bus.timed_pop_filtered(0, Gst.MessageType.ERROR)
+        outcome['error'] = describe_error(message) if message else 'the pipeline could not start'
+    else:
+        loop.run()
+    for source in sources:
+        GLib.source_remove(source)
+    bus.remove_signal_watch()
+    pipeline.set_state(Gst.State.NULL)
+    return outcome['error']

@@ -1,0 +1,32 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""pipelines/broadcast.py on video_01.mp4: an annotated MP4 and MPEG-TS that decode to the clip's
+frames, and the metadata-only JSON Lines checked field by field."""
+
+import tempfile
+from pathlib import Path
+
+import checks
+from checks import CLIP, Gst, expect
+
+checks.require_media()
+checks.check_help('broadcast.py')
+detector = checks.detector_options()
+with tempfile.TemporaryDirectory() as folder:
+    out = Path(folder)
+    # MP4 named by --output.
+    checks.run_script('broadcast.py', '--input', CLIP, '--output', out / 'annotated.mp4', *detector)
+    checks.check_video(out / 'annotated.mp4', 'quicktime')
+
+    # MPEG-TS chosen by --container, from a URI, default name in the working folder; an interval.
+    checks.run_script('broadcast.py', '-i', Gst.filename_to_uri(str(CLIP)), '--container', 'ts',
+                      '--detection-interval', 2, *detector, cwd=out)
+    checks.check_video(out / 'video_01-annotated.ts', 'mpegts')
+
+    # Metadata only: one record per frame with faces (YuNet and Haar see faces in every frame).
+    log = checks.run_script('broadcast.py', '-i', CLIP, '--metadata-only', '-o', out / 'faces.jsonl', *detector)
+    records = checks.check_jsonl(out / 'faces.jsonl', Gst.filename_to_uri(str(CLIP)), at_least=checks.CLIP_FRAMES - 4)
+    expect(f'{checks.CLIP_FRAMES} frames analysed, {len(records)} with faces' in log, 'no summary line')
+    expect(sorted(p.name for p in out.iterdir()) == ['annotated.mp4', 'faces.jsonl', 'video_01-annotated.ts'],
+           f'unexpected files: {sorted(p.name for p in out.iterdir())}')
+print('broadcast test passed')

@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""pipelines/cctv.py against a real RTSP server (rtsp_camera.py: video_01.mp4 looped, H.264): two
+cameras share one model and restream their annotated video; the server is stopped and restarted on
+the same port mid-run. Both cameras' files must hold frames before the outage, a disconnected and a
+reconnected event, and frames after it; the log must show the outage with timestamps; SIGINT must
+end the run with status 0."""
+
+import datetime
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import checks
+from checks import CLIP, expect, fail
+
+HERE = Path(__file__).resolve().parent
+CAMERAS = ('cam0', 'cam1')
+LOG_LINE = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} cctv\.py: ')
+
+
+def free_ports(count):
+    """Ports free now, all different (the sockets are held together until all are known)."""
+    probes = [socket.socket() for _ in range(count)]
+    for probe in probes:
+        probe.bind(('127.0.0.1', 0))
+    ports = [probe.getsockname()[1] for probe in probes]
+    for probe in probes:
+        probe.close()
+    return ports
+
+
+def start_camera_server(port):
+    server = subprocess.Popen([str(HERE / 'rtsp_camera.py'), '--clip', str(CLIP), '--port', str(port)],
+                              stdout=subprocess.PIPE, text=True)
+    line = server.stdout.readline()
+    expect(line.startswith('ready rtsp://'), f'the RTSP camera did not start: {line!r}')
+    print(f'camera server: {line.strip()}', flush=True)
+    return server
+
+
+def stop(process):
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+def records_of(path):
+    """The complete lines written so far (the last one may be in progress)."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    return [json.loads(line) for line in text[:text.rfind('\n') + 1].splitlines()]
+
+
+def frames_after(records, event):
+    """Frame records after the last `event` line, or None without one."""
+    indices = [i for i, r in enumerate(records) if r.get('event') == event]
+    return None if not indices else sum(1 for r in records[indices[-1] + 1:] if 'event' not in r)
+
+
+def check_events(path, camera, uri):
+    """[connected, frames, disconnected, reconnected, frames] with nothing between an outage's events."""
+    records = records_of(path)
+    down = False
+    seen = []
+    for number, record in enumerate(records, 1):
+        where = f'{path}:{number}'
+        if 'event' not in record:
+            expect(not down, f'{where}: a frame record while {camera} is down')
+            checks.check_record(record, uri, where)
+            continue
+        event = record['event']
+        seen.append(event)
+        expect(record.get('camera') == camera and record.get('source') == uri, f'{where}: camera or source')
+        datetime.datetime.fromisoformat(record['time'].replace('Z', '+00:00'))
+        if event == 'disconnected':
+            expect(not down and isinstance(record.get('reason'), str) and record['reason'], f'{where}: {record}')
+            down = True
+        elif event == 'reconnected':
+            expect(down and record.get('downtime', 0) > 0 and record.get('attempts', 0) >= 2, f'{where}: {record}')
+            down = False
+        else:
+            expect(event == 'connected' and number == 1, f'{where}: unexpected event {record}')
+    expect(seen[:1] == ['connected'] and 'disconnected' in seen and seen[-1] == 'reconnected',
+           f'{path}: events {seen}')
+    before = records.index(next(r for r in records if r.get('event') == 'disconnected'))
+    expect(before - 1 >= 20, f'{path}: {before - 1} frame records before the outage')
+    expect(frames_after(records, 'reconnected') >= 10, f'{path}: too few frame records after the reconnection')
+    print(f'ok: {path}: events {seen}, {sum(1 for r in records if "event" not in r)} frame records', flush=True)
+
+
+def main():
+    checks.require_media()
+    checks.check_help('cctv.py')
+    port, restream_port = free_ports(2)
+    uri = f'rtsp://127.0.0.1:{port}/cam'
+    folder = Path(tempfile.mkdtemp())
+    out = folder / 'out'
+    files = [out / f'{camera}.jsonl' for camera in CAMERAS]
+    server = start_camera_server(port)
+    environment = dict(os.environ, GST_DEBUG='feremotion:4', GST_DEBUG_NO_COLOR='1',
+                       GST_DEBUG_FILE=str(folder / 'gst-debug.log'))
+    command = [checks.script('cctv.py'), '-o', str(out), '--timeout', '5', '--max-backoff', '2',
+               '--restream-port', str(restream_port), '--duration', '150', *checks.detector_options(), uri, uri]
+    print('$', ' '.join(command), flush=True)
+    cctv = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=environment)
+
+    def wait_for(what, condition, seconds):
+        deadline = time.monotonic() + seconds
+        while not condition():
+            expect(cctv.poll() is None, f'cctv.py exited with {cctv.returncode} while waiting for {what}')
+            if time.monotonic() > deadline:
+                fail(f'no {what} within {seconds} s')
+            time.sleep(0.5)
+        print(f'ok: {what}', flush=True)
+
+    log = ''
+    try:
+        wait_for('20 frame records from each camera',
+                 lambda: all(sum(1 for r in records_of(f) if 'event' not in r) >= 20 for f in files), 90)
+        viewer = subprocess.run(['gst-launch-1.0', '-q', 'rtspsrc', f'location=rtsp://127.0.0.1:{restream_port}/cam1',
+                                 'latency=100', '!', 'rtph264depay', '!', 'h264parse', '!', 'avdec_h264', '!',
+                                 'identity', 'eos-after=10', '!', 'fakesink'], timeout=60)
+        expect(viewer.returncode == 0, 'the restreamed rtsp://.../cam1 did not decode')
+        print('ok: restreamed cam1 decodes', flush=True)
+
+        stop(server)
+        wait_for('a disconnected event from each camera',
+                 lambda: all(frames_after(records_of(f), 'disconnected') == 0 for f in files), 30)
+        time.sleep(3)  # reconnections fail while the server is down
+        server = start_camera_server(port)
+        wait_for('10 frame records after a reconnected event from each camera',
+                 lambda: all((frames_after(records_of(f), 'reconnected') or 0) >= 10 for f in files), 60)
+
+        cctv.send_signal(signal.SIGINT)
+        _, log = cctv.communicate(timeout=30)
+    finally:
+        if cctv.poll() is None:
+            cctv.kill()
+        if not log:  # the test failed before the end: show what cctv.py said
+            print(cctv.communicate()[1], flush=True)
+        stop(server)
+    print(log, flush=True)
+    expect(cctv.returncode == 0, f'cctv.py exited with {cctv.returncode} after SIGINT')
+
+    for camera, path in zip(CAMERAS, files):
+        check_events(path, camera, uri)
+        for what in ('connected', 'disconnected:', 'reconnection 1 failed', 'reconnected after'):
+            expect(f'{camera}: {what}' in log, f'the log does not say "{camera}: {what}"')
+    lines = log.splitlines()
+    expect(lines and all(LOG_LINE.match(line) for line in lines), 'a log line without a timestamp')
+    expect('stopping on SIGINT' in log, 'the log does not show the SIGINT')
+    debug = (folder / 'gst-debug.log').read_text()
+    loads = re.findall(r"loaded model '[^']*' .* shared as model-instance-id cctv", debug)
+    expect(len(loads) >= 2, f'{len(loads)} feremotion elements report the shared model instance "cctv"')
+    print('ok: both cameras use model-instance-id cctv', flush=True)
+    shutil.rmtree(folder)  # kept when the test fails
+    print('cctv test passed')
+
+
+if __name__ == '__main__':
+    main()
