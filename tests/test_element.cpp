@@ -657,3 +657,37 @@ TEST_F(Element, ExportAppendsToAnExistingFileWithoutASecondHeader)
     EXPECT_EQ(lines[1].find("timestamp"), std::string::npos);
     EXPECT_EQ(lines[2].find("timestamp"), std::string::npos);
 }
+
+TEST_F(Element, AGroupSharingAModelCanRestartWithAnotherModel)
+{
+    TestBundle spec;
+    spec.seed = 9;
+    const std::string other = writeTestBundle(dir_->file("swap.pt"), spec);
+    std::vector<GstElement *> group;
+    for (int i = 0; i < 2; ++i) {
+        group.push_back(gst_element_factory_make("feremotion", nullptr));
+        g_object_set(group.back(), "model", model_.c_str(), "model-instance-id", "swap-id", nullptr);
+        EXPECT_NE(gst_element_set_state(group.back(), GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+    }
+    for (GstElement *element : group) {
+        gst_element_set_state(element, GST_STATE_NULL);
+        g_object_set(element, "model", other.c_str(), nullptr);
+    }
+    for (GstElement *element : group)
+        EXPECT_NE(gst_element_set_state(element, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE)
+            << "a stopped element still held the old model";
+    for (GstElement *element : group) {
+        gst_element_set_state(element, GST_STATE_NULL);
+        gst_object_unref(element);
+    }
+}
+
+TEST_F(Element, ExportRefusesToAppendWebVtt)
+{
+    GstElement *element = gst_element_factory_make("feremotionexport", nullptr);
+    g_object_set(element, "location", dir_->file("refused.vtt").c_str(), nullptr);
+    gst_util_set_object_arg(G_OBJECT(element), "format", "webvtt");
+    g_object_set(element, "append", TRUE, nullptr);
+    EXPECT_THAT(stateChangeError(element), HasSubstr("append is not supported with format=webvtt"));
+    gst_object_unref(element);
+}

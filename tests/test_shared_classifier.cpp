@@ -93,6 +93,19 @@ TEST_F(Shared, AStreamAtEosIsNotWaitedFor)
     EXPECT_LT(std::chrono::steady_clock::now() - begin, 15s) << "waited for the stream at EOS";
 }
 
+TEST_F(Shared, AStreamThatSkipsAFrameAfterOthersSubmittedIsNotWaitedFor)
+{
+    SharedClassifier shared(load(), "test");
+    const int a = shared.addStream(), b = shared.addStream();
+    const auto begin = std::chrono::steady_clock::now();
+    auto waiting = std::async(std::launch::async, [&] { return shared.classify(a, crops(1, 1), 30s, 32, 1); });
+    // b's frame without faces comes after a's faces were queued (a returns early only then).
+    std::this_thread::sleep_for(200ms);
+    shared.classify(b, {}, 30s, 32, 1);
+    EXPECT_EQ(waiting.get().size(), 1u);
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, 15s) << "waited for a stream that had nothing to classify";
+}
+
 TEST_F(Shared, ARemovedStreamIsNotWaitedFor)
 {
     SharedClassifier shared(load(), "test");

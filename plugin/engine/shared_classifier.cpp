@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <exception>
+#include <stdexcept>
 #include <map>
 
 namespace feremotion {
 
 struct SharedClassifier::Request {
     int stream = -1;
+    unsigned long long submitted = 0; // `events_` when queued
     const std::vector<cv::Mat> *crops = nullptr;
     std::vector<Emotion> results;
     std::exception_ptr error;
@@ -34,6 +36,7 @@ void SharedClassifier::removeStream(int stream)
     std::lock_guard lock(mutex_);
     streams_.erase(stream);
     idle_.erase(stream);
+    lastSkip_.erase(stream);
     changed_.notify_all();
 }
 
@@ -44,10 +47,21 @@ void SharedClassifier::setStreamIdle(int stream)
     changed_.notify_all();
 }
 
-bool SharedClassifier::everyActiveStreamWaiting() const
+void SharedClassifier::skipFrame(int stream)
+{
+    std::lock_guard lock(mutex_);
+    idle_.erase(stream);
+    lastSkip_[stream] = ++events_;
+    changed_.notify_all();
+}
+
+bool SharedClassifier::everyActiveStreamHeardFrom(const Request &leader) const
 {
     for (int stream : streams_) {
         if (idle_.count(stream))
+            continue;
+        const auto skip = lastSkip_.find(stream);
+        if (skip != lastSkip_.end() && skip->second > leader.submitted)
             continue;
         if (std::none_of(queue_.begin(), queue_.end(), [&](const Request *r) { return r->stream == stream; }))
             return false;
@@ -66,14 +80,17 @@ size_t SharedClassifier::queuedCrops() const
 std::vector<Emotion> SharedClassifier::classify(int stream, const std::vector<cv::Mat> &crops,
                                                 std::chrono::milliseconds maxWait, int batchSize, int threads)
 {
-    if (crops.empty())
+    if (crops.empty()) {
+        skipFrame(stream);
         return {};
+    }
     const auto deadline = std::chrono::steady_clock::now() + maxWait;
-    std::unique_lock lock(mutex_);
-    idle_.erase(stream);
     Request request;
     request.stream = stream;
     request.crops = &crops;
+    std::unique_lock lock(mutex_);
+    idle_.erase(stream);
+    request.submitted = ++events_;
     queue_.push_back(&request);
     changed_.notify_all();
     while (!request.done) {
@@ -82,48 +99,63 @@ std::vector<Emotion> SharedClassifier::classify(int stream, const std::vector<cv
             changed_.wait(lock);
             continue;
         }
-        const bool ready = everyActiveStreamWaiting() || queuedCrops() >= static_cast<size_t>(batchSize) ||
+        const bool ready = everyActiveStreamHeardFrom(request) ||
+                           queuedCrops() >= static_cast<size_t>(batchSize) ||
                            std::chrono::steady_clock::now() >= deadline;
-        if (!ready) {
+        if (ready)
+            runBatch(lock, batchSize, threads);
+        else
             changed_.wait_until(lock, deadline);
-            continue;
-        }
-        const std::vector<Request *> batch(queue_.begin(), queue_.end());
-        queue_.clear();
-        running_ = true;
-        lock.unlock();
-
-        std::vector<cv::Mat> all;
-        for (const Request *r : batch)
-            all.insert(all.end(), r->crops->begin(), r->crops->end());
-        std::vector<Emotion> emotions;
-        std::exception_ptr error;
-        try {
-            classifier_->setBatchSize(batchSize);
-            classifier_->setThreads(threads);
-            emotions = classifier_->classify(all);
-        } catch (...) {
-            error = std::current_exception();
-        }
-
-        lock.lock();
-        size_t offset = 0;
-        for (Request *r : batch) {
-            if (error) {
-                r->error = error;
-            } else {
-                const auto first = emotions.begin() + static_cast<std::ptrdiff_t>(offset);
-                r->results.assign(first, first + static_cast<std::ptrdiff_t>(r->crops->size()));
-            }
-            offset += r->crops->size();
-            r->done = true;
-        }
-        running_ = false;
-        changed_.notify_all();
     }
     if (request.error)
         std::rethrow_exception(request.error);
     return std::move(request.results);
+}
+
+// Takes every queued request, runs one forward pass for all of them without holding the lock,
+// and hands each its results (or the error) under the lock again.
+void SharedClassifier::runBatch(std::unique_lock<std::mutex> &lock, int batchSize, int threads)
+{
+    const std::vector<Request *> batch(queue_.begin(), queue_.end());
+    queue_.clear();
+    running_ = true;
+    lock.unlock();
+
+    std::vector<Emotion> emotions;
+    std::exception_ptr error;
+    try {
+        std::vector<cv::Mat> all;
+        for (const Request *r : batch)
+            all.insert(all.end(), r->crops->begin(), r->crops->end());
+        classifier_->setBatchSize(batchSize);
+        classifier_->setThreads(threads);
+        emotions = classifier_->classify(all);
+        if (emotions.size() != all.size())
+            throw std::logic_error("the classifier returned " + std::to_string(emotions.size()) + " results for " +
+                                   std::to_string(all.size()) + " faces");
+    } catch (...) {
+        error = std::current_exception();
+    }
+
+    lock.lock();
+    size_t offset = 0;
+    for (Request *r : batch) {
+        const size_t count = r->crops->size();
+        if (error) {
+            r->error = error;
+        } else {
+            try {
+                const auto first = emotions.begin() + static_cast<std::ptrdiff_t>(offset);
+                r->results.assign(first, first + static_cast<std::ptrdiff_t>(count));
+            } catch (...) {
+                r->error = std::current_exception();
+            }
+        }
+        offset += count;
+        r->done = true;
+    }
+    running_ = false;
+    changed_.notify_all();
 }
 
 ClassifierStats SharedClassifier::stats()

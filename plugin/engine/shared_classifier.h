@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -30,16 +31,20 @@ public:
     const std::string &loadKey() const { return loadKey_; }
     std::string deviceName() const { return classifier_->deviceName(); }
 
-    // A stream takes part from addStream to removeStream. An idle stream (at EOS) is not waited
-    // for until it submits again.
+    // A stream takes part from addStream to removeStream. An idle stream (at EOS, or failed) is
+    // not waited for until it submits again.
     int addStream();
     void removeStream(int stream);
     void setStreamIdle(int stream);
+    // The stream has no faces to classify on its current frame: faces already waiting need not
+    // wait for it.
+    void skipFrame(int stream);
 
     // Classifies the stream's crops (see cropFaces) together with the crops other streams submit
-    // meanwhile. The first waiting stream runs the forward pass as soon as every active stream
-    // has submitted, `batchSize` crops are queued, or `maxWait` has passed since it submitted.
-    // An exception from the forward pass reaches every stream of that batch.
+    // meanwhile. The first waiting stream runs the forward pass as soon as every other active
+    // stream has submitted or skipped a frame since it submitted, `batchSize` crops are queued,
+    // or `maxWait` has passed since it submitted. An exception from the forward pass reaches
+    // every stream of that batch.
     std::vector<Emotion> classify(int stream, const std::vector<cv::Mat> &crops, std::chrono::milliseconds maxWait,
                                   int batchSize, int threads);
 
@@ -48,8 +53,9 @@ public:
 
 private:
     struct Request;
-    bool everyActiveStreamWaiting() const;
+    bool everyActiveStreamHeardFrom(const Request &leader) const;
     size_t queuedCrops() const;
+    void runBatch(std::unique_lock<std::mutex> &lock, int batchSize, int threads);
 
     std::unique_ptr<EmotionClassifier> classifier_;
     const std::string loadKey_;
@@ -57,6 +63,8 @@ private:
     std::condition_variable changed_;
     std::deque<Request *> queue_;
     std::set<int> streams_, idle_;
+    std::map<int, unsigned long long> lastSkip_; // stream -> `events_` when it last skipped a frame
+    unsigned long long events_ = 0;               // orders submissions and skips
     int nextStream_ = 0;
     bool running_ = false; // a forward pass is in progress
 };

@@ -89,7 +89,7 @@ void FaceTracker::reset()
 
 void FaceTracker::beginFrame(const cv::Mat &gray, double scaleX, double scaleY, int frameWidth, int frameHeight)
 {
-    if (gray.type() != CV_8UC1)
+    if (!gray.empty() && gray.type() != CV_8UC1)
         throw std::invalid_argument("the tracker follows faces on 8-bit gray images");
     if (frameWidth != frameWidth_ || frameHeight != frameHeight_)
         reset();
@@ -101,10 +101,14 @@ void FaceTracker::beginFrame(const cv::Mat &gray, double scaleX, double scaleY, 
         t.face.classifiedNow = false;
     }
     // On detection frames the detector places the faces; following them first would only cost time.
-    if (!isDetectionFrame() && !previous_.empty() && previous_.size() == gray.size() && !tracks_.empty())
+    if (!isDetectionFrame() && !gray.empty() && previous_.size() == gray.size() && !tracks_.empty())
         follow(gray, scaleX, scaleY);
-    // The image may point into a frame that is unmapped after this call.
-    gray.copyTo(previous_);
+    // The image may point into a frame that is unmapped after this call. Without one (detection
+    // on every frame) the next frame has nothing to follow from.
+    if (gray.empty())
+        previous_.release();
+    else
+        gray.copyTo(previous_);
     previousScaleX_ = scaleX;
     previousScaleY_ = scaleY;
     publish();
@@ -115,6 +119,10 @@ void FaceTracker::follow(const cv::Mat &gray, double scaleX, double scaleY)
     std::vector<cv::Point2f> from;
     std::vector<size_t> owner;
     for (size_t t = 0; t < tracks_.size(); ++t) {
+        // Hidden tracks keep their last detected box: moved by the flow of whatever now covers it,
+        // such a box could capture another face's detection and swap the ids.
+        if (!tracks_[t].visible)
+            continue;
         const Box &b = tracks_[t].face.detection.box;
         // The inner part of the box: its border often holds background that moves differently.
         for (int i = 0; i < kGridSide; ++i)

@@ -44,7 +44,9 @@ public:
     const TrackingSettings &settings() const { return settings_; }
 
     // Starts the next frame: `gray` is the frame as 8-bit gray (any scale; `scaleX`/`scaleY` are
-    // its pixels per frame pixel). Tracks are moved along the optical flow from the previous frame.
+    // its pixels per frame pixel). On frames between detections the visible tracks are moved along
+    // the optical flow from the previous frame's image. An empty image: nothing is followed from
+    // or to this frame (enough when every frame is a detection frame).
     void beginFrame(const cv::Mat &gray, double scaleX, double scaleY, int frameWidth, int frameHeight);
     bool isDetectionFrame() const;
     // Continues the tracks the detections overlap, starts tracks for the others; tracks the

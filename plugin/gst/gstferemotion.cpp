@@ -151,7 +151,8 @@ struct LoadKey {
     // What elements sharing a model must agree on, in words for the error when they do not.
     std::string describeModel() const
     {
-        std::string text = "model '" + modelPath + "' on device '" + device + "'";
+        std::string text = "model '" + modelPath + "' (modified " + std::to_string(modelMtime) + " ns) on device '" +
+                           device + "'";
         if (!labels.empty())
             text += " with labels '" + labels + "'";
         return text + " (input " + std::to_string(inputWidth) + "x" + std::to_string(inputHeight) + " " +
@@ -355,9 +356,11 @@ static gboolean gst_fer_emotion_start(GstBaseTransform *trans)
 static gboolean gst_fer_emotion_stop(GstBaseTransform *trans)
 {
     GstFerEmotionPrivate *priv = GST_FER_EMOTION(trans)->priv;
-    // Other streams sharing the model must not wait for this one any more.
+    // Other streams sharing the model must not wait for this one any more, and a stopped element
+    // must not keep the instance alive: the group may restart with another model.
     if (priv->shared && priv->sharedStream >= 0)
         priv->shared->removeStream(priv->sharedStream);
+    priv->shared.reset();
     priv->sharedStream = -1;
     return TRUE;
 }
@@ -502,12 +505,13 @@ static void post_frame_message(GstFerEmotion *self, GstBuffer *buffer, const std
 static std::vector<Emotion> classify_faces(GstFerEmotionPrivate *priv, const FrameView &view,
                                            const std::vector<Detection> &faces, const Settings &settings)
 {
-    if (faces.empty())
-        return {};
     const std::vector<cv::Mat> crops = cropFaces(view, faces, priv->modelInfo());
+    // Shared: a frame without faces to classify still tells the other streams not to wait for it.
     if (priv->shared)
         return priv->shared->classify(priv->sharedStream, crops, std::chrono::milliseconds(settings.batchTimeoutMs),
                                       static_cast<int>(settings.batchSize), static_cast<int>(settings.threads));
+    if (crops.empty())
+        return {};
     priv->classifier->setBatchSize(static_cast<int>(settings.batchSize));
     priv->classifier->setThreads(static_cast<int>(settings.threads));
     return priv->classifier->classify(crops);
@@ -544,7 +548,10 @@ static std::vector<TrackedFace> analyse_tracked_faces(GstFerEmotionPrivate *priv
     tracking.reclassifyInterval = static_cast<int>(settings.reclassifyInterval);
     tracking.smoothing = settings.smoothing;
     tracker.setSettings(tracking);
-    const DetectionImage gray = makeDetectionImage(view, DetectorColor::Gray, settings.detectionMaxSide);
+    // Faces are followed between detections only; with detection on every frame no image is needed.
+    const DetectionImage gray = settings.detectionInterval > 1
+                                    ? makeDetectionImage(view, DetectorColor::Gray, settings.detectionMaxSide)
+                                    : DetectionImage{};
     tracker.beginFrame(gray.image, gray.scaleX, gray.scaleY, view.width, view.height);
     if (tracker.isDetectionFrame())
         tracker.applyDetections(priv->detector->detect(view, detectorSettings));
@@ -867,21 +874,21 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
         g_param_spec_float("smoothing", "Temporal smoothing",
                            "Per-track exponential smoothing of the emotion probabilities: weight of the previous "
                            "value against a new classification (0-0.99; 0 = off). label/confidence/probabilities "
-                           "are smoothed, raw_* hold the classifier's last output",
+                           "are smoothed, raw_* hold the classifier's last output (detector=roi: not applied)",
                            0.0f, kMaxSmoothing, 0.0f, playingFlags));
     g_object_class_install_property(
         gobject_class, PROP_MODEL_INSTANCE_ID,
         g_param_spec_string("model-instance-id", "Model instance id",
                             "Elements of one process with the same id share one loaded model (they must name the "
-                            "same model, device and input) and classify faces that arrive together in one forward "
-                            "pass. Default (null): a model of its own",
+                            "same model file, device, labels and input-* values) and classify faces that arrive "
+                            "together in one forward pass. Default (null): a model of its own",
                             nullptr, readyFlags));
     g_object_class_install_property(
         gobject_class, PROP_BATCH_TIMEOUT,
         g_param_spec_uint("batch-timeout", "Batch timeout",
                           "With model-instance-id: longest wait for other streams' faces before the forward pass "
-                          "(milliseconds, 0-10000); the wait ends early when every other stream has submitted or "
-                          "batch-size faces are queued",
+                          "(milliseconds, 0-10000); the wait ends early when every other active stream has "
+                          "submitted faces or passed a frame without any, or batch-size faces are queued",
                           0, kMaxBatchTimeoutMs, kDefaultBatchTimeoutMs, playingFlags));
 
     gst_element_class_set_static_metadata(

@@ -80,6 +80,7 @@ struct GstFerEmotionExportPrivate {
     GstVideoInfo info;
     bool haveInfo = false;
     CueWindow cue;
+    GstClockTime lastCueEnd = 0;
 };
 
 struct _GstFerEmotionExport {
@@ -156,7 +157,7 @@ std::vector<Face> facesOf(GstBuffer *buffer, int width, int height)
         f.w = static_cast<int>(roi->w);
         f.h = static_cast<int>(roi->h);
         f.id = roi->id;
-        f.roiType = g_quark_to_string(roi->roi_type);
+        f.roiType = roi->roi_type ? g_quark_to_string(roi->roi_type) : "";
         f.xMin = width ? static_cast<double>(roi->x) / width : 0;
         f.yMin = height ? static_cast<double>(roi->y) / height : 0;
         f.xMax = width ? static_cast<double>(roi->x + roi->w) / width : 0;
@@ -268,10 +269,27 @@ std::string cueTime(GstClockTime t)
     return buffer;
 }
 
+// Cue text is markup: a label such as "<b>" or "a & b" must not become a tag or an entity.
+std::string escapeCueText(const std::string &text)
+{
+    std::string escaped;
+    for (char c : text) {
+        switch (c) {
+        case '&': escaped += "&amp;"; break;
+        case '<': escaped += "&lt;"; break;
+        case '>': escaped += "&gt;"; break;
+        default: escaped += c;
+        }
+    }
+    return escaped;
+}
+
 void addToCue(CueWindow &cue, const std::vector<Face> &faces)
 {
+    constexpr int kMostLabels = 4096; // a label id beyond this is not a classifier's
     for (const Face &f : faces) {
-        if (!f.hasEmotion || f.labelId < 0)
+        if (!f.hasEmotion || f.labelId < 0 || f.labelId >= kMostLabels ||
+            f.probabilities.size() > static_cast<size_t>(kMostLabels))
             continue;
         CueWindow::Track &track = cue.tracks[f.id];
         const size_t classes = std::max({track.scores.size(), f.probabilities.size(), static_cast<size_t>(f.labelId) + 1});
@@ -298,7 +316,7 @@ std::string cueText(const CueWindow &cue)
             total += v;
         const std::string name = track.labels[label].empty() ? probabilityName(label, track.scores.size())
                                                              : track.labels[label];
-        text += "face " + std::to_string(id) + ": " + name + " (" +
+        text += "face " + std::to_string(id) + ": " + escapeCueText(name) + " (" +
                 std::to_string(static_cast<int>(std::lround(total > 0 ? 100.0 * *best / total : 0.0))) + "%)\n";
     }
     return text + "\n";
@@ -323,7 +341,15 @@ static bool finish_cue(GstFerEmotionExport *self)
     CueWindow &cue = priv->cue;
     if (!priv->file || priv->active.format != ExportFormat::WebVtt || cue.empty())
         return true;
+    // After a seek backwards a cue could start before the last one ended; players need cues in order.
+    if (cue.start < priv->lastCueEnd) {
+        GST_WARNING_OBJECT(self, "dropping a WebVTT cue at %" GST_TIME_FORMAT " before the last one's end",
+                           GST_TIME_ARGS(cue.start));
+        cue.tracks.clear();
+        return true;
+    }
     const bool written = write_text(self, cueText(cue));
+    priv->lastCueEnd = std::max(cue.end, cue.start + GST_MSECOND);
     cue.tracks.clear();
     return written;
 }
@@ -339,6 +365,13 @@ static gboolean gst_fer_emotion_export_start(GstBaseTransform *trans)
     }
     if (priv->active.location.empty()) {
         GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No file name given: set the location property."), (nullptr));
+        return FALSE;
+    }
+    if (priv->active.append && priv->active.format == ExportFormat::WebVtt) {
+        GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                          ("append is not supported with format=webvtt: '%s' would get cues whose times restart",
+                           priv->active.location.c_str()),
+                          (nullptr));
         return FALSE;
     }
     priv->file = std::fopen(priv->active.location.c_str(), priv->active.append ? "a" : "w");
@@ -358,6 +391,7 @@ static gboolean gst_fer_emotion_export_start(GstBaseTransform *trans)
     std::fflush(priv->file);
     priv->frame = 0;
     priv->cue = CueWindow();
+    priv->lastCueEnd = 0;
     return TRUE;
 }
 
@@ -386,27 +420,44 @@ static gboolean gst_fer_emotion_export_set_caps(GstBaseTransform *trans, GstCaps
 
 static gboolean gst_fer_emotion_export_sink_event(GstBaseTransform *trans, GstEvent *event)
 {
-    if (GST_EVENT_TYPE(event) == GST_EVENT_EOS)
+    // A seek or a new segment ends the window being gathered: its frames and the next ones need
+    // not be neighbours in time.
+    const GstEventType type = GST_EVENT_TYPE(event);
+    if (type == GST_EVENT_EOS || type == GST_EVENT_FLUSH_STOP || type == GST_EVENT_SEGMENT)
         finish_cue(GST_FER_EMOTION_EXPORT(trans));
     return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
 }
 
-// The frame's time for cues: its timestamp, or its position from the frame rate when it has none.
-static GstClockTime frame_time(GstFerEmotionExportPrivate *priv, GstBuffer *buffer, guint64 frame)
+// One frame's duration from the caps' frame rate (30 fps when unknown).
+static GstClockTime frame_duration(GstFerEmotionExportPrivate *priv)
 {
-    if (GST_BUFFER_PTS_IS_VALID(buffer))
-        return GST_BUFFER_PTS(buffer);
     const bool haveRate = priv->haveInfo && GST_VIDEO_INFO_FPS_N(&priv->info) > 0;
     const gint n = haveRate ? GST_VIDEO_INFO_FPS_N(&priv->info) : 30, d = haveRate ? GST_VIDEO_INFO_FPS_D(&priv->info) : 1;
-    return gst_util_uint64_scale(frame, GST_SECOND * static_cast<guint64>(d), static_cast<guint64>(n));
+    return gst_util_uint64_scale(GST_SECOND, static_cast<guint64>(d), static_cast<guint64>(n));
+}
+
+// The frame's time for cues: its stream time (what a player shows), else its timestamp, else its
+// position from the frame rate.
+static GstClockTime frame_time(GstBaseTransform *trans, GstBuffer *buffer, guint64 frame)
+{
+    auto *priv = GST_FER_EMOTION_EXPORT(trans)->priv;
+    if (!GST_BUFFER_PTS_IS_VALID(buffer))
+        return frame * frame_duration(priv);
+    if (trans->segment.format == GST_FORMAT_TIME) {
+        const GstClockTime streamTime = gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
+        if (GST_CLOCK_TIME_IS_VALID(streamTime))
+            return streamTime;
+    }
+    return GST_BUFFER_PTS(buffer);
 }
 
 static GstFlowReturn write_cue_frame(GstFerEmotionExport *self, GstBuffer *buffer, guint64 frame,
                                      const std::vector<Face> &faces)
 {
     GstFerEmotionExportPrivate *priv = self->priv;
-    const GstClockTime start = frame_time(priv, buffer, frame);
-    const GstClockTime duration = GST_BUFFER_DURATION_IS_VALID(buffer) ? GST_BUFFER_DURATION(buffer) : 0;
+    const GstClockTime start = frame_time(GST_BASE_TRANSFORM(self), buffer, frame);
+    const GstClockTime duration =
+        GST_BUFFER_DURATION_IS_VALID(buffer) ? GST_BUFFER_DURATION(buffer) : frame_duration(priv);
     const guint64 window = start / (std::max(1u, priv->active.cueDurationMs) * GST_MSECOND);
     if (window != priv->cue.index) {
         if (!finish_cue(self))
