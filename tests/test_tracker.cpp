@@ -123,6 +123,19 @@ TEST_F(Tracker, AFaceMissedByOneDetectionKeepsItsIdWhenSeenAgain)
     EXPECT_EQ(faces()[0].id, 1);
 }
 
+TEST_F(Tracker, FramesBetweenDetectionsWithOnlyHiddenTracksAreFine)
+{
+    configure(2);
+    step({50, 50}, {detectionAt(50, 50)});
+    step({52, 50}, {});
+    step({54, 50}, {}); // detection frame: the face is missed and hidden
+    step({56, 50}, {}); // following frame with nothing visible to follow
+    EXPECT_TRUE(faces().empty());
+    step({58, 50}, {detectionAt(58, 50)});
+    ASSERT_EQ(faces().size(), 1u);
+    EXPECT_EQ(faces()[0].id, 1);
+}
+
 TEST_F(Tracker, AFaceThatLeftAndReturnsGetsANewId)
 {
     configure(1);

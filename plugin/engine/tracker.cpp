@@ -133,6 +133,8 @@ void FaceTracker::follow(const cv::Mat &gray, double scaleX, double scaleY)
                 owner.push_back(t);
             }
     }
+    if (from.empty())
+        return; // every track is hidden
     std::vector<cv::Point2f> to, back;
     std::vector<uchar> forwardOk, backwardOk;
     std::vector<float> error;
