@@ -6,9 +6,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 
+#ifdef FEREMOTION_TRAINER_ZLIB
 #include <zlib.h>
+#endif
 
 #ifdef FEREMOTION_TRAINER_LZMA
 #include <lzma.h>
@@ -74,6 +77,17 @@ std::string readAll(const std::string &path)
         throw DataError("data file '" + path + "' does not exist");
     if (fs::is_directory(path, ec))
         throw DataError("data file '" + path + "' is a folder");
+#ifndef FEREMOTION_TRAINER_ZLIB
+    // A build without zlib (a GPU machine without its dev files) reads plain files only.
+    std::ifstream plain(path, std::ios::binary);
+    if (!plain)
+        throw DataError("data file '" + path + "' cannot be opened: " + std::strerror(errno));
+    std::string bytes((std::istreambuf_iterator<char>(plain)), std::istreambuf_iterator<char>());
+    if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f && static_cast<unsigned char>(bytes[1]) == 0x8b)
+        throw DataError("data file '" + path + "' is gzip, but this feremotion-trainer was built without zlib; "
+                        "run gunzip -k on it");
+    return bytes;
+#else
     gzFile file = gzopen(path.c_str(), "rb");
     if (!file)
         throw DataError("data file '" + path + "' cannot be opened: " + std::strerror(errno));
@@ -90,6 +104,7 @@ std::string readAll(const std::string &path)
     if (!error.empty())
         throw DataError("data file '" + path + "' is damaged: " + error);
     return text;
+#endif
 }
 
 std::string readXz(const std::string &path)
