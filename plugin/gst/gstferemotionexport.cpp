@@ -577,8 +577,9 @@ static void gst_fer_emotion_export_class_init(GstFerEmotionExportClass *klass)
     g_object_class_install_property(
         gobject_class, PROP_APPEND,
         g_param_spec_boolean("append", "Append",
-                             "Append to an existing file instead of truncating it (no second CSV header or "
-                             "WEBVTT line); for a pipeline rebuilt after a camera reconnects",
+                             "Append to an existing file instead of truncating it (no second CSV header); for a "
+                             "pipeline rebuilt after a camera reconnects. Refused with format=webvtt, whose cue "
+                             "times would restart",
                              kDefaultAppend, readyFlags));
     g_object_class_install_property(
         gobject_class, PROP_CUE_DURATION,
