@@ -691,3 +691,14 @@ TEST_F(Element, ExportRefusesToAppendWebVtt)
     EXPECT_THAT(stateChangeError(element), HasSubstr("append is not supported with format=webvtt"));
     gst_object_unref(element);
 }
+
+TEST_F(Element, TinyFramesAreFollowedBetweenDetections)
+{
+    for (int side : {1, 2, 7}) {
+        auto h = harness("detector=full-frame detection-interval=2", GST_VIDEO_FORMAT_RGB, side, side);
+        for (int i = 0; i < 4; ++i) {
+            const FaceParams face = pushFrame(h.get(), frame(GST_VIDEO_FORMAT_RGB, side, side));
+            EXPECT_EQ(face.tracked, i % 2 == 1) << side << "x" << side << " frame " << i;
+        }
+    }
+}
