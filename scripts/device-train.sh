@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Run ON the lent GPU machine, in the carried checkout, after scripts/device-prepare.sh here:
 # builds feremotion-trainer against that machine's PyTorch (its LibTorch, with CUDA) and trains on
-# the carried FER-2013 rows. The bundle, its metrics JSON and pictures land in OUT_DIR.
+# the carried FER-2013 rows. The bundle, its metrics JSON and a version-neutral copy of its weights
+# (model.weights) land in OUT_DIR. Back here, if this LibTorch cannot load a bundle traced by that
+# machine's newer one: feremotion-trainer import-weights --weights model.weights --out model.pt
 # Usage: scripts/device-train.sh OUT_DIR [feremotion-trainer train options]
 #   e.g. scripts/device-train.sh "$OUT" --arch resnet --width 32 --epochs 100 --batch-size 128
 # Environment: PYTHON (default python3, the one holding torch), CUDA=enabled|auto (meson option;
@@ -39,3 +41,4 @@ done
 mkdir -p "$OUT_DIR"
 "$BUILD/trainer/feremotion-trainer" train --data "$DATA" --checkpoint-dir "$BUILD/checkpoints" \
   --out "$OUT_DIR/model.pt" "$@"
+"$BUILD/trainer/feremotion-trainer" export-weights --model "$OUT_DIR/model.pt" --out "$OUT_DIR/model.weights"

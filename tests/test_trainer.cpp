@@ -102,7 +102,7 @@ std::string csvRow(int emotion, int pixels, const char *usage = "Training")
 
 TEST(Trainer, EverySubcommandHasHelp)
 {
-    for (const char *sub : {"train", "evaluate", "predict", "info"}) {
+    for (const char *sub : {"train", "evaluate", "predict", "info", "export-weights", "import-weights"}) {
         const auto result = runTrainer(std::string(sub) + " --help");
         EXPECT_EQ(result.status, 0) << sub;
         EXPECT_THAT(result.output, HasSubstr("--")) << sub;
@@ -471,4 +471,53 @@ TEST(Trainer, ACudaDeviceWithoutAGpuIsRefusedClearly)
     const auto result = runTrainer(tinyRun(*fer, dir.file("m.pt"), "--device cuda", 1));
     EXPECT_EQ(result.status, 2);
     EXPECT_THAT(result.output, HasSubstr("sees no CUDA device"));
+}
+
+TEST(Trainer, ExportedWeightsRebuildTheSameBundle)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"), "--hidden 8 --dropout 0.1")).status, 0);
+    const auto exported = runTrainer("export-weights --model " + dir.file("m.pt") + " --out " + dir.file("m.weights"));
+    ASSERT_EQ(exported.status, 0) << exported.output;
+    const auto imported = runTrainer("import-weights --weights " + dir.file("m.weights") + " --out " + dir.file("r.pt"));
+    ASSERT_EQ(imported.status, 0) << imported.output;
+    expectIdenticalWeights(dir.file("m.pt"), dir.file("r.pt"));
+    EXPECT_EQ(metadataOf(dir.file("m.pt")), metadataOf(dir.file("r.pt")));
+    torch::jit::Module original = torch::jit::load(dir.file("m.pt")), rebuilt = torch::jit::load(dir.file("r.pt"));
+    original.eval();
+    rebuilt.eval();
+    const torch::Tensor x = torch::rand({4, 1, 48, 48});
+    EXPECT_TRUE(torch::allclose(original.forward({x}).toTensor(), rebuilt.forward({x}).toTensor(), 0, 1e-6));
+}
+
+TEST(Trainer, ImportRefusesAFileThatIsNotAWeightsFile)
+{
+    TempDir dir;
+    writeText(dir.file("notes.weights"), "just text\n");
+    const auto result = runTrainer("import-weights --weights " + dir.file("notes.weights") + " --out " + dir.file("r.pt"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("notes.weights"), HasSubstr("invalid header")));
+    EXPECT_FALSE(fs::exists(dir.file("r.pt")));
+}
+
+TEST(Trainer, ImportRefusesWeightsThatDoNotFitTheirRecipe)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"))).status, 0);
+    ASSERT_EQ(runTrainer("export-weights --model " + dir.file("m.pt") + " --out " + dir.file("m.weights")).status, 0);
+    // The same tensors, but a recipe naming a wider network.
+    std::ifstream in(dir.file("m.weights"), std::ios::binary);
+    std::string headerLine;
+    std::getline(in, headerLine);
+    const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto header = nlohmann::json::parse(headerLine);
+    auto meta = nlohmann::json::parse(header["metadata"].get<std::string>());
+    meta["training"]["recipe"]["width"] = 8;
+    header["metadata"] = meta.dump();
+    std::ofstream(dir.file("wide.weights"), std::ios::binary) << header.dump() << "\n" << data;
+    const auto result = runTrainer("import-weights --weights " + dir.file("wide.weights") + " --out " + dir.file("r.pt"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("wide.weights"), HasSubstr("does not fit")));
 }

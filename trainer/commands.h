@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The evaluate, predict and info subcommands.
+// The evaluate, predict, info, export-weights and import-weights subcommands.
 #pragma once
 
 #include <string>
@@ -38,5 +38,21 @@ struct InfoOptions {
     std::string model;
 };
 int runInfo(const InfoOptions &options);
+
+// A bundle's tensors and feremotion.json in a file any LibTorch reads (one JSON header line, then
+// the tensors' raw little-endian bytes): a bundle traced by another LibTorch version (a GPU
+// machine's PyTorch) is rebuilt by this one with import-weights.
+struct ExportWeightsOptions {
+    std::string model;
+    std::string out;
+};
+int runExportWeights(const ExportWeightsOptions &options);
+
+// Rebuilds the network the weights' recipe names, loads the weights and writes the bundle.
+struct ImportWeightsOptions {
+    std::string weights;
+    std::string out;
+};
+int runImportWeights(const ImportWeightsOptions &options);
 
 } // namespace feremotion::trainer

@@ -133,6 +133,23 @@ void setupInfo(CLI::App &app, std::function<int()> &run)
     sub->callback([o, &run] { run = [o] { return runInfo(*o); }; });
 }
 
+void setupWeights(CLI::App &app, std::function<int()> &run)
+{
+    auto out = std::make_shared<ExportWeightsOptions>();
+    CLI::App *exporter = app.add_subcommand(
+        "export-weights", "Write a bundle's tensors and metadata in a file any LibTorch version reads");
+    exporter->add_option("--model", out->model, "Bundle (.pt)")->required()->check(CLI::ExistingFile);
+    exporter->add_option("--out", out->out, "Weights file to write")->required();
+    exporter->callback([out, &run] { run = [out] { return runExportWeights(*out); }; });
+
+    auto in = std::make_shared<ImportWeightsOptions>();
+    CLI::App *importer = app.add_subcommand(
+        "import-weights", "Rebuild a bundle with this LibTorch from an export-weights file (e.g. trained on a GPU machine)");
+    importer->add_option("--weights", in->weights, "Weights file from export-weights")->required();
+    importer->add_option("--out", in->out, "Bundle to write")->required();
+    importer->callback([in, &run] { run = [in] { return runImportWeights(*in); }; });
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -150,6 +167,7 @@ int main(int argc, char **argv)
     setupEvaluate(app, run);
     setupPredict(app, run);
     setupInfo(app, run);
+    setupWeights(app, run);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
