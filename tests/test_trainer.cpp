@@ -521,3 +521,28 @@ TEST(Trainer, ImportRefusesWeightsThatDoNotFitTheirRecipe)
     EXPECT_EQ(result.status, 2);
     EXPECT_THAT(result.output, AllOf(HasSubstr("wide.weights"), HasSubstr("does not fit")));
 }
+
+TEST(Trainer, HoldoutValidatesOnTrainingRowsItDidNotTrainOn)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const auto result = runTrainer("train --data " + fer->train +
+                                   " --limit 400 --holdout 0.2 --arch mini-xception --width 4 --batch-size 32 "
+                                   "--threads 1 --epochs 1 --out " + dir.file("h.pt"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, HasSubstr("training: 320 faces"));
+    EXPECT_THAT(result.output, HasSubstr("validation: 80 faces from holdout 20%"));
+    const auto meta = metadataOf(dir.file("h.pt"));
+    EXPECT_TRUE(meta["training"]["metrics"].contains("holdout"));
+    EXPECT_FALSE(meta["training"]["metrics"].contains("PublicTest"));
+    EXPECT_EQ(meta["training"]["recipe"]["holdout"], 0.2);
+}
+
+TEST(Trainer, HoldoutWithValIsRefused)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const auto result = runTrainer(tinyRun(*fer, dir.file("h.pt"), "--holdout 0.1"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("--holdout validates on training rows: leave out --val"));
+}

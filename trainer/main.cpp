@@ -32,6 +32,11 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
     sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows instead of stopping");
     sub->add_option("--limit", o->limit, "Use only the first N training rows (0 = all)")->capture_default_str();
     sub->add_option("--val-limit", o->valLimit, "Use only the first N validation rows (0 = all)")->capture_default_str();
+    sub->add_option("--holdout", o->holdout,
+                    "Validate on this fraction of the training rows (drawn with --seed, never trained on) "
+                    "instead of --val or the --val-usage rows; 0 = off")
+        ->check(CLI::Range(0.0, 0.5))
+        ->capture_default_str();
     sub->add_option("--color", o->color, "Input colour: gray, or rgb (image folders only)")
         ->check(CLI::IsMember({"gray", "rgb"}))
         ->capture_default_str();

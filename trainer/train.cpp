@@ -3,6 +3,7 @@
 // that resume to identical weights, and the best epoch exported as a bundle.
 #include "train.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -14,6 +15,7 @@
 #include <mutex>
 #include <numeric>
 #include <queue>
+#include <random>
 #include <thread>
 
 #include <unistd.h>
@@ -92,14 +94,41 @@ struct Data {
     Dataset val;
 };
 
+// Splits the training rows: a `fraction` of them, drawn with `seed`, to validate on.
+Data holdOut(const Dataset &all, double fraction, uint64_t seed, long long valLimit)
+{
+    const int64_t n = all.size();
+    const auto kept = static_cast<int64_t>(std::llround(fraction * static_cast<double>(n)));
+    if (kept < 1 || kept >= n)
+        throw std::invalid_argument("--holdout " + std::to_string(fraction) + " of " + std::to_string(n) +
+                                    " training faces leaves no validation or no training faces");
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 random(seed);
+    std::shuffle(order.begin(), order.end(), random);
+    std::vector<int64_t> val(order.begin(), order.begin() + kept), train(order.begin() + kept, order.end());
+    std::sort(val.begin(), val.end());
+    std::sort(train.begin(), train.end());
+    Data data{all.subset(train), firstRows(all.subset(val), valLimit)};
+    data.val.description = "holdout " + std::to_string(static_cast<int>(std::lround(fraction * 100))) + "% of " +
+                           all.description;
+    data.train.description = all.description + " without the holdout";
+    return data;
+}
+
 Data loadData(const TrainOptions &o)
 {
+    if (o.holdout > 0 && !o.val.empty())
+        throw std::invalid_argument("--holdout validates on training rows: leave out --val");
+    const bool withVal = o.holdout <= 0;
     Data data;
     if (o.data.size() == 1 && isCompactFolder(o.data.front())) {
         const std::string &valFolder = o.val.empty() ? o.data.front() : o.val.front();
         if (!isCompactFolder(valFolder))
             throw std::invalid_argument("with compact --data, --val must be a compact folder too");
         data.train = loadCompact(o.data.front(), o.trainUsage, o.limit);
+        if (!withVal)
+            return holdOut(data.train, o.holdout, o.seed, o.valLimit);
         data.val = loadCompact(valFolder, o.valUsage, o.valLimit);
         return data;
     }
@@ -121,6 +150,8 @@ Data loadData(const TrainOptions &o)
         if (report.skipped)
             std::printf("skipped %lld malformed rows in the training data\n", report.skipped);
     }
+    if (!withVal)
+        return holdOut(firstRows(data.train, o.limit), o.holdout, o.seed, o.valLimit);
     const std::vector<std::string> &valFiles = o.val.empty() ? o.data : o.val;
     if (!valFiles.empty() && isImageFolder(valFiles.front())) {
         data.val = loadImageFolder(valFiles.front(), fer2013Labels(), o.inputSize, o.inputSize, rgb);
@@ -228,6 +259,7 @@ json recipe(const TrainOptions &o)
             {"val_usage", o.valUsage},
             {"limit", o.limit},
             {"val_limit", o.valLimit},
+            {"holdout", o.holdout},
             {"color", o.color},
             {"input_size", o.inputSize},
             {"arch", o.architecture.name},
@@ -602,7 +634,8 @@ int runTrain(const TrainOptions &o)
     const Metrics val = computeMetrics(valLogits, data.val.labels, data.val.labelNames);
     // Named by the split (design.md: "metrics": {"PublicTest": ...}) when the CSV rows were picked by Usage.
     const bool csvValidation = !data.val.description.empty() && data.val.description.rfind("image folder", 0) != 0;
-    const std::string validationName = csvValidation && !o.valUsage.empty() ? o.valUsage : "validation";
+    const std::string validationName =
+        o.holdout > 0 ? "holdout" : csvValidation && !o.valUsage.empty() ? o.valUsage : "validation";
     json bundleMetrics = {{validationName, {{"accuracy", val.accuracy}, {"macro_f1", val.macroF1}, {"loss", val.loss}}}};
     if (o.evaluateTta) {
         const torch::Tensor tta = predictLogits([&](const torch::Tensor &x) { return net->forward(x); }, data.val,

@@ -19,6 +19,9 @@ struct TrainOptions {
     bool skipBad = false;
     long long limit = 0;    // training rows kept (0 = all)
     long long valLimit = 0; // validation rows kept (0 = all)
+    // Fraction of the training rows kept apart (drawn with --seed) to validate on instead of --val
+    // or the --val-usage rows; 0 = off. Keeps the test split out of the choice of the best epoch.
+    double holdout = 0;
     std::string color = "gray"; // image folders may be trained in rgb
     int inputSize = 48;
     float faceMargin = 0.0f; // written to the bundle: how much context the element adds around a box
