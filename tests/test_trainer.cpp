@@ -538,6 +538,31 @@ TEST(Trainer, HoldoutValidatesOnTrainingRowsItDidNotTrainOn)
     EXPECT_EQ(meta["training"]["recipe"]["holdout"], 0.2);
 }
 
+TEST(Trainer, TestDataIsReportedInTheBundleUnderItsUsage)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const auto result = runTrainer("train --data " + fer->train + " --test " + fer->publicTest +
+                                   " --limit 400 --holdout 0.2 --arch mini-xception --width 4 --batch-size 32 "
+                                   "--threads 1 --epochs 1 --out " + dir.file("t.pt"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, HasSubstr("test: 3589 faces"));
+    const auto metrics = metadataOf(dir.file("t.pt"))["training"]["metrics"];
+    ASSERT_TRUE(metrics.contains("PublicTest"));
+    EXPECT_GT(metrics["PublicTest"]["accuracy"].get<double>(), 0.0);
+    EXPECT_TRUE(metrics.contains("holdout"));
+}
+
+TEST(Trainer, AMissingTestFileFailsBeforeTraining)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const auto result = runTrainer(tinyRun(*fer, dir.file("t.pt"), "--test /nonexistent/publictest.csv"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("/nonexistent/publictest.csv"));
+    EXPECT_THAT(result.output, ::testing::Not(HasSubstr("epoch 1")));
+}
+
 TEST(Trainer, HoldoutWithValIsRefused)
 {
     REQUIRE_FER(fer);

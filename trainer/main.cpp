@@ -37,6 +37,11 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
                     "instead of --val or the --val-usage rows; 0 = off")
         ->check(CLI::Range(0.0, 0.5))
         ->capture_default_str();
+    sub->add_option("--test", o->test,
+                    "Data to report the best epoch's metrics on, never used to choose (with --holdout: e.g. the "
+                    "PublicTest CSV); same kinds as --data");
+    sub->add_option("--test-usage", o->testUsage, "Usage value of the --test rows in CSVs and compact folders")
+        ->capture_default_str();
     sub->add_option("--color", o->color, "Input colour: gray, or rgb (image folders only)")
         ->check(CLI::IsMember({"gray", "rgb"}))
         ->capture_default_str();

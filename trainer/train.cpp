@@ -92,6 +92,7 @@ Dataset firstRows(const Dataset &data, long long limit)
 struct Data {
     Dataset train;
     Dataset val;
+    Dataset test; // reported only; empty without --test
 };
 
 // Splits the training rows: a `fraction` of them, drawn with `seed`, to validate on.
@@ -109,14 +110,36 @@ Data holdOut(const Dataset &all, double fraction, uint64_t seed, long long valLi
     std::vector<int64_t> val(order.begin(), order.begin() + kept), train(order.begin() + kept, order.end());
     std::sort(val.begin(), val.end());
     std::sort(train.begin(), train.end());
-    Data data{all.subset(train), firstRows(all.subset(val), valLimit)};
+    Data data;
+    data.train = all.subset(train);
+    data.val = firstRows(all.subset(val), valLimit);
     data.val.description = "holdout " + std::to_string(static_cast<int>(std::lround(fraction * 100))) + "% of " +
                            all.description;
     data.train.description = all.description + " without the holdout";
     return data;
 }
 
-Data loadData(const TrainOptions &o)
+// Rows to evaluate on: a compact folder's `usage` split, an image folder, or the `usage` rows of CSVs.
+Dataset loadEvaluationRows(const std::vector<std::string> &files, const std::string &usage, long long limit,
+                           const TrainOptions &o, const char *what)
+{
+    if (files.size() == 1 && isCompactFolder(files.front()))
+        return loadCompact(files.front(), usage, limit);
+    if (!files.empty() && isImageFolder(files.front()))
+        return firstRows(loadImageFolder(files.front(), fer2013Labels(), o.inputSize, o.inputSize, o.color == "rgb"),
+                         limit);
+    CsvOptions csv;
+    csv.usage = usage;
+    csv.skipBad = o.skipBad;
+    csv.limit = limit;
+    LoadReport report;
+    Dataset rows = loadFerCsv(files, csv, &report);
+    if (report.skipped)
+        std::printf("skipped %lld malformed rows in the %s data\n", report.skipped, what);
+    return rows;
+}
+
+Data loadTrainingAndValidation(const TrainOptions &o)
 {
     if (o.holdout > 0 && !o.val.empty())
         throw std::invalid_argument("--holdout validates on training rows: leave out --val");
@@ -129,7 +152,7 @@ Data loadData(const TrainOptions &o)
         data.train = loadCompact(o.data.front(), o.trainUsage, o.limit);
         if (!withVal)
             return holdOut(data.train, o.holdout, o.seed, o.valLimit);
-        data.val = loadCompact(valFolder, o.valUsage, o.valLimit);
+        data.val = loadEvaluationRows({valFolder}, o.valUsage, o.valLimit, o, "validation");
         return data;
     }
     const bool folders = !o.data.empty() && isImageFolder(o.data.front());
@@ -152,23 +175,20 @@ Data loadData(const TrainOptions &o)
     }
     if (!withVal)
         return holdOut(firstRows(data.train, o.limit), o.holdout, o.seed, o.valLimit);
-    const std::vector<std::string> &valFiles = o.val.empty() ? o.data : o.val;
-    if (!valFiles.empty() && isImageFolder(valFiles.front())) {
-        data.val = loadImageFolder(valFiles.front(), fer2013Labels(), o.inputSize, o.inputSize, rgb);
-    } else if (!folders || !o.val.empty()) {
-        CsvOptions csv;
-        csv.usage = o.valUsage;
-        csv.skipBad = o.skipBad;
-        csv.limit = o.valLimit;
-        data.val = loadFerCsv(valFiles, csv, &report);
-        if (report.skipped)
-            std::printf("skipped %lld malformed rows in the validation data\n", report.skipped);
-    } else {
+    if (folders && o.val.empty())
         throw std::invalid_argument("image-folder training data needs --val (a folder or CSV)");
-    }
-    // CSV reading stops at the limits already; image folders are cut here.
+    data.val = loadEvaluationRows(o.val.empty() ? o.data : o.val, o.valUsage, o.valLimit, o, "validation");
+    // CSV reading stops at the limit already; image folders are cut here.
     data.train = firstRows(data.train, o.limit);
-    data.val = firstRows(data.val, o.valLimit);
+    return data;
+}
+
+// Everything is read before training starts, so a bad --test file fails at once, not hours later.
+Data loadData(const TrainOptions &o)
+{
+    Data data = loadTrainingAndValidation(o);
+    if (!o.test.empty())
+        data.test = loadEvaluationRows(o.test, o.testUsage, 0, o, "test");
     return data;
 }
 
@@ -260,6 +280,8 @@ json recipe(const TrainOptions &o)
             {"limit", o.limit},
             {"val_limit", o.valLimit},
             {"holdout", o.holdout},
+            {"test", o.test},
+            {"test_usage", o.testUsage},
             {"color", o.color},
             {"input_size", o.inputSize},
             {"arch", o.architecture.name},
@@ -642,6 +664,16 @@ int runTrain(const TrainOptions &o)
                                                 input, true, 256, torch::kCPU);
         bundleMetrics[validationName]["accuracy_flip_tta"] =
             computeMetrics(tta, data.val.labels, data.val.labelNames).accuracy;
+    }
+    if (data.test.size() > 0) {
+        const Metrics test = computeMetrics(predictLogits([&](const torch::Tensor &x) { return net->forward(x); },
+                                                          data.test, input, false, 256, torch::kCPU),
+                                            data.test.labels, data.test.labelNames);
+        const std::string testName = isImageFolder(o.test.front()) || o.testUsage.empty() ? "test" : o.testUsage;
+        bundleMetrics[testName] = {{"accuracy", test.accuracy}, {"macro_f1", test.macroF1}, {"loss", test.loss}};
+        std::printf("test: %lld faces from %s: accuracy %.2f%%, macro-F1 %.3f (reported, not used to choose)\n",
+                    static_cast<long long>(data.test.size()), data.test.description.c_str(), 100 * test.accuracy,
+                    test.macroF1);
     }
     json meta = {
         {"format", "feremotion-model"},

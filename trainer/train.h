@@ -22,6 +22,10 @@ struct TrainOptions {
     // Fraction of the training rows kept apart (drawn with --seed) to validate on instead of --val
     // or the --val-usage rows; 0 = off. Keeps the test split out of the choice of the best epoch.
     double holdout = 0;
+    // Reported only: the best epoch's metrics on these rows (CSV rows of --test-usage, a compact
+    // folder's --test-usage split, or an image folder), never used to choose anything.
+    std::vector<std::string> test;
+    std::string testUsage = "PublicTest";
     std::string color = "gray"; // image folders may be trained in rgb
     int inputSize = 48;
     float faceMargin = 0.0f; // written to the bundle: how much context the element adds around a box
