@@ -56,6 +56,37 @@ void onHandoff(GstElement *, GstBuffer *buffer, GstPad *, gpointer data)
     run->framesWithFaces += faces > 0;
 }
 
+// Plays the pipeline to EOS or an error, then stops and releases it: the error ("" at EOS) and
+// when the end came.
+struct Ending {
+    std::string error;
+    Clock::time_point at;
+};
+
+Ending playToEnd(GstElement *pipeline, GstClockTime timeout)
+{
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    GstMessage *message =
+        gst_bus_timed_pop_filtered(bus, timeout, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    Ending ending{"", Clock::now()};
+    if (!message) {
+        ending.error = "timeout";
+    } else {
+        if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR) {
+            GError *gerror = nullptr;
+            gst_message_parse_error(message, &gerror, nullptr);
+            ending.error = gerror->message;
+            g_error_free(gerror);
+        }
+        gst_message_unref(message);
+    }
+    gst_object_unref(bus);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+    return ending;
+}
+
 // Times a pipeline from its first frame at the sink to EOS, so plugin and model loading and
 // preroll stay out of the figure.
 PipelineRun runPipeline(const std::string &launch, bool countFrames = true)
@@ -76,25 +107,9 @@ PipelineRun runPipeline(const std::string &launch, bool countFrames = true)
         g_signal_connect(sink, "handoff", G_CALLBACK(onHandoff), &run);
         gst_object_unref(sink);
     }
-    gst_element_set_state(pipeline, GST_STATE_PLAYING);
-    GstBus *bus = gst_element_get_bus(pipeline);
-    GstMessage *message = gst_bus_timed_pop_filtered(bus, 600 * GST_SECOND,
-                                                     static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-    run.seconds += std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
-    if (!message) {
-        run.error = "timeout";
-    } else {
-        if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR) {
-            GError *gerror = nullptr;
-            gst_message_parse_error(message, &gerror, nullptr);
-            run.error = gerror->message;
-            g_error_free(gerror);
-        }
-        gst_message_unref(message);
-    }
-    gst_object_unref(bus);
-    gst_element_set_state(pipeline, GST_STATE_NULL);
-    gst_object_unref(pipeline);
+    const Ending ending = playToEnd(pipeline, 600 * GST_SECOND);
+    run.seconds += std::chrono::duration<double>(ending.at.time_since_epoch()).count();
+    run.error = ending.error;
     return run;
 }
 
@@ -306,24 +321,7 @@ StreamsRun runStreams(const std::string &clip, int streams, int frames, const st
         }
         gst_object_unref(element);
     }
-    gst_element_set_state(pipeline, GST_STATE_PLAYING);
-    GstBus *bus = gst_element_get_bus(pipeline);
-    GstMessage *message = gst_bus_timed_pop_filtered(bus, 900 * GST_SECOND,
-                                                     static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-    if (!message) {
-        result.error = "timeout";
-    } else {
-        if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR) {
-            GError *gerror = nullptr;
-            gst_message_parse_error(message, &gerror, nullptr);
-            result.error = gerror->message;
-            g_error_free(gerror);
-        }
-        gst_message_unref(message);
-    }
-    gst_object_unref(bus);
-    gst_element_set_state(pipeline, GST_STATE_NULL);
-    gst_object_unref(pipeline);
+    result.error = playToEnd(pipeline, 900 * GST_SECOND).error;
 
     std::vector<double> latencies;
     Clock::time_point first = Clock::time_point::max(), last = Clock::time_point::min();

@@ -85,24 +85,18 @@ def main():
         args.output = input_name(uri) + suffix
 
     pipeline = build(args, uri)
-    frames = 0
-
-    def count(_pad, _info):
-        nonlocal frames
-        frames += 1
-        return Gst.PadProbeReturn.OK
-
-    pipeline.get_by_name('analysis').get_static_pad('src').add_probe(Gst.PadProbeType.BUFFER, count)
+    counter = common.count_frames(pipeline.get_by_name('analysis'))
     what = 'JSON Lines' if args.metadata_only else f'H.264 in {args.container.upper()}'
     common.log(f'{uri} -> {args.output} ({what})')
     error = common.run(pipeline)
     if error:
-        common.fail(f'failed after {frames} frames: {error}', common.EXIT_FAILED)
+        common.fail(f'failed after {counter["frames"]} frames: {error}', common.EXIT_FAILED)
     if args.metadata_only:
         with open(args.output) as results:
-            common.log(f'wrote {args.output}: {frames} frames analysed, {sum(1 for _ in results)} with faces')
+            common.log(f'wrote {args.output}: {counter["frames"]} frames analysed, '
+                       f'{sum(1 for _ in results)} with faces')
     else:
-        common.log(f'wrote {args.output}: {frames} frames analysed')
+        common.log(f'wrote {args.output}: {counter["frames"]} frames analysed')
     return common.EXIT_OK
 
 

@@ -114,6 +114,18 @@ def configure_feremotion(element, args, **more):
             set_property(element, name, value)
 
 
+def count_frames(element):
+    """A counter of the buffers leaving `element` (its src pad): counter['frames']."""
+    counter = {'frames': 0}
+
+    def count(_pad, _info):
+        counter['frames'] += 1
+        return Gst.PadProbeReturn.OK
+
+    element.get_static_pad('src').add_probe(Gst.PadProbeType.BUFFER, count)
+    return counter
+
+
 def describe_error(message):
     """An ERROR message as one line: the error and the element that posted it."""
     error, _debug = message.parse_error()

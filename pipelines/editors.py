@@ -102,16 +102,10 @@ def annotate(path, outputs, args, prefix):
         common.set_property(pipeline.get_by_name('webvtt'), 'cue-duration', args.cue_duration)
     pipeline.get_by_name('encoder').set_property('bitrate', args.bitrate * 1000)
 
-    frames = 0
-
-    def count(_pad, _info):
-        nonlocal frames
-        frames += 1
-        return Gst.PadProbeReturn.OK
-
-    pipeline.get_by_name('analysis').get_static_pad('src').add_probe(Gst.PadProbeType.BUFFER, count)
+    counter = common.count_frames(pipeline.get_by_name('analysis'))
     progress = Progress(pipeline, prefix)
     error = common.run(pipeline, on_tick=progress.update)
+    frames = counter['frames']
     if not error and frames == 0:
         error = 'no video frames'
     if not error and not common.stop_requested:
