@@ -41,7 +41,6 @@ struct TrackedFace {
 class FaceTracker {
 public:
     void setSettings(const TrackingSettings &settings);
-    const TrackingSettings &settings() const { return settings_; }
 
     // Starts the next frame: `gray` is the frame as 8-bit gray (any scale; `scaleX`/`scaleY` are
     // its pixels per frame pixel). On frames between detections the visible tracks are moved along
@@ -58,7 +57,6 @@ public:
     void applyEmotions(const std::vector<size_t> &faces, const std::vector<Emotion> &emotions);
     const std::vector<TrackedFace> &visibleFaces() const { return visible_; }
 
-    long long frameIndex() const { return frame_; }
     // Forgets every track and the previous frame (new stream, seek, size change).
     void reset();
 
