@@ -85,6 +85,19 @@ nlohmann::json metadataOf(const std::string &bundle)
     return nlohmann::json::parse(loadBundle(bundle).metadataJson);
 }
 
+// The logits C++ computes for interop.py's fixed input (three gray 48x48 faces) match Python's.
+void expectPythonLogits(const std::string &bundlePath, const nlohmann::json &python)
+{
+    c10::InferenceMode guard;
+    LoadedBundle bundle = loadBundle(bundlePath);
+    const int64_t count = 3 * 48 * 48;
+    auto input = ((torch::arange(count, torch::kInt64) * 37 % 251).to(torch::kFloat32) / 250.0 - 0.5) / 0.5;
+    const torch::Tensor logits = bundle.module.forward({input.reshape({3, 1, 48, 48})}).toTensor();
+    for (int64_t i = 0; i < 3; ++i)
+        for (int64_t k = 0; k < 7; ++k)
+            EXPECT_NEAR(logits[i][k].item<float>(), python["logits"][i][k].get<float>(), 1e-5);
+}
+
 void writeText(const std::string &path, const std::string &text)
 {
     std::ofstream(path) << text;
@@ -102,7 +115,7 @@ std::string csvRow(int emotion, int pixels, const char *usage = "Training")
 
 TEST(Trainer, EverySubcommandHasHelp)
 {
-    for (const char *sub : {"train", "evaluate", "predict", "info", "export-weights", "import-weights"}) {
+    for (const char *sub : {"train", "evaluate", "predict", "info", "export-weights", "import-weights", "ensemble"}) {
         const auto result = runTrainer(std::string(sub) + " --help");
         EXPECT_EQ(result.status, 0) << sub;
         EXPECT_THAT(result.output, HasSubstr("--")) << sub;
@@ -398,14 +411,7 @@ TEST(Trainer, PythonOpensATrainedBundleAndMatchesItsOutputs)
     ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"))).status, 0);
     const auto python = nlohmann::json::parse(runInterop("run " + dir.file("m.pt")));
     EXPECT_EQ(python["labels"].size(), 7u);
-    c10::InferenceMode guard;
-    LoadedBundle bundle = loadBundle(dir.file("m.pt"));
-    const int64_t count = 3 * 48 * 48;
-    auto input = ((torch::arange(count, torch::kInt64) * 37 % 251).to(torch::kFloat32) / 250.0 - 0.5) / 0.5;
-    const torch::Tensor logits = bundle.module.forward({input.reshape({3, 1, 48, 48})}).toTensor();
-    for (int64_t i = 0; i < 3; ++i)
-        for (int64_t k = 0; k < 7; ++k)
-            EXPECT_NEAR(logits[i][k].item<float>(), python["logits"][i][k].get<float>(), 1e-5);
+    expectPythonLogits(dir.file("m.pt"), python);
 }
 
 TEST(Trainer, EveryClassBalancingModeTrainsAndIsRecorded)
@@ -570,4 +576,107 @@ TEST(Trainer, HoldoutWithValIsRefused)
     const auto result = runTrainer(tinyRun(*fer, dir.file("h.pt"), "--holdout 0.1"));
     EXPECT_EQ(result.status, 2);
     EXPECT_THAT(result.output, HasSubstr("--holdout validates on training rows: leave out --val"));
+}
+
+namespace {
+
+torch::Tensor forwardOf(const std::string &bundle, const torch::Tensor &x)
+{
+    torch::jit::Module module = torch::jit::load(bundle);
+    module.eval();
+    return module.forward({x}).toTensor();
+}
+
+} // namespace
+
+TEST(TrainerEnsemble, ForwardIsTheMeanOfTheMembersLogProbabilities)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("a.pt"))).status, 0);
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("b.pt"), "--dropout 0.1")).status, 0);
+    const auto result = runTrainer("ensemble --models " + dir.file("a.pt") + " " + dir.file("b.pt") + " --out " +
+                                   dir.file("e.pt"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    c10::InferenceMode guard;
+    const torch::Tensor x = torch::rand({5, 1, 48, 48}) * 2 - 1;
+    const torch::Tensor expected =
+        (torch::log_softmax(forwardOf(dir.file("a.pt"), x), 1) + torch::log_softmax(forwardOf(dir.file("b.pt"), x), 1)) / 2;
+    EXPECT_TRUE(torch::allclose(forwardOf(dir.file("e.pt"), x), expected, 1e-5, 1e-6));
+}
+
+TEST(TrainerEnsemble, FlipAveragesEachFaceWithItsMirrorImage)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("a.pt"))).status, 0);
+    const auto result = runTrainer("ensemble --models " + dir.file("a.pt") + " --flip --out " + dir.file("f.pt"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    c10::InferenceMode guard;
+    const torch::Tensor x = torch::rand({5, 1, 48, 48}) * 2 - 1;
+    const torch::Tensor expected = (torch::log_softmax(forwardOf(dir.file("a.pt"), x), 1) +
+                                    torch::log_softmax(forwardOf(dir.file("a.pt"), x.flip({3})), 1)) / 2;
+    EXPECT_TRUE(torch::allclose(forwardOf(dir.file("f.pt"), x), expected, 1e-5, 1e-6));
+}
+
+TEST(TrainerEnsemble, BundleDescribesItsMembersAndTheirTestMetrics)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("a.pt"))).status, 0);
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("b.pt"), "--dropout 0.1")).status, 0);
+    const auto result = runTrainer("ensemble --models " + dir.file("a.pt") + " " + dir.file("b.pt") + " --test " +
+                                   fer->publicTest + " --out " + dir.file("e.pt"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, HasSubstr("test: 3589 faces"));
+    const auto meta = metadataOf(dir.file("e.pt")), a = metadataOf(dir.file("a.pt"));
+    EXPECT_THAT(meta["architecture"].get<std::string>(), HasSubstr("ensemble of 2"));
+    EXPECT_EQ(meta["parameters"].get<long long>(), 2 * a["parameters"].get<long long>());
+    EXPECT_EQ(meta["multiply_accumulates"].get<long long>(), 2 * a["multiply_accumulates"].get<long long>());
+    EXPECT_EQ(meta["labels"], a["labels"]);
+    EXPECT_EQ(meta["input"], a["input"]);
+    const auto &members = meta["training"]["ensemble"]["members"];
+    ASSERT_EQ(members.size(), 2u);
+    EXPECT_EQ(members[0]["file"], "a.pt");
+    EXPECT_EQ(members[1]["training"]["recipe"]["dropout"], 0.1f);
+    EXPECT_GT(meta["training"]["metrics"]["PublicTest"]["accuracy"].get<double>(), 0.0);
+    EmotionClassifier classifier(dir.file("e.pt"), {});
+    EXPECT_TRUE(classifier.hasBundleMetadata());
+    EXPECT_EQ(classifier.info().architecture, meta["architecture"]);
+}
+
+TEST(TrainerEnsemble, PythonOpensTheEnsembleBundle)
+{
+    REQUIRE_FER(fer);
+    if (!pythonTorchAvailable())
+        GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch)";
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("a.pt"))).status, 0);
+    ASSERT_EQ(runTrainer("ensemble --models " + dir.file("a.pt") + " --flip --out " + dir.file("f.pt")).status, 0);
+    const auto python = nlohmann::json::parse(runInterop("run " + dir.file("f.pt")));
+    EXPECT_EQ(python["labels"].size(), 7u);
+    expectPythonLogits(dir.file("f.pt"), python);
+}
+
+TEST(TrainerEnsemble, MembersWithAnotherInputAreRefusedByName)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("a.pt"))).status, 0);
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("small.pt"), "--input-size 40")).status, 0);
+    const auto result = runTrainer("ensemble --models " + dir.file("a.pt") + " " + dir.file("small.pt") + " --out " +
+                                   dir.file("e.pt"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("small.pt"), HasSubstr("input size")));
+    EXPECT_FALSE(fs::exists(dir.file("e.pt")));
+}
+
+TEST(TrainerEnsemble, OneMemberWithoutFlipIsRefused)
+{
+    TempDir dir;
+    const std::string model = dir.file("a.pt");
+    writeText(model, "placeholder"); // the option check comes before the file is opened
+    const auto result = runTrainer("ensemble --models " + model + " --out " + dir.file("e.pt"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("two or more --models"));
 }

@@ -20,6 +20,7 @@
 #include "device.h"
 #include "metrics.h"
 #include "plots.h"
+#include "train.h"
 
 #ifdef FEREMOTION_TRAINER_OPENCV
 #include <opencv2/imgcodecs.hpp>
@@ -75,32 +76,38 @@ Dataset fitToInput(Dataset data, const InputSpec &input)
     return data;
 }
 
+// The rows of `files` a bundle is evaluated on, fitted to its input: a compact folder's or the
+// CSVs' `usage` rows (empty: all CSV rows, a compact folder's PublicTest), or an image folder.
+Dataset loadRowsFor(const Bundle &bundle, const std::string &model, const std::vector<std::string> &files,
+                    const std::string &usage, bool skipBad)
+{
+    if (files.empty())
+        throw std::invalid_argument("no data to evaluate on");
+    if (files.size() == 1 && isCompactFolder(files.front()))
+        return fitToInput(loadCompact(files.front(), usage.empty() ? "PublicTest" : usage), bundle.info.input);
+    if (isImageFolder(files.front()))
+        return loadImageFolder(files.front(), bundle.info.labels, bundle.info.input.width, bundle.info.input.height,
+                               bundle.info.input.color == ColorMode::Rgb);
+    CsvOptions csv;
+    csv.usage = usage;
+    csv.skipBad = skipBad;
+    LoadReport report;
+    Dataset data = fitToInput(loadFerCsv(files, csv, &report), bundle.info.input);
+    if (report.skipped)
+        std::printf("skipped %lld malformed rows\n", report.skipped);
+    if (bundle.info.labels.size() != data.labelNames.size())
+        throw ModelError("model '" + model + "' has " + std::to_string(bundle.info.labels.size()) +
+                         " labels; FER-2013 data has 7");
+    return data;
+}
+
 } // namespace
 
 int runEvaluate(const EvaluateOptions &o)
 {
     setThreads(o.threads);
     Bundle bundle = openBundle(o.model);
-    if (o.data.empty())
-        throw std::invalid_argument("--data is required");
-    Dataset data;
-    if (o.data.size() == 1 && isCompactFolder(o.data.front())) {
-        data = fitToInput(loadCompact(o.data.front(), o.usage.empty() ? "PublicTest" : o.usage), bundle.info.input);
-    } else if (isImageFolder(o.data.front())) {
-        data = loadImageFolder(o.data.front(), bundle.info.labels, bundle.info.input.width, bundle.info.input.height,
-                               bundle.info.input.color == ColorMode::Rgb);
-    } else {
-        CsvOptions csv;
-        csv.usage = o.usage;
-        csv.skipBad = o.skipBad;
-        LoadReport report;
-        data = fitToInput(loadFerCsv(o.data, csv, &report), bundle.info.input);
-        if (report.skipped)
-            std::printf("skipped %lld malformed rows\n", report.skipped);
-        if (bundle.info.labels.size() != data.labelNames.size())
-            throw ModelError("model '" + o.model + "' has " + std::to_string(bundle.info.labels.size()) +
-                             " labels; FER-2013 data has 7");
-    }
+    const Dataset data = loadRowsFor(bundle, o.model, o.data, o.usage, o.skipBad);
     auto forward = [&](const torch::Tensor &x) {
         torch::Tensor logits = bundle.module.forward({x}).toTensor();
         if (o.ttaCrops) {
@@ -353,6 +360,104 @@ int runImportWeights(const ImportWeightsOptions &o)
     net->eval();
     saveBundle(exportTorchScript(net), header["metadata"].get<std::string>(), o.out);
     std::printf("wrote %s from %s (%s)\n", o.out.c_str(), o.weights.c_str(), meta.value("architecture", arch.name).c_str());
+    return 0;
+}
+
+namespace {
+
+// One input must serve every member: the same labels and the same face preparation.
+void requireSameInterface(const Bundle &first, const std::string &firstPath, const Bundle &member,
+                          const std::string &path)
+{
+    const ModelInfo &a = first.info, &b = member.info;
+    const char *differs = a.labels != b.labels                                               ? "labels"
+                          : a.input.width != b.input.width || a.input.height != b.input.height ? "input size"
+                          : a.input.color != b.input.color                                   ? "input colour"
+                          : a.input.mean != b.input.mean || a.input.std != b.input.std       ? "input normalisation"
+                          : a.faceMargin != b.faceMargin                                     ? "face-crop margin"
+                                                                                             : nullptr;
+    if (differs)
+        throw ModelError("model '" + path + "' cannot join an ensemble with '" + firstPath + "': its " + differs +
+                         " differ");
+}
+
+// TorchScript source of the ensemble's forward: the mean of the members' log-probabilities, so the
+// output is still logits (their softmax is the normalised geometric mean of the members' outputs).
+std::string ensembleForward(size_t members, bool flip)
+{
+    std::string terms;
+    for (size_t i = 0; i < members; ++i) {
+        const std::string member = "self.member" + std::to_string(i);
+        terms += (i ? " + " : "") + ("torch.log_softmax(" + member + ".forward(x), 1)");
+        if (flip)
+            terms += " + torch.log_softmax(" + member + ".forward(torch.flip(x, [3])), 1)";
+    }
+    return "def forward(self, x):\n    return (" + terms + ") / " + std::to_string(members * (flip ? 2 : 1)) + ".0\n";
+}
+
+} // namespace
+
+int runEnsemble(const EnsembleOptions &o)
+{
+    if (o.models.size() < 2 && !o.flip)
+        throw std::invalid_argument("an ensemble needs two or more --models (or --flip for one)");
+    setThreads(o.threads);
+    std::vector<Bundle> members;
+    for (const std::string &path : o.models) {
+        members.push_back(openBundle(path));
+        requireSameInterface(members.front(), o.models.front(), members.back(), path);
+    }
+    std::unique_ptr<Dataset> test;
+    if (!o.test.empty())
+        test = std::make_unique<Dataset>(loadRowsFor(members.front(), o.models.front(), o.test, o.testUsage, o.skipBad));
+
+    torch::jit::Module ensemble("FeremotionEnsemble");
+    json memberInfo = json::array();
+    std::string architectures;
+    long long parameters = 0, work = 0;
+    for (size_t i = 0; i < members.size(); ++i) {
+        ensemble.register_module("member" + std::to_string(i), members[i].module);
+        const json meta = json::parse(members[i].info.jsonText);
+        memberInfo.push_back({{"file", fs::path(o.models[i]).filename().string()},
+                              {"architecture", meta.value("architecture", "")},
+                              {"parameters", members[i].info.parameters},
+                              {"training", meta.value("training", json::object())}});
+        architectures += (i ? ", " : "") + meta.value("architecture", std::string("?"));
+        parameters += members[i].info.parameters;
+        work += meta.value("multiply_accumulates", 0LL);
+    }
+    ensemble.define(ensembleForward(members.size(), o.flip));
+    ensemble.eval();
+
+    json metrics = json::object();
+    if (test) {
+        const Metrics m = computeMetrics(
+            predictLogits([&](const torch::Tensor &x) { return ensemble.forward({x}).toTensor(); }, *test,
+                          members.front().info.input, false, 256, torch::kCPU),
+            test->labels, test->labelNames);
+        const std::string name = isImageFolder(o.test.front()) || o.testUsage.empty() ? "test" : o.testUsage;
+        metrics[name] = {{"accuracy", m.accuracy}, {"macro_f1", m.macroF1}, {"loss", m.loss}};
+        std::printf("test: %lld faces from %s: accuracy %.2f%%, macro-F1 %.3f\n", static_cast<long long>(m.count),
+                    test->description.c_str(), 100 * m.accuracy, m.macroF1);
+    }
+
+    json meta = json::parse(members.front().info.jsonText);
+    meta["architecture"] = "ensemble of " + std::to_string(members.size()) + " (mean log-probabilities" +
+                           (o.flip ? " of each face and its mirror image" : "") + "): " + architectures;
+    meta["parameters"] = parameters;
+    if (work > 0)
+        meta["multiply_accumulates"] = work * (o.flip ? 2 : 1);
+    json training = {{"dataset", meta["training"].value("dataset", json())},
+                     {"epochs", meta["training"].value("epochs", 0)},
+                     {"seed", meta["training"].value("seed", 0)},
+                     {"metrics", metrics},
+                     {"ensemble", {{"flip", o.flip}, {"members", memberInfo}}}};
+    meta["training"] = training;
+    meta["created"] = utcNow();
+    meta["producer"] = "feremotion-trainer " FEREMOTION_VERSION;
+    saveBundle(ensemble, meta.dump(2), o.out);
+    std::printf("wrote %s: %s, %lld parameters\n", o.out.c_str(), meta["architecture"].get<std::string>().c_str(),
+                parameters);
     return 0;
 }
 

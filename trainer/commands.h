@@ -55,4 +55,17 @@ struct ImportWeightsOptions {
 };
 int runImportWeights(const ImportWeightsOptions &options);
 
+// One bundle from several: its forward averages the members' log-probabilities (and, with
+// `flip`, those of each face's mirror image), so the element runs the whole ensemble as one model.
+struct EnsembleOptions {
+    std::vector<std::string> models;
+    bool flip = false;
+    std::vector<std::string> test; // rows to report the ensemble's metrics on, as train's --test
+    std::string testUsage = "PublicTest";
+    bool skipBad = false;
+    std::string out;
+    int threads = 0;
+};
+int runEnsemble(const EnsembleOptions &options);
+
 } // namespace feremotion::trainer

@@ -160,6 +160,21 @@ void setupWeights(CLI::App &app, std::function<int()> &run)
     importer->callback([in, &run] { run = [in] { return runImportWeights(*in); }; });
 }
 
+void setupEnsemble(CLI::App &app, std::function<int()> &run)
+{
+    auto o = std::make_shared<EnsembleOptions>();
+    CLI::App *sub = app.add_subcommand(
+        "ensemble", "Join bundles into one whose forward averages their outputs (optionally with each face's mirror image)");
+    sub->add_option("--models", o->models, "Member bundles (.pt), same labels and input")->required()->check(CLI::ExistingFile);
+    sub->add_flag("--flip", o->flip, "Also average each member's output on the mirror image (twice the work per face)");
+    sub->add_option("--test", o->test, "Data to report the ensemble's metrics on (recorded in the bundle)");
+    sub->add_option("--test-usage", o->testUsage, "Usage value of the --test rows in CSVs and compact folders")->capture_default_str();
+    sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows");
+    sub->add_option("--out", o->out, "Bundle to write (atomically)")->required();
+    sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
+    sub->callback([o, &run] { run = [o] { return runEnsemble(*o); }; });
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -178,6 +193,7 @@ int main(int argc, char **argv)
     setupPredict(app, run);
     setupInfo(app, run);
     setupWeights(app, run);
+    setupEnsemble(app, run);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -62,14 +62,6 @@ void checkWritable(const std::string &path, const char *what)
     fs::remove(probe, ec);
 }
 
-std::string utcNow()
-{
-    const std::time_t now = std::time(nullptr);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-    return text;
-}
-
 InputSpec inputSpecFor(const TrainOptions &o)
 {
     InputSpec input;
@@ -719,6 +711,14 @@ int runTrain(const TrainOptions &o)
     if (pictures)
         std::printf("wrote %s, %s, %s\n", curves.c_str(), confusion.c_str(), samples.c_str());
     return 0;
+}
+
+std::string utcNow()
+{
+    const std::time_t now = std::time(nullptr);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    return text;
 }
 
 } // namespace feremotion::trainer

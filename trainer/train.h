@@ -58,4 +58,7 @@ struct TrainOptions {
 // std::invalid_argument on bad input (exit status 2 in main).
 int runTrain(const TrainOptions &options);
 
+// The bundle's "created" time: ISO 8601, UTC.
+std::string utcNow();
+
 } // namespace feremotion::trainer
