@@ -680,3 +680,74 @@ TEST(TrainerEnsemble, OneMemberWithoutFlipIsRefused)
     EXPECT_EQ(result.status, 2);
     EXPECT_THAT(result.output, HasSubstr("two or more --models"));
 }
+
+namespace {
+
+// A teacher bundle that calls every face "surprise", with the interface of `like`.
+void writeSurpriseTeacher(const std::string &like, const std::string &path)
+{
+    torch::jit::Module teacher("SurpriseTeacher");
+    teacher.define("def forward(self, x):\n"
+                   "    return torch.zeros([x.size(0), 7]) + torch.tensor([0.0, 0.0, 0.0, 0.0, 0.0, 6.0, 0.0])\n");
+    saveBundle(teacher, loadBundle(like).metadataJson, path);
+}
+
+// The share of PublicTest's first 256 faces a bundle calls `label`.
+double shareCalled(const std::string &bundle, const std::string &publicTest, int64_t label)
+{
+    trainer::CsvOptions csv;
+    csv.limit = 256;
+    const trainer::Dataset faces = trainer::loadFerCsv({publicTest}, csv);
+    const torch::Tensor x = (faces.images.to(torch::kFloat32) / 255.0 - 0.5) / 0.5;
+    c10::InferenceMode guard;
+    return forwardOf(bundle, x).argmax(1).eq(label).to(torch::kFloat32).mean().item<double>();
+}
+
+} // namespace
+
+TEST(TrainerDistillation, TheStudentLearnsTheTeachersOutputs)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("like.pt"), "", 1)).status, 0);
+    writeSurpriseTeacher(dir.file("like.pt"), dir.file("teacher.pt"));
+    // Only the teacher's term: the labels (mostly happy in FER-2013) weigh nothing.
+    const auto result = runTrainer(tinyRun(*fer, dir.file("student.pt"), "--teacher " + dir.file("teacher.pt") +
+                                                                             " --distill-weight 1 --lr 1e-2", 5));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_GT(shareCalled(dir.file("student.pt"), fer->publicTest, 5), 0.9);
+}
+
+TEST(TrainerDistillation, TheRecipeRecordsTheTeacher)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("teacher.pt"), "", 1)).status, 0);
+    const auto result = runTrainer(tinyRun(*fer, dir.file("student.pt"), "--teacher " + dir.file("teacher.pt") +
+                                                                             " --distill-weight 0.5 --distill-temperature 3", 1));
+    ASSERT_EQ(result.status, 0) << result.output;
+    const auto recipe = metadataOf(dir.file("student.pt"))["training"]["recipe"];
+    EXPECT_EQ(recipe["teacher"], dir.file("teacher.pt"));
+    EXPECT_EQ(recipe["distill_weight"], 0.5);
+    EXPECT_EQ(recipe["distill_temperature"], 3.0);
+}
+
+TEST(TrainerDistillation, ATeacherWithAnotherInputIsRefusedBeforeTraining)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("small.pt"), "--input-size 40", 1)).status, 0);
+    const auto result = runTrainer(tinyRun(*fer, dir.file("student.pt"), "--teacher " + dir.file("small.pt")));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("small.pt"), HasSubstr("input size")));
+    EXPECT_THAT(result.output, ::testing::Not(HasSubstr("epoch 1")));
+}
+
+TEST(TrainerDistillation, AMissingTeacherIsNamed)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const auto result = runTrainer(tinyRun(*fer, dir.file("student.pt"), "--teacher " + dir.file("none.pt")));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("--teacher"), HasSubstr("none.pt"), HasSubstr("does not exist")));
+}

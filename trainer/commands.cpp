@@ -365,22 +365,6 @@ int runImportWeights(const ImportWeightsOptions &o)
 
 namespace {
 
-// One input must serve every member: the same labels and the same face preparation.
-void requireSameInterface(const Bundle &first, const std::string &firstPath, const Bundle &member,
-                          const std::string &path)
-{
-    const ModelInfo &a = first.info, &b = member.info;
-    const char *differs = a.labels != b.labels                                               ? "labels"
-                          : a.input.width != b.input.width || a.input.height != b.input.height ? "input size"
-                          : a.input.color != b.input.color                                   ? "input colour"
-                          : a.input.mean != b.input.mean || a.input.std != b.input.std       ? "input normalisation"
-                          : a.faceMargin != b.faceMargin                                     ? "face-crop margin"
-                                                                                             : nullptr;
-    if (differs)
-        throw ModelError("model '" + path + "' cannot join an ensemble with '" + firstPath + "': its " + differs +
-                         " differ");
-}
-
 // TorchScript source of the ensemble's forward: the mean of the members' log-probabilities, so the
 // output is still logits (their softmax is the normalised geometric mean of the members' outputs).
 std::string ensembleForward(size_t members, bool flip)
@@ -405,7 +389,9 @@ int runEnsemble(const EnsembleOptions &o)
     std::vector<Bundle> members;
     for (const std::string &path : o.models) {
         members.push_back(openBundle(path));
-        requireSameInterface(members.front(), o.models.front(), members.back(), path);
+        if (const char *differs = interfaceDifference(members.front().info, members.back().info))
+            throw ModelError("model '" + path + "' cannot join an ensemble with '" + o.models.front() + "': its " +
+                             differs + " differ");
     }
     std::unique_ptr<Dataset> test;
     if (!o.test.empty())

@@ -90,6 +90,11 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
         ->capture_default_str();
     sub->add_option("--contrast", o->augment.contrast, "Random contrast, ± fraction")->check(CLI::Range(0.0, 1.0))->capture_default_str();
     sub->add_option("--erasing", o->augment.erasing, "Probability of random erasing")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    sub->add_option("--teacher", o->teacher, "Bundle whose outputs the network learns too (distillation, e.g. from an ensemble)");
+    sub->add_option("--distill-weight", o->distillWeight, "Weight of the teacher's term in the loss; the labels get 1 minus it")
+        ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    sub->add_option("--distill-temperature", o->distillTemperature, "Temperature softening teacher and student outputs")
+        ->check(CLI::PositiveNumber)->capture_default_str();
     sub->add_option("--init", o->init, "TorchScript backbone to start from (transfer learning); a new head is trained")
         ->check(CLI::ExistingFile);
     sub->add_flag("--freeze-backbone", o->freezeBackbone, "Train only the head on top of --init");

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <queue>
 #include <random>
 #include <thread>
@@ -265,42 +266,48 @@ RunState runStateFromJson(const json &j)
 // The options that must match for --resume to continue the same run.
 json recipe(const TrainOptions &o)
 {
-    return {{"data", o.data},
-            {"val", o.val},
-            {"train_usage", o.trainUsage},
-            {"val_usage", o.valUsage},
-            {"limit", o.limit},
-            {"val_limit", o.valLimit},
-            {"holdout", o.holdout},
-            {"test", o.test},
-            {"test_usage", o.testUsage},
-            {"color", o.color},
-            {"input_size", o.inputSize},
-            {"arch", o.architecture.name},
-            {"width", o.architecture.width},
-            {"hidden", o.architecture.hidden},
-            {"dropout", o.architecture.dropout},
-            {"optimizer", o.optimizer},
-            {"lr", o.learningRate},
-            {"weight_decay", o.weightDecay},
-            {"scheduler", o.scheduler},
-            {"epochs", o.epochs},
-            {"batch_size", o.batchSize},
-            {"label_smoothing", o.labelSmoothing},
-            {"patience", o.patience},
-            {"balance", o.balance},
-            {"augment",
-             {{"enabled", o.augment.enabled},
-              {"crop_padding", o.augment.cropPadding},
-              {"flip", o.augment.flip},
-              {"rotation", o.augment.rotation},
-              {"scale", o.augment.scale},
-              {"brightness", o.augment.brightness},
-              {"contrast", o.augment.contrast},
-              {"erasing", o.augment.erasing}}},
-            {"init", o.init},
-            {"freeze_backbone", o.freezeBackbone},
-            {"seed", o.seed}};
+    json r = {{"data", o.data},
+              {"val", o.val},
+              {"train_usage", o.trainUsage},
+              {"val_usage", o.valUsage},
+              {"limit", o.limit},
+              {"val_limit", o.valLimit},
+              {"holdout", o.holdout},
+              {"test", o.test},
+              {"test_usage", o.testUsage},
+              {"color", o.color},
+              {"input_size", o.inputSize},
+              {"arch", o.architecture.name},
+              {"width", o.architecture.width},
+              {"hidden", o.architecture.hidden},
+              {"dropout", o.architecture.dropout},
+              {"optimizer", o.optimizer},
+              {"lr", o.learningRate},
+              {"weight_decay", o.weightDecay},
+              {"scheduler", o.scheduler},
+              {"epochs", o.epochs},
+              {"batch_size", o.batchSize},
+              {"label_smoothing", o.labelSmoothing},
+              {"patience", o.patience},
+              {"balance", o.balance},
+              {"augment",
+               {{"enabled", o.augment.enabled},
+                {"crop_padding", o.augment.cropPadding},
+                {"flip", o.augment.flip},
+                {"rotation", o.augment.rotation},
+                {"scale", o.augment.scale},
+                {"brightness", o.augment.brightness},
+                {"contrast", o.augment.contrast},
+                {"erasing", o.augment.erasing}}},
+              {"init", o.init},
+              {"freeze_backbone", o.freezeBackbone},
+              {"seed", o.seed}};
+    if (!o.teacher.empty()) {
+        r["teacher"] = o.teacher;
+        r["distill_weight"] = o.distillWeight;
+        r["distill_temperature"] = o.distillTemperature;
+    }
+    return r;
 }
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
@@ -497,6 +504,37 @@ std::string architectureDescription(const TrainOptions &o, EmotionNet &net)
     return text;
 }
 
+// The --teacher bundle, checked to take the student's input and give its labels.
+torch::jit::Module loadTeacher(const TrainOptions &o, const InputSpec &input, const std::vector<std::string> &labels,
+                               const torch::Device &device)
+{
+    LoadedBundle bundle;
+    try {
+        bundle = loadBundle(o.teacher, device);
+    } catch (const ModelError &e) {
+        throw ModelError(std::string("--teacher: ") + e.what());
+    }
+    if (bundle.metadataJson.empty())
+        throw ModelError("--teacher '" + o.teacher + "' has no feremotion.json, so its labels and input cannot be checked");
+    ModelInfo student;
+    student.labels = labels;
+    student.input = input;
+    student.faceMargin = o.faceMargin;
+    if (const char *differs = interfaceDifference(parseModelInfo(bundle.metadataJson, o.teacher), student))
+        throw ModelError("--teacher '" + o.teacher + "' does not fit this run: its " + std::string(differs) + " differ");
+    bundle.module.eval();
+    return bundle.module;
+}
+
+// T^2 x KL(softmax(teacher / T) || softmax(student / T)), averaged over the batch; T^2 keeps its
+// gradients on the scale of the cross-entropy's whatever the temperature.
+torch::Tensor distillationLoss(const torch::Tensor &studentLogits, const torch::Tensor &teacherLogits, double temperature)
+{
+    const torch::Tensor teacher = torch::log_softmax(teacherLogits / temperature, 1);
+    const torch::Tensor student = torch::log_softmax(studentLogits / temperature, 1);
+    return (teacher.exp() * (teacher - student)).sum(1).mean() * (temperature * temperature);
+}
+
 } // namespace
 
 int runTrain(const TrainOptions &o)
@@ -525,6 +563,9 @@ int runTrain(const TrainOptions &o)
                 static_cast<long long>(data.val.size()), data.val.description.c_str());
 
     EmotionNet net = buildNetwork(o, input);
+    std::optional<torch::jit::Module> teacher;
+    if (!o.teacher.empty())
+        teacher = loadTeacher(o, input, data.train.labelNames, device);
     const int64_t macs = net->multiplyAccumulates();
     net->to(device);
     std::printf("model: %s, %lld parameters, %.1f M multiply-accumulates per face, device %s, %d threads\n",
@@ -585,7 +626,16 @@ int runTrain(const TrainOptions &o)
             const torch::Tensor x = batch.inputs.to(device), y = batch.labels.to(device);
             optimizer->zero_grad();
             const torch::Tensor logits = net->forward(x);
-            const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y, lossOptions);
+            torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y, lossOptions);
+            if (teacher) {
+                torch::Tensor teacherLogits;
+                {
+                    torch::NoGradGuard noGrad;
+                    teacherLogits = teacher->forward({x}).toTensor();
+                }
+                loss = (1 - o.distillWeight) * loss +
+                       o.distillWeight * distillationLoss(logits, teacherLogits, o.distillTemperature);
+            }
             if (!std::isfinite(loss.item<double>()))
                 throw std::runtime_error("the training loss became non-finite at epoch " + std::to_string(epoch + 1) +
                                          "; lower --lr");

@@ -42,6 +42,13 @@ struct TrainOptions {
     AugmentOptions augment;
     std::string balance = "none"; // none, weighted-loss, oversample
 
+    // Knowledge distillation: a bundle (e.g. an ensemble) whose outputs the student learns too. The
+    // loss is (1 - weight) x cross-entropy with the labels + weight x T^2 x KL(teacher_T || student_T),
+    // both softened by the temperature T (Hinton et al. 2015).
+    std::string teacher;
+    double distillWeight = 0.7;
+    double distillTemperature = 2.0;
+
     std::string init; // TorchScript backbone for transfer learning
     bool freezeBackbone = false;
 

@@ -122,6 +122,21 @@ void completeNormalisation(InputSpec &input)
             throw std::invalid_argument("std must hold positive numbers");
 }
 
+const char *interfaceDifference(const ModelInfo &a, const ModelInfo &b)
+{
+    if (a.labels != b.labels)
+        return "labels";
+    if (a.input.width != b.input.width || a.input.height != b.input.height)
+        return "input size";
+    if (a.input.color != b.input.color)
+        return "input colour";
+    if (a.input.mean != b.input.mean || a.input.std != b.input.std)
+        return "input normalisation";
+    if (a.faceMargin != b.faceMargin)
+        return "face-crop margin";
+    return nullptr;
+}
+
 ModelInfo parseModelInfo(const std::string &jsonText, const std::string &source)
 {
     json doc;

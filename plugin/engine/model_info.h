@@ -45,6 +45,10 @@ void completeNormalisation(InputSpec &input);
 // Parses feremotion.json; `source` names the file in error messages.
 ModelInfo parseModelInfo(const std::string &jsonText, const std::string &source);
 
+// What keeps one input from serving both models: "labels", "input size", "input colour", "input
+// normalisation" or "face-crop margin" (the first that differs); nullptr when they agree.
+const char *interfaceDifference(const ModelInfo &a, const ModelInfo &b);
+
 // Splits "angry,disgust, fear" into labels; throws std::invalid_argument on an empty label.
 std::vector<std::string> parseLabelList(const std::string &text);
 // Parses "0.5" or "0.485,0.456,0.406".
