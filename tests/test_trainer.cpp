@@ -671,6 +671,22 @@ TEST(TrainerEnsemble, MembersWithAnotherInputAreRefusedByName)
     EXPECT_FALSE(fs::exists(dir.file("e.pt")));
 }
 
+TEST(TrainerEnsemble, MembersWithoutATrainingRecordJoinToo)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("a.pt"), "", 1)).status, 0);
+    // As a bundle written elsewhere (e.g. from Python) may be: feremotion.json without "training".
+    LoadedBundle bundle = loadBundle(dir.file("a.pt"));
+    auto meta = nlohmann::json::parse(bundle.metadataJson);
+    meta.erase("training");
+    saveBundle(bundle.module, meta.dump(), dir.file("bare.pt"));
+    const auto result = runTrainer("ensemble --models " + dir.file("bare.pt") + " " + dir.file("a.pt") + " --out " +
+                                   dir.file("e.pt"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_EQ(metadataOf(dir.file("e.pt"))["training"]["ensemble"]["members"].size(), 2u);
+}
+
 TEST(TrainerEnsemble, OneMemberWithoutFlipIsRefused)
 {
     TempDir dir;

@@ -428,14 +428,15 @@ int runEnsemble(const EnsembleOptions &o)
     }
 
     json meta = json::parse(members.front().info.jsonText);
+    const json firstTraining = meta.value("training", json::object()); // absent in bundles written elsewhere
     meta["architecture"] = "ensemble of " + std::to_string(members.size()) + " (mean log-probabilities" +
                            (o.flip ? " of each face and its mirror image" : "") + "): " + architectures;
     meta["parameters"] = parameters;
     if (work > 0)
         meta["multiply_accumulates"] = work * (o.flip ? 2 : 1);
-    json training = {{"dataset", meta["training"].value("dataset", json())},
-                     {"epochs", meta["training"].value("epochs", 0)},
-                     {"seed", meta["training"].value("seed", 0)},
+    json training = {{"dataset", firstTraining.value("dataset", json())},
+                     {"epochs", firstTraining.value("epochs", 0)},
+                     {"seed", firstTraining.value("seed", 0)},
                      {"metrics", metrics},
                      {"ensemble", {{"flip", o.flip}, {"members", memberInfo}}}};
     meta["training"] = training;
