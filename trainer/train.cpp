@@ -302,6 +302,7 @@ json recipe(const TrainOptions &o)
               {"init", o.init},
               {"freeze_backbone", o.freezeBackbone},
               {"seed", o.seed}};
+    // Only with a teacher, so checkpoints written before distillation existed still resume.
     if (!o.teacher.empty()) {
         r["teacher"] = o.teacher;
         r["distill_weight"] = o.distillWeight;
