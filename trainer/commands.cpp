@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// evaluate, predict, info, export-weights, import-weights.
+// evaluate, predict, info, export-weights, import-weights, ensemble.
 #include "commands.h"
 
 #include <algorithm>
@@ -421,8 +421,7 @@ int runEnsemble(const EnsembleOptions &o)
             predictLogits([&](const torch::Tensor &x) { return ensemble.forward({x}).toTensor(); }, *test,
                           members.front().info.input, false, 256, torch::kCPU),
             test->labels, test->labelNames);
-        const std::string name = isImageFolder(o.test.front()) || o.testUsage.empty() ? "test" : o.testUsage;
-        metrics[name] = {{"accuracy", m.accuracy}, {"macro_f1", m.macroF1}, {"loss", m.loss}};
+        metrics[testSplitName(o.test, o.testUsage)] = m.summaryJson();
         std::printf("test: %lld faces from %s: accuracy %.2f%%, macro-F1 %.3f\n", static_cast<long long>(m.count),
                     test->description.c_str(), 100 * m.accuracy, m.macroF1);
     }

@@ -56,6 +56,16 @@ Metrics computeMetrics(const torch::Tensor &logits, const torch::Tensor &labels,
     return m;
 }
 
+nlohmann::json Metrics::summaryJson() const
+{
+    return {{"accuracy", accuracy}, {"macro_f1", macroF1}, {"loss", loss}};
+}
+
+std::string testSplitName(const std::vector<std::string> &files, const std::string &usage)
+{
+    return files.empty() || isImageFolder(files.front()) || usage.empty() ? "test" : usage;
+}
+
 torch::Tensor predictLogits(const ForwardFunction &forward, const Dataset &data, const InputSpec &input,
                             bool flipTta, int batchSize, const torch::Device &device)
 {

@@ -25,7 +25,13 @@ struct Metrics {
     std::vector<std::vector<int64_t>> confusion; // [true][predicted]
 
     nlohmann::json toJson() const;
+    // The bundle's record of a split: accuracy, macro_f1, loss.
+    nlohmann::json summaryJson() const;
 };
+
+// The key a bundle's metrics give the rows of `files`: their Usage (e.g. "PublicTest"), or "test"
+// for an image folder or when no Usage picked them.
+std::string testSplitName(const std::vector<std::string> &files, const std::string &usage);
 
 // `logits` N×K, `labels` N.
 Metrics computeMetrics(const torch::Tensor &logits, const torch::Tensor &labels,

@@ -701,7 +701,7 @@ int runTrain(const TrainOptions &o)
     const bool csvValidation = !data.val.description.empty() && data.val.description.rfind("image folder", 0) != 0;
     const std::string validationName =
         o.holdout > 0 ? "holdout" : csvValidation && !o.valUsage.empty() ? o.valUsage : "validation";
-    json bundleMetrics = {{validationName, {{"accuracy", val.accuracy}, {"macro_f1", val.macroF1}, {"loss", val.loss}}}};
+    json bundleMetrics = {{validationName, val.summaryJson()}};
     if (o.evaluateTta) {
         const torch::Tensor tta = predictLogits([&](const torch::Tensor &x) { return net->forward(x); }, data.val,
                                                 input, true, 256, torch::kCPU);
@@ -712,8 +712,7 @@ int runTrain(const TrainOptions &o)
         const Metrics test = computeMetrics(predictLogits([&](const torch::Tensor &x) { return net->forward(x); },
                                                           data.test, input, false, 256, torch::kCPU),
                                             data.test.labels, data.test.labelNames);
-        const std::string testName = isImageFolder(o.test.front()) || o.testUsage.empty() ? "test" : o.testUsage;
-        bundleMetrics[testName] = {{"accuracy", test.accuracy}, {"macro_f1", test.macroF1}, {"loss", test.loss}};
+        bundleMetrics[testSplitName(o.test, o.testUsage)] = test.summaryJson();
         std::printf("test: %lld faces from %s: accuracy %.2f%%, macro-F1 %.3f (reported, not used to choose)\n",
                     static_cast<long long>(data.test.size()), data.test.description.c_str(), 100 * test.accuracy,
                     test.macroF1);
