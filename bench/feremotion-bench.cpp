@@ -217,7 +217,7 @@ void benchmarkPipelines(const Options &options)
 void benchmarkClassifier(const Options &options)
 {
     std::printf("\n## Classifier (%s)\n\n", options.model.c_str());
-    std::printf("| threads | batch | faces/s | forward ms/face | overhead (crop+resize+normalise+copy+softmax) / forward |\n|---|---|---|---|---|\n");
+    std::printf("| threads | batch | optimized | faces/s | forward ms/face | overhead (crop+resize+normalise+copy+softmax) / forward |\n|---|---|---|---|---|---|\n");
     cv::RNG rng(1);
     cv::Mat frameImage(480, 640, CV_8UC3);
     rng.fill(frameImage, cv::RNG::UNIFORM, 0, 256);
@@ -229,28 +229,33 @@ void benchmarkClassifier(const Options &options)
     frame.strides[0] = static_cast<int>(frameImage.step[0]);
     for (int threads : {1, 2}) {
         for (int batch : {1, 8, 32}) {
-            ClassifierOptions classifierOptions;
-            classifierOptions.threads = threads;
-            classifierOptions.batchSize = batch;
-            classifierOptions.device = "cpu";
-            EmotionClassifier classifier(options.model, classifierOptions);
-            std::vector<Detection> faces;
-            for (int i = 0; i < batch; ++i)
-                faces.push_back({{static_cast<float>(20 * (i % 20)), static_cast<float>(10 * (i % 30)), 120, 140}, 1.0f});
-            classifier.classifyFaces(frame, faces); // warm-up
-            classifier.resetStats();
-            const auto start = Clock::now();
-            int total = 0;
-            while (std::chrono::duration<double>(Clock::now() - start).count() < 3.0) {
-                classifier.classifyFaces(frame, faces);
-                total += batch;
+            for (bool optimize : {true, false}) {
+                ClassifierOptions classifierOptions;
+                classifierOptions.threads = threads;
+                classifierOptions.batchSize = batch;
+                classifierOptions.device = "cpu";
+                classifierOptions.optimize = optimize;
+                EmotionClassifier classifier(options.model, classifierOptions);
+                std::vector<Detection> faces;
+                for (int i = 0; i < batch; ++i)
+                    faces.push_back(
+                        {{static_cast<float>(20 * (i % 20)), static_cast<float>(10 * (i % 30)), 120, 140}, 1.0f});
+                classifier.classifyFaces(frame, faces); // warm-up
+                classifier.resetStats();
+                const auto start = Clock::now();
+                int total = 0;
+                while (std::chrono::duration<double>(Clock::now() - start).count() < 3.0) {
+                    classifier.classifyFaces(frame, faces);
+                    total += batch;
+                }
+                const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+                const ClassifierStats &s = classifier.stats();
+                const double overhead = s.cropSeconds + s.prepareSeconds + s.finishSeconds;
+                std::printf("| %d | %d | %s | %.0f | %.3f | %.1f%% |\n", threads, batch,
+                            classifier.optimized() ? "yes" : "no", total / seconds, 1000 * s.forwardSeconds / s.faces,
+                            100 * overhead / s.forwardSeconds);
+                std::fflush(stdout);
             }
-            const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-            const ClassifierStats &s = classifier.stats();
-            const double overhead = s.cropSeconds + s.prepareSeconds + s.finishSeconds;
-            std::printf("| %d | %d | %.0f | %.3f | %.1f%% |\n", threads, batch, total / seconds,
-                        1000 * s.forwardSeconds / s.faces, 100 * overhead / s.forwardSeconds);
-            std::fflush(stdout);
         }
     }
 }

@@ -109,3 +109,23 @@ TEST(Classifier, MoreThreadsGiveTheSameResults)
         for (size_t k = 0; k < 7; ++k)
             EXPECT_NEAR(one[i].probabilities[k], two[i].probabilities[k], 1e-5);
 }
+
+TEST(Classifier, OnTheCpuTheModelRunsOptimizedAndGivesTheLoadedModelsResults)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.convolutional = true;
+    const std::string path = writeTestBundle(dir.file("conv.pt"), spec);
+    ClassifierOptions options;
+    options.device = "cpu";
+    EmotionClassifier optimized(path, options);
+    options.optimize = false;
+    EmotionClassifier asLoaded(path, options);
+    EXPECT_TRUE(optimized.optimized());
+    EXPECT_FALSE(asLoaded.optimized());
+    const auto crops = randomCrops(8, 1);
+    const auto fast = optimized.classify(crops), reference = asLoaded.classify(crops);
+    for (size_t i = 0; i < crops.size(); ++i)
+        for (size_t k = 0; k < 7; ++k)
+            EXPECT_NEAR(fast[i].probabilities[k], reference[i].probabilities[k], 1e-5);
+}

@@ -12,6 +12,7 @@
 #include "bundle_io.h"
 #include "classifier.h"
 #include "detector.h"
+#include "frames.h"
 #include "support.h"
 #include "trainer_support.h"
 
@@ -58,6 +59,30 @@ TEST(DefaultModel, LoadsWithTheCompleteDesignMetadata)
     EXPECT_LT(fs::file_size(defaultModel()), 20u * 1000 * 1000);
     EmotionClassifier classifier(defaultModel(), {});
     EXPECT_TRUE(classifier.hasBundleMetadata());
+}
+
+// Folding batch norm into the convolutions must not change what the shipped model says.
+TEST(DefaultModel, RunsOptimizedOnTheCpuWithTheLoadedModelsProbabilities)
+{
+    REQUIRE_DEFAULT_MODEL();
+    cv::Mat image = syntheticImage(480, 320);
+    FrameView frame = frameFromMat(image, PixelFormat::BGR);
+    std::vector<Detection> regions;
+    for (int i = 0; i < 16; ++i)
+        regions.push_back({{static_cast<float>(25 * i), static_cast<float>(12 * i), 90, 110}, 1.0f});
+    ClassifierOptions options;
+    options.device = "cpu";
+    EmotionClassifier optimized(defaultModel(), options);
+    options.optimize = false;
+    EmotionClassifier asLoaded(defaultModel(), options);
+    ASSERT_TRUE(optimized.optimized());
+    const auto fast = optimized.classifyFaces(frame, regions), reference = asLoaded.classifyFaces(frame, regions);
+    ASSERT_EQ(fast.size(), regions.size());
+    for (size_t i = 0; i < regions.size(); ++i) {
+        EXPECT_EQ(fast[i].labelId, reference[i].labelId);
+        for (size_t k = 0; k < reference[i].probabilities.size(); ++k)
+            EXPECT_NEAR(fast[i].probabilities[k], reference[i].probabilities[k], 1e-5);
+    }
 }
 
 TEST(DefaultModel, SeesTheSmilingAstronautAsHappy)

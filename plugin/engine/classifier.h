@@ -18,6 +18,7 @@ struct ClassifierOptions {
     std::string device = "auto"; // auto, cpu, cuda, cuda:N
     int batchSize = 8;            // most faces in one forward pass
     int threads = 1;              // CPU inference threads; 0 = all cores
+    bool optimize = true;         // on the CPU: freeze the model and fuse its layers (see optimized())
     // Used only for a bare TorchScript file without feremotion.json.
     ModelInfo bareModelInfo = defaultBareModelInfo();
 
@@ -48,6 +49,9 @@ public:
     bool hasBundleMetadata() const;
     // "cpu" or "cuda:N": where the model runs.
     std::string deviceName() const;
+    // True when the model runs frozen and fused for inference (batch norm folded into the convolutions,
+    // oneDNN kernels): the CPU default. A model that cannot be frozen runs as loaded.
+    bool optimized() const;
 
     void setBatchSize(int batchSize);
     void setThreads(int threads);
