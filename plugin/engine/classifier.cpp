@@ -100,9 +100,9 @@ struct EmotionClassifier::Impl {
         checkOutput(output, kBatch, "at its test forward pass");
     }
 
-    // About 30% more faces/s on one CPU thread for the default model, outputs equal within 1e-5. Not on CUDA,
-    // where it is unmeasured. TorchScript that freezing rejects (e.g. a module that sets attributes) stays as
-    // it was loaded: it already passed the dry run.
+    // A third more faces/s or better for the default model (docs/performance.md), outputs equal within 1e-5.
+    // Not on CUDA, where it is unmeasured. TorchScript that freezing rejects stays as it was loaded: it already
+    // passed the dry run.
     void optimizeForCpu()
     {
         if (!device.is_cpu())

@@ -30,6 +30,7 @@ public:
     const ModelInfo &info() const { return classifier_->info(); }
     const std::string &loadKey() const { return loadKey_; }
     std::string deviceName() const { return classifier_->deviceName(); }
+    bool optimized() const { return classifier_->optimized(); }
 
     // A stream takes part from addStream to removeStream. An idle stream (at EOS, or failed) is
     // not waited for until it submits again.

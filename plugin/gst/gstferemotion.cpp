@@ -179,6 +179,7 @@ struct GstFerEmotionPrivate {
     bool modelLoaded() const { return (classifier || shared) && detector; }
     const ModelInfo &modelInfo() const { return shared ? shared->info() : classifier->info(); }
     std::string deviceName() const { return shared ? shared->deviceName() : classifier->deviceName(); }
+    bool modelOptimized() const { return shared ? shared->optimized() : classifier->optimized(); }
 };
 
 struct _GstFerEmotion {
@@ -324,9 +325,10 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
     priv->loaded = key;
     priv->modelName = std::filesystem::path(key.modelPath).stem().string();
     const ModelInfo &info = priv->modelInfo();
-    GST_INFO_OBJECT(self, "loaded model '%s' (%zu labels, %dx%d %s) on %s%s%s, detector %s", key.modelPath.c_str(),
+    GST_INFO_OBJECT(self, "loaded model '%s' (%zu labels, %dx%d %s) on %s%s%s%s, detector %s", key.modelPath.c_str(),
                     info.labels.size(), info.input.width, info.input.height, toString(info.input.color).c_str(),
-                    priv->deviceName().c_str(), priv->shared ? ", shared as model-instance-id " : "",
+                    priv->deviceName().c_str(), priv->modelOptimized() ? " (frozen for inference)" : "",
+                    priv->shared ? ", shared as model-instance-id " : "",
                     settings.modelInstanceId.c_str(), toString(settings.detector).c_str());
 }
 
