@@ -377,6 +377,25 @@ TEST(Trainer, EvaluateWritesMetricsAndAConfusionMatrix)
     EXPECT_TRUE(fs::exists(dir.file("m-eval-confusion.png")));
 }
 
+TEST(Trainer, EvaluateCanAverageShiftedAndMirroredFaces)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    // A resnet: ten forward passes per face of mini-xception's depthwise convolutions take minutes here.
+    ASSERT_EQ(runTrainer("train --data " + fer->train + " --val " + fer->publicTest +
+                         " --limit 320 --val-limit 128 --arch resnet --width 4 --threads 1 --epochs 1 --out " +
+                         dir.file("m.pt"))
+                  .status,
+              0);
+    const auto result =
+        runTrainer("evaluate --model " + dir.file("m.pt") + " --data " + fer->publicTest + " --tta-crops");
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, HasSubstr("(TTA: flip + 4 shifts)"));
+    const auto metrics = nlohmann::json::parse(std::ifstream(dir.file("m-eval.json")));
+    EXPECT_EQ(metrics["tta"], "flip+shifts");
+    EXPECT_EQ(metrics["count"], 3589);
+}
+
 TEST(Trainer, InfoPrintsMetadataAndParameterCount)
 {
     REQUIRE_FER(fer);

@@ -107,6 +107,8 @@ int runEvaluate(const EvaluateOptions &o)
 {
     setThreads(o.threads);
     Bundle bundle = openBundle(o.model);
+    const InputSpec &input = bundle.info.input;
+    optimizeForCpuInference(bundle.module, torch::zeros({2, input.channels(), input.height, input.width}));
     const Dataset data = loadRowsFor(bundle, o.model, o.data, o.usage, o.skipBad);
     auto forward = [&](const torch::Tensor &x) {
         torch::Tensor logits = bundle.module.forward({x}).toTensor();
@@ -116,7 +118,8 @@ int runEvaluate(const EvaluateOptions &o)
                 x, torch::nn::functional::PadFuncOptions({2, 2, 2, 2}).mode(torch::kReplicate));
             const int64_t h = x.size(2), w = x.size(3);
             for (auto [dy, dx] : {std::pair{0, 0}, {0, 4}, {4, 0}, {4, 4}})
-                logits = logits + bundle.module.forward({padded.slice(2, dy, dy + h).slice(3, dx, dx + w)}).toTensor();
+                logits = logits +
+                         bundle.module.forward({padded.slice(2, dy, dy + h).slice(3, dx, dx + w).contiguous()}).toTensor();
             logits = logits / 5.0;
         }
         return logits;

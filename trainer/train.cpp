@@ -524,6 +524,9 @@ torch::jit::Module loadTeacher(const TrainOptions &o, const InputSpec &input, co
     if (const char *differs = interfaceDifference(parseModelInfo(bundle.metadataJson, o.teacher), student))
         throw ModelError("--teacher '" + o.teacher + "' does not fit this run: its " + std::string(differs) + " differ");
     bundle.module.eval();
+    // Its forward runs on every training batch: frozen, it costs a third less.
+    if (device.is_cpu())
+        optimizeForCpuInference(bundle.module, torch::zeros({2, input.channels(), input.height, input.width}));
     return bundle.module;
 }
 

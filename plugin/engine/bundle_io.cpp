@@ -62,6 +62,22 @@ LoadedBundle loadBundle(const std::string &path, const c10::Device &device)
     return bundle;
 }
 
+bool optimizeForCpuInference(torch::jit::Module &module, const torch::Tensor &probe)
+{
+    try {
+        // Frozen first: optimize_for_inference does not freeze a module without a `training` attribute,
+        // such as the trainer's ensembles, and then leaves it as it is.
+        torch::jit::Module candidate = torch::jit::freeze(module);
+        candidate = torch::jit::optimize_for_inference(candidate);
+        c10::InferenceMode guard;
+        candidate.forward({probe});
+        module = std::move(candidate);
+        return true;
+    } catch (const std::exception &) {
+        return false;
+    }
+}
+
 void saveBundle(const torch::jit::Module &module, const std::string &metadataJson, const std::string &path)
 {
     const fs::path target(path);

@@ -99,27 +99,6 @@ struct EmotionClassifier::Impl {
         }
         checkOutput(output, kBatch, "at its test forward pass");
     }
-
-    // A third more faces/s or better for the default model (docs/performance.md), outputs equal within 1e-5.
-    // Not on CUDA, where it is unmeasured. TorchScript that freezing rejects stays as it was loaded: it already
-    // passed the dry run.
-    void optimizeForCpu()
-    {
-        if (!device.is_cpu())
-            return;
-        try {
-            // Frozen first: optimize_for_inference skips freezing a module without a `training` attribute,
-            // such as the trainer's ensembles.
-            torch::jit::Module candidate = torch::jit::freeze(module);
-            candidate = torch::jit::optimize_for_inference(candidate);
-            c10::InferenceMode guard;
-            const auto input = torch::zeros({2, info.input.channels(), info.input.height, info.input.width});
-            candidate.forward({input});
-            module = std::move(candidate);
-            optimized = true;
-        } catch (const std::exception &) {
-        }
-    }
 };
 
 EmotionClassifier::EmotionClassifier(const std::string &modelPath, const ClassifierOptions &options)
@@ -130,7 +109,7 @@ EmotionClassifier::EmotionClassifier(const std::string &modelPath, const Classif
     d.device = resolveDevice(options.device);
     setBatchSize(options.batchSize);
     setThreads(options.threads);
-    // Loaded outside inference mode: freezing (optimizeForCpu) rewrites the weights, which inference tensors forbid.
+    // Loaded outside inference mode: freezing rewrites the weights, which inference tensors forbid.
     LoadedBundle bundle = loadBundle(modelPath, d.device);
     d.module = std::move(bundle.module);
     d.module.eval();
@@ -140,8 +119,10 @@ EmotionClassifier::EmotionClassifier(const std::string &modelPath, const Classif
         throw ModelError("model '" + modelPath + "' has no labels");
     d.applyThreads();
     d.dryRun();
-    if (options.optimize)
-        d.optimizeForCpu();
+    // Not on CUDA, where its gain is unmeasured.
+    if (options.optimize && d.device.is_cpu())
+        d.optimized = optimizeForCpuInference(
+            d.module, torch::zeros({2, d.info.input.channels(), d.info.input.height, d.info.input.width}));
 }
 
 EmotionClassifier::~EmotionClassifier() = default;
