@@ -107,8 +107,7 @@ int runEvaluate(const EvaluateOptions &o)
 {
     setThreads(o.threads);
     Bundle bundle = openBundle(o.model);
-    const InputSpec &input = bundle.info.input;
-    optimizeForCpuInference(bundle.module, torch::zeros({2, input.channels(), input.height, input.width}));
+    optimizeForCpuInference(bundle.module, bundle.info.input);
     const Dataset data = loadRowsFor(bundle, o.model, o.data, o.usage, o.skipBad);
     auto forward = [&](const torch::Tensor &x) {
         torch::Tensor logits = bundle.module.forward({x}).toTensor();

@@ -526,7 +526,7 @@ torch::jit::Module loadTeacher(const TrainOptions &o, const InputSpec &input, co
     bundle.module.eval();
     // Its forward runs on every training batch: frozen, it costs a third less.
     if (device.is_cpu())
-        optimizeForCpuInference(bundle.module, torch::zeros({2, input.channels(), input.height, input.width}));
+        optimizeForCpuInference(bundle.module, input);
     return bundle.module;
 }
 

@@ -121,8 +121,7 @@ EmotionClassifier::EmotionClassifier(const std::string &modelPath, const Classif
     d.dryRun();
     // Not on CUDA, where its gain is unmeasured.
     if (options.optimize && d.device.is_cpu())
-        d.optimized = optimizeForCpuInference(
-            d.module, torch::zeros({2, d.info.input.channels(), d.info.input.height, d.info.input.width}));
+        d.optimized = optimizeForCpuInference(d.module, d.info.input);
 }
 
 EmotionClassifier::~EmotionClassifier() = default;
