@@ -162,3 +162,22 @@ TEST(Detector, MissingModelFilesAreNamed)
     EXPECT_THROW(createDetector(DetectorKind::Haar, "/nope/cascade.xml"), std::runtime_error);
     EXPECT_THROW(createDetector(DetectorKind::YuNet, ""), std::runtime_error);
 }
+
+// OpenCV 4.6 loads the 2023mar YuNet but fails inside every detect(); the element must say so at
+// start, with the file and the release it can run, instead of failing on the first frame.
+TEST(YuNetDetector, AReleaseThisOpenCVCannotRunIsRefusedAtCreationNamingTheFile)
+{
+    if (CV_VERSION_MAJOR > 4 || (CV_VERSION_MAJOR == 4 && CV_VERSION_MINOR >= 8))
+        GTEST_SKIP() << "OpenCV " CV_VERSION " runs the 2023mar YuNet";
+    const auto newer = sharedFile("models/face_detection_yunet_2023mar.onnx");
+    if (!newer)
+        GTEST_SKIP() << "../shared/models/face_detection_yunet_2023mar.onnx is absent";
+    try {
+        createDetector(DetectorKind::YuNet, *newer);
+        FAIL() << "no error";
+    } catch (const std::runtime_error &e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find(*newer), std::string::npos) << what;
+        EXPECT_NE(what.find("face_detection_yunet_2022mar.onnx"), std::string::npos) << what;
+    }
+}

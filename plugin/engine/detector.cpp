@@ -123,6 +123,7 @@ public:
         }
         if (!net_)
             throw std::runtime_error("YuNet model '" + path_ + "' cannot be loaded");
+        requireRunnable();
     }
 
     std::vector<Detection> detect(const FrameView &frame, const DetectorSettings &settings) override
@@ -155,6 +156,23 @@ public:
     }
 
 private:
+    // Some YuNet releases load in this OpenCV but fail on every frame (2023mar needs OpenCV 4.8):
+    // one detection on a blank image turns that into an error at start, naming the file.
+    void requireRunnable()
+    {
+        try {
+            cv::Mat rows;
+            net_->detect(cv::Mat(320, 320, CV_8UC3, cv::Scalar::all(0)), rows);
+        } catch (const cv::Exception &e) {
+            std::string what = e.what();
+            what = what.substr(0, what.find_last_not_of('\n') + 1);
+            throw std::runtime_error("YuNet model '" + path_ + "' loads but cannot run in OpenCV " CV_VERSION
+                                     " (use face_detection_yunet_2022mar.onnx; the 2023mar release needs "
+                                     "OpenCV 4.8 or newer): " +
+                                     what);
+        }
+    }
+
     std::string path_;
     cv::Ptr<cv::FaceDetectorYN> net_;
 };
