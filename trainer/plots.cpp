@@ -123,8 +123,15 @@ bool writeConfusionMatrix(const Metrics &metrics, const std::string &path)
         }
     }
     for (int c = 0; c < k; ++c) {
-        cv::Point origin(left + c * cell + 4, top + k * cell + 20);
-        cv::putText(canvas, metrics.labels[c].substr(0, 7), origin, kFont, 0.4, kBlack, 1, cv::LINE_AA);
+        // Column labels shrink to fit their cell ("surprise" did not at the row labels' size).
+        std::string label = metrics.labels[c];
+        double scale = 0.4;
+        const auto width = [&] { return cv::getTextSize(label, kFont, scale, 1, nullptr).width; };
+        while (width() > cell - 4 && scale > 0.3)
+            scale -= 0.02;
+        while (width() > cell - 4 && label.size() > 1)
+            label.pop_back();
+        cv::putText(canvas, label, {left + c * cell + 2, top + k * cell + 20}, kFont, scale, kBlack, 1, cv::LINE_AA);
     }
     return save(canvas, path);
 }
