@@ -21,8 +21,9 @@ LoadedBundle loadBundle(const std::string &path, const c10::Device &device = c10
 
 // Freezes an eval-mode module for CPU inference: batch norm folded into the convolutions, which run as
 // oneDNN kernels; a third more faces/s or better for our networks, outputs equal within 1e-5. Runs the
-// result on two blank faces of `input` and returns true; on any failure (e.g. TorchScript that freezing rejects) returns
-// false and leaves `module` as it was. The module must be loaded outside c10::InferenceMode.
+// result on two blank faces of `input` and returns true; on any failure (e.g. TorchScript that freezing
+// rejects) returns false and leaves `module` as it was. The module must be loaded outside
+// c10::InferenceMode.
 bool optimizeForCpuInference(torch::jit::Module &module, const InputSpec &input);
 
 // Saves `module` with `metadataJson` as feremotion.json, atomically: a temporary file beside
