@@ -8,7 +8,8 @@
 # Usage: scripts/device-train.sh OUT_DIR [feremotion-trainer train options]
 #   e.g. scripts/device-train.sh "$OUT" --arch resnet --width 32 --epochs 100 --batch-size 128
 # Environment: PYTHON (default python3, the one holding torch), CUDA=enabled|auto (meson option;
-# auto lets a CPU-only check of this script run), BUILD (default build-device).
+# auto lets a CPU-only check of this script run), BUILD (default build-device), PREPARE_ONLY=1
+# (build the trainer and unpack the data into $BUILD/fer2013, then stop).
 set -eu
 [ $# -ge 1 ] || { echo "usage: $0 OUT_DIR [train options]" >&2; exit 2; }
 OUT_DIR=$1
@@ -20,8 +21,13 @@ TORCH=$($PYTHON -c 'import os, torch; print(os.path.dirname(torch.__file__))')
 ABI=$($PYTHON -c 'import torch; print(str(bool(torch._C._GLIBCXX_USE_CXX11_ABI)).lower())')
 echo "device-train: torch $($PYTHON -c 'import torch; print(torch.__version__)') at $TORCH, C++11 ABI $ABI"
 if [ ! -f "$BUILD/build.ninja" ]; then
+  # Newer PyTorch releases need C++20 for their headers; ours compile as either.
+  STD=c++17
+  echo '#include <torch/torch.h>' | ${CXX:-c++} -std=c++17 -fsyntax-only -x c++ - -I"$TORCH/include" \
+    -I"$TORCH/include/torch/csrc/api/include" 2>/dev/null || STD=c++20
+  echo "device-train: compiling as $STD"
   meson setup "$BUILD" -Dtorch_dir="$TORCH" -Dtorch_cxx11_abi="$ABI" -Dplugin=disabled -Dtests=disabled \
-    -Dcuda="${CUDA:-enabled}" -Dcpp_args="-I$PWD/.device/include"
+    -Dcuda="${CUDA:-enabled}" -Dcpp_std=$STD -Dcpp_args="-I$PWD/.device/include"
 fi
 ninja -C "$BUILD" trainer/feremotion-trainer
 
@@ -38,6 +44,7 @@ with opener(sys.argv[1], "rb") as src, open(sys.argv[2] + ".part", "wb") as dst:
   mv "$DATA/$name.part" "$DATA/$name"
 done
 
+[ "${PREPARE_ONLY:-0}" = 1 ] && { echo "device-train: trainer and data ready in $BUILD"; exit 0; }
 mkdir -p "$OUT_DIR"
 "$BUILD/trainer/feremotion-trainer" train --data "$DATA" --checkpoint-dir "$BUILD/checkpoints" \
   --out "$OUT_DIR/model.pt" "$@"

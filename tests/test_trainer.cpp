@@ -563,6 +563,60 @@ TEST(Trainer, HoldoutValidatesOnTrainingRowsItDidNotTrainOn)
     EXPECT_EQ(meta["training"]["recipe"]["holdout"], 0.2);
 }
 
+namespace {
+
+// The holdout's size per class, which differs between differently drawn holdouts.
+std::vector<int> holdoutSupports(const Fer &fer, const TempDir &dir, const std::string &name, const std::string &seeds)
+{
+    const auto result = runTrainer("train --data " + fer.train +
+                                   " --limit 400 --holdout 0.2 --arch mini-xception --width 4 --batch-size 32 "
+                                   "--threads 1 --epochs 1 " + seeds + " --out " + dir.file(name));
+    EXPECT_EQ(result.status, 0) << result.output;
+    const auto meta = metadataOf(dir.file(name));
+    std::vector<int> supports;
+    for (const auto &[label, metrics] : meta["training"]["per_class"].items())
+        supports.push_back(metrics["support"].get<int>());
+    return supports;
+}
+
+} // namespace
+
+TEST(Trainer, HoldoutSeedDrawsOneHoldoutForRunsOfAnySeed)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const auto first = holdoutSupports(*fer, dir, "a.pt", "--seed 1 --holdout-seed 7");
+    const auto second = holdoutSupports(*fer, dir, "b.pt", "--seed 2 --holdout-seed 7");
+    const auto ownDraw = holdoutSupports(*fer, dir, "c.pt", "--seed 2");
+    ASSERT_FALSE(first.empty());
+    EXPECT_EQ(first, second);
+    EXPECT_NE(first, ownDraw);
+    EXPECT_EQ(metadataOf(dir.file("b.pt"))["training"]["recipe"]["holdout_seed"], 7);
+}
+
+TEST(Trainer, TimeLimitLowersTheEpochsToWhatFitsAndRecordsThem)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const auto result = runTrainer(tinyRun(*fer, dir.file("t.pt"), "--time-limit 1", 50));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, HasSubstr("--time-limit 1 s: an epoch took"));
+    const auto training = metadataOf(dir.file("t.pt"))["training"];
+    const int epochs = training["epochs"];
+    EXPECT_LT(epochs, 50);
+    EXPECT_EQ(training["recipe"]["epochs"], epochs);
+}
+
+TEST(Trainer, TimeLimitWithResumeIsRefused)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const auto result = runTrainer(tinyRun(*fer, dir.file("t.pt"), "--time-limit 60 --resume --checkpoint-dir " +
+                                                                          dir.file("ck")));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("resume with the --epochs it chose"));
+}
+
 TEST(Trainer, TestDataIsReportedInTheBundleUnderItsUsage)
 {
     REQUIRE_FER(fer);

@@ -37,6 +37,10 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
                     "instead of --val or the --val-usage rows; 0 = off")
         ->check(CLI::Range(0.0, 0.5))
         ->capture_default_str();
+    sub->add_option("--holdout-seed", o->holdoutSeed,
+                    "Draw the --holdout rows with this seed instead of --seed (0 = --seed); give ensemble members and "
+                    "distilled students one holdout, so none validates on rows another trained on")
+        ->capture_default_str();
     sub->add_option("--test", o->test,
                     "Data to report the best epoch's metrics on, never used to choose (with --holdout: e.g. the "
                     "PublicTest CSV); same kinds as --data");
@@ -101,6 +105,11 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
     sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
     sub->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
     sub->add_option("--seed", o->seed, "Seed of every random choice (same seed, data and 1 thread: same weights)")
+        ->capture_default_str();
+    sub->add_option("--time-limit", o->timeLimit,
+                    "Seconds the run may take: after the first epoch, lower --epochs to what fits (the cosine "
+                    "schedule's first epoch does not depend on it); 0 = no limit")
+        ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     sub->add_option("--checkpoint-dir", o->checkpointDir, "Folder for the per-epoch checkpoint");
     sub->add_flag("--resume", o->resume, "Continue from the checkpoint in --checkpoint-dir");

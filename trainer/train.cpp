@@ -112,6 +112,11 @@ Data holdOut(const Dataset &all, double fraction, uint64_t seed, long long valLi
     return data;
 }
 
+uint64_t holdoutSeed(const TrainOptions &o)
+{
+    return o.holdoutSeed != 0 ? o.holdoutSeed : o.seed;
+}
+
 // Rows to evaluate on: a compact folder's `usage` split, an image folder, or the `usage` rows of CSVs.
 Dataset loadEvaluationRows(const std::vector<std::string> &files, const std::string &usage, long long limit,
                            const TrainOptions &o, const char *what)
@@ -144,7 +149,7 @@ Data loadTrainingAndValidation(const TrainOptions &o)
             throw std::invalid_argument("with compact --data, --val must be a compact folder too");
         data.train = loadCompact(o.data.front(), o.trainUsage, o.limit);
         if (!withVal)
-            return holdOut(data.train, o.holdout, o.seed, o.valLimit);
+            return holdOut(data.train, o.holdout, holdoutSeed(o), o.valLimit);
         data.val = loadEvaluationRows({valFolder}, o.valUsage, o.valLimit, o, "validation");
         return data;
     }
@@ -167,7 +172,7 @@ Data loadTrainingAndValidation(const TrainOptions &o)
             std::printf("skipped %lld malformed rows in the training data\n", report.skipped);
     }
     if (!withVal)
-        return holdOut(firstRows(data.train, o.limit), o.holdout, o.seed, o.valLimit);
+        return holdOut(firstRows(data.train, o.limit), o.holdout, holdoutSeed(o), o.valLimit);
     if (folders && o.val.empty())
         throw std::invalid_argument("image-folder training data needs --val (a folder or CSV)");
     data.val = loadEvaluationRows(o.val.empty() ? o.data : o.val, o.valUsage, o.valLimit, o, "validation");
@@ -302,6 +307,9 @@ json recipe(const TrainOptions &o)
               {"init", o.init},
               {"freeze_backbone", o.freezeBackbone},
               {"seed", o.seed}};
+    // Only when set, so checkpoints written before the option existed still resume.
+    if (o.holdoutSeed != 0)
+        r["holdout_seed"] = o.holdoutSeed;
     // Only with a teacher, so checkpoints written before distillation existed still resume.
     if (!o.teacher.empty()) {
         r["teacher"] = o.teacher;
@@ -541,14 +549,19 @@ torch::Tensor distillationLoss(const torch::Tensor &studentLogits, const torch::
 
 } // namespace
 
-int runTrain(const TrainOptions &o)
+int runTrain(const TrainOptions &options)
 {
+    const auto processStart = Clock::now();
+    TrainOptions o = options; // --time-limit may lower o.epochs
     if (o.data.empty())
         throw std::invalid_argument("--data is required");
     if (o.epochs < 1 || o.batchSize < 1)
         throw std::invalid_argument("--epochs and --batch-size must be at least 1");
     if (o.resume && o.checkpointDir.empty())
         throw std::invalid_argument("--resume needs --checkpoint-dir");
+    if (o.resume && o.timeLimit > 0)
+        throw std::invalid_argument("--time-limit chooses --epochs at the first epoch: resume with the --epochs it "
+                                    "chose (printed at the first epoch and kept in the bundle) instead");
     checkWritable(o.out, "--out");
     if (!o.checkpointDir.empty()) {
         std::error_code ec;
@@ -558,6 +571,8 @@ int runTrain(const TrainOptions &o)
     const int threads = effectiveThreads(o.threads);
     at::set_num_threads(threads);
     const torch::Device device = resolveDevice(o.device);
+    if (device.is_cuda())
+        at::globalContext().setBenchmarkCuDNN(true); // fixed 48x48 batches: let cuDNN pick its fastest kernels
     torch::manual_seed(o.seed);
 
     const InputSpec input = inputSpecFor(o);
@@ -623,8 +638,12 @@ int runTrain(const TrainOptions &o)
         const int64_t batches = (static_cast<int64_t>(order.size()) + o.batchSize - 1) / o.batchSize;
         BatchProducer producer(data.train, order, o, input, epoch);
         const auto epochStart = Clock::now();
-        double lossSum = 0;
-        int64_t correct = 0, seen = 0, batchIndex = 0;
+        // Summed on the device: reading them back every batch would stall a GPU's queue.
+        const auto sumOptions = torch::TensorOptions().device(device);
+        torch::Tensor lossSum = torch::zeros({}, sumOptions.dtype(torch::kFloat64));
+        torch::Tensor correctSum = torch::zeros({}, sumOptions.dtype(torch::kInt64));
+        int64_t seen = 0, batchIndex = 0;
+        double meanLoss = 0;
         Batch batch;
         while (producer.next(batch)) {
             const torch::Tensor x = batch.inputs.to(device), y = batch.labels.to(device);
@@ -640,26 +659,33 @@ int runTrain(const TrainOptions &o)
                 loss = (1 - o.distillWeight) * loss +
                        o.distillWeight * distillationLoss(logits, teacherLogits, o.distillTemperature);
             }
-            if (!std::isfinite(loss.item<double>()))
-                throw std::runtime_error("the training loss became non-finite at epoch " + std::to_string(epoch + 1) +
-                                         "; lower --lr");
             loss.backward();
             optimizer->step();
             const int64_t n = y.size(0);
-            lossSum += loss.item<double>() * static_cast<double>(n);
-            correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+            {
+                torch::NoGradGuard noGrad;
+                lossSum += loss.detach().to(torch::kFloat64) * static_cast<double>(n);
+                correctSum += logits.argmax(1).eq(y).sum();
+            }
             seen += n;
             ++batchIndex;
-            const double elapsed = secondsSince(epochStart);
-            progress.batch(epoch + 1, o.epochs, batchIndex, batches, lossSum / seen, seen / elapsed,
-                           elapsed / batchIndex * (batches - batchIndex));
+            if (device.is_cpu() || batchIndex % 16 == 0 || batchIndex == batches) {
+                meanLoss = lossSum.item<double>() / static_cast<double>(seen);
+                if (!std::isfinite(meanLoss))
+                    throw std::runtime_error("the training loss became non-finite at epoch " + std::to_string(epoch + 1) +
+                                             "; lower --lr");
+                const double elapsed = secondsSince(epochStart);
+                progress.batch(epoch + 1, o.epochs, batchIndex, batches, meanLoss, seen / elapsed,
+                               elapsed / batchIndex * (batches - batchIndex));
+            }
         }
+        const int64_t correct = correctSum.item<int64_t>();
         const double trainSeconds = secondsSince(epochStart);
         net->eval();
         const torch::Tensor valLogits = predictLogits([&](const torch::Tensor &x) { return net->forward(x); }, data.val,
                                                       input, false, 256, device);
         const Metrics val = computeMetrics(valLogits, data.val.labels, data.val.labelNames);
-        EpochRecord record{epoch + 1, lossSum / seen, static_cast<double>(correct) / seen, val.loss, val.accuracy, rate,
+        EpochRecord record{epoch + 1, meanLoss, static_cast<double>(correct) / seen, val.loss, val.accuracy, rate,
                            secondsSince(epochStart), seen / trainSeconds};
         state.history.push_back(record);
         const bool improved = val.accuracy > state.bestAccuracy;
@@ -684,6 +710,17 @@ int runTrain(const TrainOptions &o)
             }
         }
         state.nextEpoch = epoch + 1;
+        if (o.timeLimit > 0 && epoch == 0) {
+            // The epochs after this one fit in what is left, less one epoch's time kept back for the
+            // final evaluation and export.
+            const double left = o.timeLimit - secondsSince(processStart);
+            const int fits = std::max(1, static_cast<int>(std::floor(left / record.seconds)));
+            if (fits < o.epochs) {
+                std::printf("--time-limit %.0f s: an epoch took %.1f s, so %d epochs instead of %d\n", o.timeLimit,
+                            record.seconds, fits, o.epochs);
+                o.epochs = fits;
+            }
+        }
         progress.epoch(record, improved);
         if (!o.checkpointDir.empty())
             saveCheckpoint(o, net, *optimizer, state, best);
@@ -695,10 +732,9 @@ int runTrain(const TrainOptions &o)
 
     // Export the best epoch.
     restore(net, best);
-    net->to(torch::kCPU);
     net->eval();
     const torch::Tensor valLogits = predictLogits([&](const torch::Tensor &x) { return net->forward(x); }, data.val,
-                                                  input, false, 256, torch::kCPU);
+                                                  input, false, 256, device);
     const Metrics val = computeMetrics(valLogits, data.val.labels, data.val.labelNames);
     // Named by the split (design.md: "metrics": {"PublicTest": ...}) when the CSV rows were picked by Usage.
     const bool csvValidation = !data.val.description.empty() && data.val.description.rfind("image folder", 0) != 0;
@@ -707,13 +743,13 @@ int runTrain(const TrainOptions &o)
     json bundleMetrics = {{validationName, val.summaryJson()}};
     if (o.evaluateTta) {
         const torch::Tensor tta = predictLogits([&](const torch::Tensor &x) { return net->forward(x); }, data.val,
-                                                input, true, 256, torch::kCPU);
+                                                input, true, 256, device);
         bundleMetrics[validationName]["accuracy_flip_tta"] =
             computeMetrics(tta, data.val.labels, data.val.labelNames).accuracy;
     }
     if (data.test.size() > 0) {
         const Metrics test = computeMetrics(predictLogits([&](const torch::Tensor &x) { return net->forward(x); },
-                                                          data.test, input, false, 256, torch::kCPU),
+                                                          data.test, input, false, 256, device),
                                             data.test.labels, data.test.labelNames);
         bundleMetrics[testSplitName(o.test, o.testUsage)] = test.summaryJson();
         std::printf("test: %lld faces from %s: accuracy %.2f%%, macro-F1 %.3f (reported, not used to choose)\n",
@@ -746,6 +782,7 @@ int runTrain(const TrainOptions &o)
         {"created", utcNow()},
         {"producer", "feremotion-trainer " FEREMOTION_VERSION},
     };
+    net->to(torch::kCPU); // bundles hold CPU tensors; the element moves them where it runs
     torch::jit::Module scripted = exportTorchScript(net);
     saveBundle(scripted, meta.dump(2), o.out);
 

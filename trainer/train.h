@@ -22,6 +22,9 @@ struct TrainOptions {
     // Fraction of the training rows kept apart (drawn with --seed) to validate on instead of --val
     // or the --val-usage rows; 0 = off. Keeps the test split out of the choice of the best epoch.
     double holdout = 0;
+    // Draws the holdout instead of --seed (0 = --seed): ensemble members, their teacher and its
+    // students must share one holdout, or each one's holdout holds rows the others trained on.
+    uint64_t holdoutSeed = 0;
     // Reported only: the best epoch's metrics on these rows (CSV rows of --test-usage, a compact
     // folder's --test-usage split, or an image folder), never used to choose anything.
     std::vector<std::string> test;
@@ -55,6 +58,10 @@ struct TrainOptions {
     int threads = 0; // 0 = all cores
     std::string device = "auto";
     uint64_t seed = 1;
+    // Seconds the whole run may take (0 = no limit): after the first epoch, --epochs is lowered to
+    // what fits. The cosine schedule's first epoch does not depend on --epochs, so the run is the
+    // one that --epochs set to the chosen count gives.
+    double timeLimit = 0;
     std::string checkpointDir;
     bool resume = false;
     std::string out = "feremotion-model.pt";
