@@ -37,6 +37,7 @@ PREPARE_ONLY=1 BUILD=$BUILD scripts/device-train.sh "$WORK" >> "$LOG" 2>&1 || { 
 TRAINER=$BUILD/trainer/feremotion-trainer
 DATA=$BUILD/fer2013
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader >> "$LOG" 2>&1
+ldd "$TRAINER" | grep -E 'torch|c10|cuda' >> "$LOG" 2>&1
 say "trainer built; $(nproc) cores"
 
 # The recipe of the shipped CPU members (SGD, label smoothing, dropout), at batch 128 with the

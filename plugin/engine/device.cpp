@@ -5,16 +5,43 @@
 #include <algorithm>
 #include <thread>
 
+#include <dlfcn.h>
+
 #include <torch/cuda.h>
 
 #include "model_info.h"
 
 namespace feremotion {
 
+namespace {
+
+// LibTorch's CUDA backend registers itself when libtorch_cuda is loaded, but no program calls into
+// it directly, so a linker may leave it out (seen with PyTorch 2.11's LibTorch). Loading it here
+// makes the GPU visible either way. Empty once it is loaded, else why it could not be.
+const std::string &cudaBackendLoadError()
+{
+    static const std::string error = [] {
+        if (dlopen("libtorch_cuda.so", RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD) ||
+            dlopen("libtorch_cuda.so", RTLD_NOW | RTLD_GLOBAL))
+            return std::string();
+        const char *why = dlerror();
+        return std::string(why ? why : "unknown error");
+    }();
+    return error;
+}
+
+bool cudaAvailable()
+{
+    cudaBackendLoadError();
+    return torch::cuda::is_available();
+}
+
+} // namespace
+
 c10::Device resolveDevice(const std::string &name)
 {
     if (name.empty() || name == "auto")
-        return torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+        return cudaAvailable() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
     if (name == "cpu")
         return c10::kCPU;
     if (name.rfind("cuda", 0) == 0) {
@@ -25,10 +52,13 @@ c10::Device resolveDevice(const std::string &name)
                 throw ModelError("device '" + name + "' is not one of auto, cpu, cuda, cuda:N");
             index = std::stoi(name.substr(5));
         }
-        if (!torch::cuda::is_available())
-            throw ModelError("device '" + name +
-                             "' requested, but LibTorch sees no CUDA device (this LibTorch build has no "
-                             "CUDA support or no GPU is visible); use cpu or auto");
+        if (!cudaAvailable()) {
+            const std::string &loadError = cudaBackendLoadError();
+            throw ModelError("device '" + name + "' requested, but LibTorch sees no CUDA device (" +
+                             (loadError.empty() ? std::string("no GPU is visible to its CUDA runtime")
+                                                : "its CUDA library cannot be loaded: " + loadError) +
+                             "); use cpu or auto");
+        }
         const auto count = static_cast<int>(torch::cuda::device_count());
         if (index >= count)
             throw ModelError("device '" + name + "' requested, but only " + std::to_string(count) +
