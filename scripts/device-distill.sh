@@ -9,27 +9,37 @@
 # every network validating on one shared 5% holdout of the training rows (never on PublicTest), and
 # each phase sizing its epochs to its share of the time (--time-limit). OUT_DIR receives each
 # student's version-neutral weights (<name>.weights; back here: feremotion-trainer import-weights)
-# and results.tar.gz with every log, metrics JSON, learning curve and confusion matrix.
+# and results.tar.gz with every log, command and metrics JSON (that machine has no OpenCV: draw
+# the learning curves here with feremotion-trainer curves --metrics <name>-metrics.json).
+# PHASES="teachers" stops after step 3 and PHASES="students" runs step 4 alone on the teachers a
+# previous call left in build-device/ (ignored by git, so it stays while the machine is warm).
+# Measured on an H200 (docs/performance.md): a width 48 network trains at ~15,500 faces/s alone
+# and ~4,850 each with four side by side; the first epoch takes 6-23 s more while cuDNN tunes.
 # Usage: scripts/device-distill.sh OUT_DIR
-# Environment (defaults in brackets): DEADLINE [540] seconds for all of it; TEACHER_WIDTHS
-# ["48 48 48 48"]; STUDENT_WIDTHS ["32 32 24 24"]; TEACHER_SHARE [0.5] of the training time;
-# MAX_EPOCHS [150] per network; SEED [3000]: the holdout's, teacher i's is SEED+i, student i's
-# SEED+100+i; DEVICE [cuda]; EXTRA: more train options for every network (e.g. --limit for a check).
+# Environment (defaults in brackets): DEADLINE [540] seconds for all of it; PHASES ["teachers
+# students"]; TEACHER_WIDTHS ["48 48 48"]; STUDENT_WIDTHS ["32 32"]; TEACHER_SHARE [0.55] of the
+# training time when both phases run; MAX_EPOCHS [150] per network; SEED [3000]: the holdout's,
+# teacher i's is SEED+i, student i's SEED+100+i; DEVICE [cuda]; EXTRA: more train options for
+# every network (e.g. --limit for a quick check).
 set -u
 [ $# -eq 1 ] || { echo "usage: $0 OUT_DIR" >&2; exit 2; }
 OUT_DIR=$(mkdir -p "$1" && cd "$1" && pwd)
 cd "$(dirname "$0")/.."
 START=$(date +%s)
 DEADLINE=${DEADLINE:-540}
-TEACHER_WIDTHS=${TEACHER_WIDTHS:-48 48 48 48}
-STUDENT_WIDTHS=${STUDENT_WIDTHS:-32 32 24 24}
-TEACHER_SHARE=${TEACHER_SHARE:-0.5}
+PHASES=${PHASES:-teachers students}
+TEACHER_WIDTHS=${TEACHER_WIDTHS:-48 48 48}
+STUDENT_WIDTHS=${STUDENT_WIDTHS:-32 32}
+TEACHER_SHARE=${TEACHER_SHARE:-0.55}
 MAX_EPOCHS=${MAX_EPOCHS:-150}
 SEED=${SEED:-3000}
 BUILD=${BUILD:-build-device}
 WORK=$BUILD/distill
 LOG=$OUT_DIR/log.txt
-rm -rf "$WORK" && mkdir -p "$WORK"
+runs() { case " $PHASES " in *" $1 "*) return 0 ;; esac; return 1; }
+if runs teachers; then rm -rf "$WORK"; fi
+mkdir -p "$WORK"
+rm -f "$WORK"/student*
 elapsed() { echo $(( $(date +%s) - START )); }
 say() { echo "[$(elapsed) s] $*" | tee -a "$LOG"; }
 
@@ -70,15 +80,20 @@ train_side_by_side() {
   done
 }
 
-say "teachers ($TEACHER_WIDTHS): $TEACHER_SECONDS s"
-train_side_by_side teacher "$TEACHER_WIDTHS" "$SEED" "$TEACHER_SECONDS"
-TEACHERS=$(ls "$WORK"/teacher*.pt 2>/dev/null | tr '\n' ' ')
-if [ -n "$TEACHERS" ]; then
-  # shellcheck disable=SC2086
-  "$TRAINER" ensemble --models $TEACHERS --out "$WORK/teachers.pt" --test "$DATA" > "$WORK/teachers.log" 2>&1
-  say "teachers' ensemble: $(grep -iE 'accuracy' "$WORK/teachers.log" | tr '\n' ' ')"
+if runs teachers; then
+  runs students || TEACHER_SECONDS=$TRAIN_SECONDS
+  say "teachers ($TEACHER_WIDTHS): $TEACHER_SECONDS s"
+  train_side_by_side teacher "$TEACHER_WIDTHS" "$SEED" "$TEACHER_SECONDS"
+  TEACHERS=$(ls "$WORK"/teacher[0-9]*.pt 2>/dev/null | tr '\n' ' ')
+  if [ -n "$TEACHERS" ]; then
+    # shellcheck disable=SC2086
+    "$TRAINER" ensemble --models $TEACHERS --out "$WORK/teachers.pt" --test "$DATA" > "$WORK/teachers.log" 2>&1
+    say "teachers' ensemble: $(grep -iE 'accuracy' "$WORK/teachers.log" | tr '\n' ' ')"
+  fi
 fi
-if [ -f "$WORK/teachers.pt" ]; then
+if ! runs students; then
+  :
+elif [ -f "$WORK/teachers.pt" ]; then
   STUDENT_SECONDS=$(( DEADLINE - $(elapsed) - 45 ))
   say "students ($STUDENT_WIDTHS): $STUDENT_SECONDS s"
   train_side_by_side student "$STUDENT_WIDTHS" $((SEED + 100)) "$STUDENT_SECONDS" --teacher "$WORK/teachers.pt" \

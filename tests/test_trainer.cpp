@@ -115,7 +115,7 @@ std::string csvRow(int emotion, int pixels, const char *usage = "Training")
 
 TEST(Trainer, EverySubcommandHasHelp)
 {
-    for (const char *sub : {"train", "evaluate", "predict", "info", "export-weights", "import-weights", "ensemble"}) {
+    for (const char *sub : {"train", "evaluate", "predict", "info", "curves", "export-weights", "import-weights", "ensemble"}) {
         const auto result = runTrainer(std::string(sub) + " --help");
         EXPECT_EQ(result.status, 0) << sub;
         EXPECT_THAT(result.output, HasSubstr("--")) << sub;
@@ -377,6 +377,30 @@ TEST(Trainer, EvaluateWritesMetricsAndAConfusionMatrix)
     EXPECT_TRUE(fs::exists(dir.file("m-eval-confusion.png")));
 }
 
+TEST(Trainer, CurvesRedrawsTheRunsLearningCurvesFromItsMetrics)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"))).status, 0);
+    const auto result = runTrainer("curves --metrics " + dir.file("m-metrics.json") + " --out " + dir.file("again.png"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, HasSubstr("2 epochs"));
+    const cv::Mat drawnByTraining = cv::imread(dir.file("m-curves.png")), redrawn = cv::imread(dir.file("again.png"));
+    ASSERT_FALSE(redrawn.empty());
+    ASSERT_EQ(redrawn.size(), drawnByTraining.size());
+    EXPECT_EQ(cv::norm(redrawn, drawnByTraining, cv::NORM_INF), 0.0);
+}
+
+TEST(Trainer, CurvesNamesAFileThatIsNotARunsMetrics)
+{
+    TempDir dir;
+    std::ofstream(dir.file("other.json")) << R"({"count": 3})";
+    const auto result = runTrainer("curves --metrics " + dir.file("other.json") + " --out " + dir.file("c.png"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("other.json"), HasSubstr("not a training run's metrics")));
+    EXPECT_FALSE(fs::exists(dir.file("c.png")));
+}
+
 TEST(Trainer, EvaluateCanAverageShiftedAndMirroredFaces)
 {
     REQUIRE_FER(fer);
@@ -600,7 +624,7 @@ TEST(Trainer, TimeLimitLowersTheEpochsToWhatFitsAndRecordsThem)
     TempDir dir;
     const auto result = runTrainer(tinyRun(*fer, dir.file("t.pt"), "--time-limit 1", 50));
     ASSERT_EQ(result.status, 0) << result.output;
-    EXPECT_THAT(result.output, HasSubstr("--time-limit 1 s: an epoch took"));
+    EXPECT_THAT(result.output, HasSubstr("--time-limit 1 s: an epoch takes"));
     const auto training = metadataOf(dir.file("t.pt"))["training"];
     const int epochs = training["epochs"];
     EXPECT_LT(epochs, 50);

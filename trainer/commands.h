@@ -34,6 +34,14 @@ struct PredictOptions {
 };
 int runPredict(const PredictOptions &options);
 
+// Learning curves drawn again from a training run's <out>-metrics.json, e.g. for a run on a
+// machine whose trainer was built without OpenCV.
+struct CurvesOptions {
+    std::string metrics;
+    std::string out;
+};
+int runCurves(const CurvesOptions &options);
+
 struct InfoOptions {
     std::string model;
 };

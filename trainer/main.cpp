@@ -157,6 +157,16 @@ void setupInfo(CLI::App &app, std::function<int()> &run)
     sub->callback([o, &run] { run = [o] { return runInfo(*o); }; });
 }
 
+void setupCurves(CLI::App &app, std::function<int()> &run)
+{
+    auto o = std::make_shared<CurvesOptions>();
+    CLI::App *sub = app.add_subcommand(
+        "curves", "Draw a training run's learning curves from its metrics JSON (e.g. a run on a GPU machine)");
+    sub->add_option("--metrics", o->metrics, "The run's <out>-metrics.json")->required();
+    sub->add_option("--out", o->out, "PNG to write")->required();
+    sub->callback([o, &run] { run = [o] { return runCurves(*o); }; });
+}
+
 void setupWeights(CLI::App &app, std::function<int()> &run)
 {
     auto out = std::make_shared<ExportWeightsOptions>();
@@ -206,6 +216,7 @@ int main(int argc, char **argv)
     setupEvaluate(app, run);
     setupPredict(app, run);
     setupInfo(app, run);
+    setupCurves(app, run);
     setupWeights(app, run);
     setupEnsemble(app, run);
     try {

@@ -644,6 +644,7 @@ int runTrain(const TrainOptions &options)
         torch::Tensor correctSum = torch::zeros({}, sumOptions.dtype(torch::kInt64));
         int64_t seen = 0, batchIndex = 0;
         double meanLoss = 0;
+        auto halfwayTime = epochStart;
         Batch batch;
         while (producer.next(batch)) {
             const torch::Tensor x = batch.inputs.to(device), y = batch.labels.to(device);
@@ -669,7 +670,8 @@ int runTrain(const TrainOptions &options)
             }
             seen += n;
             ++batchIndex;
-            if (device.is_cpu() || batchIndex % 16 == 0 || batchIndex == batches) {
+            const bool halfway = batchIndex == batches / 2;
+            if (device.is_cpu() || batchIndex % 16 == 0 || batchIndex == batches || halfway) {
                 meanLoss = lossSum.item<double>() / static_cast<double>(seen);
                 if (!std::isfinite(meanLoss))
                     throw std::runtime_error("the training loss became non-finite at epoch " + std::to_string(epoch + 1) +
@@ -677,10 +679,16 @@ int runTrain(const TrainOptions &options)
                 const double elapsed = secondsSince(epochStart);
                 progress.batch(epoch + 1, o.epochs, batchIndex, batches, meanLoss, seen / elapsed,
                                elapsed / batchIndex * (batches - batchIndex));
+                if (halfway)
+                    halfwayTime = Clock::now();
             }
         }
         const int64_t correct = correctSum.item<int64_t>();
         const double trainSeconds = secondsSince(epochStart);
+        // A GPU's first batches are slow (cuDNN tries its kernels, CUDA loads them): the second
+        // half of the first epoch is what the later epochs will take.
+        const double secondHalfShare = static_cast<double>(batches - batches / 2) / static_cast<double>(batches);
+        const double steadyTrainSeconds = batches >= 4 ? secondsSince(halfwayTime) / secondHalfShare : trainSeconds;
         net->eval();
         const torch::Tensor valLogits = predictLogits([&](const torch::Tensor &x) { return net->forward(x); }, data.val,
                                                       input, false, 256, device);
@@ -713,11 +721,12 @@ int runTrain(const TrainOptions &options)
         if (o.timeLimit > 0 && epoch == 0) {
             // The epochs after this one fit in what is left, less one epoch's time kept back for the
             // final evaluation and export.
+            const double epochSeconds = steadyTrainSeconds + (record.seconds - trainSeconds);
             const double left = o.timeLimit - secondsSince(processStart);
-            const int fits = std::max(1, static_cast<int>(std::floor(left / record.seconds)));
+            const int fits = std::max(1, static_cast<int>(std::floor(left / epochSeconds)));
             if (fits < o.epochs) {
-                std::printf("--time-limit %.0f s: an epoch took %.1f s, so %d epochs instead of %d\n", o.timeLimit,
-                            record.seconds, fits, o.epochs);
+                std::printf("--time-limit %.0f s: an epoch takes %.1f s, so %d epochs instead of %d\n", o.timeLimit,
+                            epochSeconds, fits, o.epochs);
                 o.epochs = fits;
             }
         }
