@@ -445,12 +445,14 @@ struct Batch {
     torch::Tensor labels;
 };
 
-// Prepares an epoch's batches on a background thread, at most `depth` ahead of training.
+// Prepares an epoch's batches on a background thread, at most `depth` ahead of training. For a
+// GPU they are put in page-locked memory: copying from there does not make the CPU wait for the
+// GPU to finish the previous step, so the next step's kernels are queued while it runs.
 class BatchProducer {
 public:
     BatchProducer(const Dataset &train, const std::vector<int64_t> &order, const TrainOptions &o, const InputSpec &input,
-                  int epoch, size_t depth = 4)
-        : worker_([this, &train, order, &o, input, epoch, depth] {
+                  int epoch, bool pinned, size_t depth = 4)
+        : worker_([this, &train, order, &o, input, epoch, pinned, depth] {
               at::set_num_threads(1);
               for (size_t start = 0; start < order.size() && !stop_; start += static_cast<size_t>(o.batchSize)) {
                   const size_t end = std::min(order.size(), start + static_cast<size_t>(o.batchSize));
@@ -462,6 +464,10 @@ public:
                                                          start));
                   Batch batch{prepareBatch(train.images.index_select(0, index), input, o.augment, rng),
                               train.labels.index_select(0, index)};
+                  if (pinned) {
+                      batch.inputs = batch.inputs.pin_memory();
+                      batch.labels = batch.labels.pin_memory();
+                  }
                   std::unique_lock<std::mutex> lock(mutex_);
                   space_.wait(lock, [&] { return queue_.size() < depth || stop_; });
                   queue_.push(std::move(batch));
@@ -636,7 +642,7 @@ int runTrain(const TrainOptions &options)
         net->train();
         const auto order = epochOrder(data.train, o, epoch);
         const int64_t batches = (static_cast<int64_t>(order.size()) + o.batchSize - 1) / o.batchSize;
-        BatchProducer producer(data.train, order, o, input, epoch);
+        BatchProducer producer(data.train, order, o, input, epoch, device.is_cuda());
         const auto epochStart = Clock::now();
         // Summed on the device: reading them back every batch would stall a GPU's queue.
         const auto sumOptions = torch::TensorOptions().device(device);
@@ -644,10 +650,15 @@ int runTrain(const TrainOptions &options)
         torch::Tensor correctSum = torch::zeros({}, sumOptions.dtype(torch::kInt64));
         int64_t seen = 0, batchIndex = 0;
         double meanLoss = 0;
-        auto halfwayTime = epochStart;
+        // A GPU's first batches are slow (cuDNN tries its kernels, CUDA loads them), and so is a
+        // last, smaller batch (new shapes): the full batches of the epoch's second half are timed.
+        const int64_t fullBatches = static_cast<int64_t>(order.size()) / o.batchSize;
+        const int64_t timedFrom = fullBatches / 2;
+        auto timedStart = epochStart, timedEnd = epochStart;
         Batch batch;
         while (producer.next(batch)) {
-            const torch::Tensor x = batch.inputs.to(device), y = batch.labels.to(device);
+            const torch::Tensor x = batch.inputs.to(device, /*non_blocking=*/true),
+                                y = batch.labels.to(device, /*non_blocking=*/true);
             optimizer->zero_grad();
             const torch::Tensor logits = net->forward(x);
             torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y, lossOptions);
@@ -670,8 +681,8 @@ int runTrain(const TrainOptions &options)
             }
             seen += n;
             ++batchIndex;
-            const bool halfway = batchIndex == batches / 2;
-            if (device.is_cpu() || batchIndex % 16 == 0 || batchIndex == batches || halfway) {
+            const bool timingMark = batchIndex == timedFrom || batchIndex == fullBatches;
+            if (device.is_cpu() || batchIndex % 16 == 0 || batchIndex == batches || timingMark) {
                 meanLoss = lossSum.item<double>() / static_cast<double>(seen);
                 if (!std::isfinite(meanLoss))
                     throw std::runtime_error("the training loss became non-finite at epoch " + std::to_string(epoch + 1) +
@@ -679,16 +690,18 @@ int runTrain(const TrainOptions &options)
                 const double elapsed = secondsSince(epochStart);
                 progress.batch(epoch + 1, o.epochs, batchIndex, batches, meanLoss, seen / elapsed,
                                elapsed / batchIndex * (batches - batchIndex));
-                if (halfway)
-                    halfwayTime = Clock::now();
+                if (batchIndex == timedFrom)
+                    timedStart = Clock::now();
+                if (batchIndex == fullBatches)
+                    timedEnd = Clock::now();
             }
         }
         const int64_t correct = correctSum.item<int64_t>();
         const double trainSeconds = secondsSince(epochStart);
-        // A GPU's first batches are slow (cuDNN tries its kernels, CUDA loads them): the second
-        // half of the first epoch is what the later epochs will take.
-        const double secondHalfShare = static_cast<double>(batches - batches / 2) / static_cast<double>(batches);
-        const double steadyTrainSeconds = batches >= 4 ? secondsSince(halfwayTime) / secondHalfShare : trainSeconds;
+        const int64_t timedBatches = fullBatches - timedFrom;
+        const double steadyTrainSeconds =
+            timedBatches >= 2 ? std::chrono::duration<double>(timedEnd - timedStart).count() / timedBatches * batches
+                              : trainSeconds;
         net->eval();
         const torch::Tensor valLogits = predictLogits([&](const torch::Tensor &x) { return net->forward(x); }, data.val,
                                                       input, false, 256, device);
