@@ -520,6 +520,9 @@ TEST(Trainer, ACudaDeviceWithoutAGpuIsRefusedClearly)
     const auto result = runTrainer(tinyRun(*fer, dir.file("m.pt"), "--device cuda", 1));
     EXPECT_EQ(result.status, 2);
     EXPECT_THAT(result.output, HasSubstr("sees no CUDA device"));
+    // And says which of the two causes it is.
+    EXPECT_THAT(result.output, ::testing::AnyOf(HasSubstr("its CUDA library cannot be loaded: libtorch_cuda.so"),
+                                                HasSubstr("no GPU is visible to its CUDA runtime")));
 }
 
 TEST(Trainer, ExportedWeightsRebuildTheSameBundle)
