@@ -8,8 +8,9 @@
 #   4. distils that ensemble into the STUDENT_WIDTHS networks side by side,
 # every network validating on one shared 5% holdout of the training rows (never on PublicTest), and
 # each phase sizing its epochs to its share of the time (--time-limit). OUT_DIR receives each
-# student's version-neutral weights (<name>.weights; back here: feremotion-trainer import-weights)
-# and results.tar.gz with every log, command and metrics JSON (that machine has no OpenCV: draw
+# student's version-neutral weights (<name>.weights; back here: feremotion-trainer import-weights),
+# the teachers' outputs on every training face (teachers-soft-labels.bin: here, train --soft-labels
+# distils them into more students for as long as the CPU allows) and results.tar.gz with every log, command and metrics JSON (that machine has no OpenCV: draw
 # the learning curves here with feremotion-trainer curves --metrics <name>-metrics.json).
 # PHASES="teachers" stops after step 3 and PHASES="students" runs step 4 alone on the teachers a
 # previous call left in build-device/ (ignored by git, so it stays while the machine is warm).
@@ -89,6 +90,9 @@ if runs teachers; then
     # shellcheck disable=SC2086
     "$TRAINER" ensemble --models $TEACHERS --out "$WORK/teachers.pt" --test "$DATA" > "$WORK/teachers.log" 2>&1
     say "teachers' ensemble: $(grep -iE 'accuracy' "$WORK/teachers.log" | tr '\n' ' ')"
+    # The ensemble's outputs on every training face (~1 MB), for students trained later on a CPU.
+    "$TRAINER" soft-labels --model "$WORK/teachers.pt" --data "$DATA" --usage Training --flip \
+      --device "${DEVICE:-cuda}" --out "$OUT_DIR/teachers-soft-labels.bin" >> "$LOG" 2>&1
   fi
 fi
 if ! runs students; then

@@ -115,7 +115,8 @@ std::string csvRow(int emotion, int pixels, const char *usage = "Training")
 
 TEST(Trainer, EverySubcommandHasHelp)
 {
-    for (const char *sub : {"train", "evaluate", "predict", "info", "curves", "export-weights", "import-weights", "ensemble"}) {
+    for (const char *sub : {"train", "evaluate", "predict", "info", "curves", "export-weights", "import-weights", "ensemble",
+                            "soft-labels"}) {
         const auto result = runTrainer(std::string(sub) + " --help");
         EXPECT_EQ(result.status, 0) << sub;
         EXPECT_THAT(result.output, HasSubstr("--")) << sub;
@@ -574,6 +575,20 @@ TEST(Trainer, ImportRefusesWeightsThatDoNotFitTheirRecipe)
     EXPECT_THAT(result.output, AllOf(HasSubstr("wide.weights"), HasSubstr("does not fit")));
 }
 
+TEST(Trainer, ALimitTheFirstFileFillsLeavesTheOtherFilesUnread)
+{
+    REQUIRE_FER(fer);
+    const auto second = sharedFile("data/fer2013/fer2013-train-01.csv.gz");
+    if (!second)
+        GTEST_SKIP() << "../shared/data/fer2013/fer2013-train-01.csv.gz is absent";
+    TempDir dir;
+    const auto result = runTrainer("train --data " + fer->train + " " + *second +
+                                   " --limit 320 --holdout 0.2 --arch mini-xception --width 4 --batch-size 32 "
+                                   "--threads 1 --epochs 1 --out " + dir.file("l.pt"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, HasSubstr("training: 256 faces"));
+}
+
 TEST(Trainer, HoldoutValidatesOnTrainingRowsItDidNotTrainOn)
 {
     REQUIRE_FER(fer);
@@ -866,4 +881,92 @@ TEST(TrainerDistillation, AMissingTeacherIsNamed)
     const auto result = runTrainer(tinyRun(*fer, dir.file("student.pt"), "--teacher " + dir.file("none.pt")));
     EXPECT_EQ(result.status, 2);
     EXPECT_THAT(result.output, AllOf(HasSubstr("--teacher"), HasSubstr("none.pt"), HasSubstr("does not exist")));
+}
+
+namespace {
+
+// Soft labels of `teacher` on the first 320 `usage` rows of `data` (tinyRun's training rows).
+CommandResult computeSoftLabels(const std::string &teacher, const std::string &data, const std::string &out,
+                              const std::string &usage = "Training")
+{
+    return runTrainer("soft-labels --model " + teacher + " --data " + data + " --usage " + usage + " --limit 320 --out " +
+                      out);
+}
+
+} // namespace
+
+TEST(TrainerSoftLabels, TheStudentLearnsTheTeachersOutputsFromTheFile)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("like.pt"), "", 1)).status, 0);
+    writeSurpriseTeacher(dir.file("like.pt"), dir.file("teacher.pt"));
+    const auto written = computeSoftLabels(dir.file("teacher.pt"), fer->train, dir.file("soft.bin"));
+    ASSERT_EQ(written.status, 0) << written.output;
+    const auto result = runTrainer(tinyRun(*fer, dir.file("student.pt"), "--soft-labels " + dir.file("soft.bin") +
+                                                                             " --distill-weight 1 --lr 1e-2", 5));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_GT(shareCalled(dir.file("student.pt"), fer->publicTest, 5), 0.9);
+}
+
+TEST(TrainerSoftLabels, WithoutAugmentationTheFileTeachesAsTheRunningTeacherDoes)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("teacher.pt"), "", 1)).status, 0);
+    ASSERT_EQ(computeSoftLabels(dir.file("teacher.pt"), fer->train, dir.file("soft.bin")).status, 0);
+    const std::string common = " --no-augment --distill-weight 0.7";
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("online.pt"), "--teacher " + dir.file("teacher.pt") + common)).status, 0);
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("offline.pt"), "--soft-labels " + dir.file("soft.bin") + common)).status,
+              0);
+    const auto online = weightsOf(dir.file("online.pt")), offline = weightsOf(dir.file("offline.pt"));
+    ASSERT_EQ(online.size(), offline.size());
+    for (const auto &[name, tensor] : online)
+        EXPECT_TRUE(torch::allclose(tensor, offline.at(name), 1e-3, 1e-4)) << name << " differs";
+}
+
+TEST(TrainerSoftLabels, AFileForOtherFacesIsRefusedNamingIt)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("teacher.pt"), "", 1)).status, 0);
+    ASSERT_EQ(computeSoftLabels(dir.file("teacher.pt"), fer->publicTest, dir.file("public.bin"), "PublicTest").status, 0);
+    const auto result = runTrainer(tinyRun(*fer, dir.file("s.pt"), "--soft-labels " + dir.file("public.bin")));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("public.bin"), HasSubstr("of the 320 training faces")));
+}
+
+TEST(TrainerSoftLabels, AFileThatIsNotSoftLabelsIsNamed)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    std::ofstream(dir.file("noise.bin")) << "emotion,pixels\n";
+    const auto result = runTrainer(tinyRun(*fer, dir.file("s.pt"), "--soft-labels " + dir.file("noise.bin")));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("noise.bin"), HasSubstr("is not a soft-labels file")));
+}
+
+TEST(TrainerSoftLabels, ATeacherAndSoftLabelsTogetherAreRefused)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("teacher.pt"), "", 1)).status, 0);
+    ASSERT_EQ(computeSoftLabels(dir.file("teacher.pt"), fer->train, dir.file("soft.bin")).status, 0);
+    const auto result = runTrainer(tinyRun(*fer, dir.file("s.pt"), "--teacher " + dir.file("teacher.pt") +
+                                                                       " --soft-labels " + dir.file("soft.bin")));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("give one"));
+}
+
+TEST(TrainerSoftLabels, TheRecipeRecordsTheFile)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("teacher.pt"), "", 1)).status, 0);
+    ASSERT_EQ(computeSoftLabels(dir.file("teacher.pt"), fer->train, dir.file("soft.bin")).status, 0);
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("s.pt"), "--soft-labels " + dir.file("soft.bin"), 1)).status, 0);
+    const auto recipe = metadataOf(dir.file("s.pt"))["training"]["recipe"];
+    EXPECT_EQ(recipe["soft_labels"], dir.file("soft.bin"));
+    EXPECT_EQ(recipe["distill_weight"], 0.7);
+    EXPECT_FALSE(recipe.contains("teacher"));
 }

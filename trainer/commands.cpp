@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <numeric>
 #include <thread>
 
 #include <ATen/Parallel.h>
@@ -20,6 +21,7 @@
 #include "device.h"
 #include "metrics.h"
 #include "plots.h"
+#include "soft_labels.h"
 #include "train.h"
 
 #ifdef FEREMOTION_TRAINER_OPENCV
@@ -468,6 +470,40 @@ int runEnsemble(const EnsembleOptions &o)
     saveBundle(ensemble, meta.dump(2), o.out);
     std::printf("wrote %s: %s, %lld parameters\n", o.out.c_str(), meta["architecture"].get<std::string>().c_str(),
                 parameters);
+    return 0;
+}
+
+int runSoftLabels(const SoftLabelsOptions &o)
+{
+    setThreads(o.threads);
+    const torch::Device device = resolveDevice(o.device);
+    Bundle bundle = openBundle(o.model);
+    Dataset data = loadRowsFor(bundle, o.model, o.data, o.usage, o.skipBad);
+    if (o.limit > 0 && data.size() > o.limit) {
+        std::vector<int64_t> first(static_cast<size_t>(o.limit));
+        std::iota(first.begin(), first.end(), 0);
+        data = data.subset(first);
+    }
+    if (data.images.scalar_type() != torch::kByte)
+        throw ModelError("model '" + o.model + "' takes other faces than the data's " +
+                         std::to_string(data.images.size(3)) + "x" + std::to_string(data.images.size(2)) +
+                         " ones; soft labels must be computed on the faces the student trains on");
+    bundle.module.to(device);
+    if (device.is_cpu())
+        optimizeForCpuInference(bundle.module, bundle.info.input);
+    SoftLabels soft;
+    soft.labels = bundle.info.labels;
+    soft.teacher = fs::path(o.model).filename().string();
+    soft.data = data.description;
+    soft.flip = o.flip;
+    soft.logits = predictLogits([&](const torch::Tensor &x) { return bundle.module.forward({x}).toTensor(); }, data,
+                                bundle.info.input, o.flip, 256, device);
+    soft.fingerprints.reserve(static_cast<size_t>(data.size()));
+    for (int64_t i = 0; i < data.size(); ++i)
+        soft.fingerprints.push_back(faceFingerprint(data.images[i]));
+    writeSoftLabels(soft, o.out);
+    std::printf("wrote %s: %s's outputs%s on %lld faces of %s\n", o.out.c_str(), soft.teacher.c_str(),
+                o.flip ? " (with mirror images)" : "", static_cast<long long>(data.size()), data.description.c_str());
     return 0;
 }
 

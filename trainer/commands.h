@@ -76,4 +76,18 @@ struct EnsembleOptions {
 };
 int runEnsemble(const EnsembleOptions &options);
 
+// A bundle's outputs on every face of some data, written for train --soft-labels.
+struct SoftLabelsOptions {
+    std::string model;
+    std::vector<std::string> data;
+    std::string usage = "Training";
+    bool skipBad = false;
+    long long limit = 0; // the first N rows only (0 = all), as train's --limit
+    bool flip = false;   // average each face's outputs with its mirror image's
+    std::string device = "auto";
+    int threads = 0;
+    std::string out;
+};
+int runSoftLabels(const SoftLabelsOptions &options);
+
 } // namespace feremotion::trainer

@@ -300,7 +300,8 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
             labels.push_back(emotion);
             ++local.rows;
         }
-        if (lineNumber == 0)
+        const bool limitReached = options.limit > 0 && static_cast<long long>(labels.size()) >= options.limit;
+        if (lineNumber == 0 && !limitReached) // a file after the limit is not read at all
             throw DataError("data file '" + path + "' is empty");
     }
     if (report)

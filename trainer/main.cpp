@@ -94,6 +94,10 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
         ->capture_default_str();
     sub->add_option("--contrast", o->augment.contrast, "Random contrast, ± fraction")->check(CLI::Range(0.0, 1.0))->capture_default_str();
     sub->add_option("--erasing", o->augment.erasing, "Probability of random erasing")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    sub->add_option("--soft-labels", o->softLabels,
+                    "Soft-labels file (feremotion-trainer soft-labels) whose logits the network learns too: "
+                    "distillation without running the teacher, at --distill-weight and --distill-temperature")
+        ->check(CLI::ExistingFile);
     sub->add_option("--teacher", o->teacher, "Bundle whose outputs the network learns too (distillation, e.g. from an ensemble)");
     sub->add_option("--distill-weight", o->distillWeight, "Weight of the teacher's term in the loss; the labels get 1 minus it")
         ->check(CLI::Range(0.0, 1.0))->capture_default_str();
@@ -199,6 +203,23 @@ void setupEnsemble(CLI::App &app, std::function<int()> &run)
     sub->callback([o, &run] { run = [o] { return runEnsemble(*o); }; });
 }
 
+void setupSoftLabels(CLI::App &app, std::function<int()> &run)
+{
+    auto o = std::make_shared<SoftLabelsOptions>();
+    CLI::App *sub = app.add_subcommand(
+        "soft-labels", "Write a teacher bundle's outputs on every face of some data, for train --soft-labels");
+    sub->add_option("--model", o->model, "Teacher bundle (.pt), e.g. an ensemble")->required()->check(CLI::ExistingFile);
+    sub->add_option("--data", o->data, "Faces: FER-2013 CSVs, a compact folder or an image folder")->required();
+    sub->add_option("--usage", o->usage, "Usage value of the rows in CSVs and compact folders")->capture_default_str();
+    sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows");
+    sub->add_option("--limit", o->limit, "Only the first N rows (0 = all), as train's --limit")->capture_default_str();
+    sub->add_flag("--flip", o->flip, "Average each face's outputs with its mirror image's");
+    sub->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+    sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
+    sub->add_option("--out", o->out, "File to write")->required();
+    sub->callback([o, &run] { run = [o] { return runSoftLabels(*o); }; });
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -219,6 +240,7 @@ int main(int argc, char **argv)
     setupCurves(app, run);
     setupWeights(app, run);
     setupEnsemble(app, run);
+    setupSoftLabels(app, run);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

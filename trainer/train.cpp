@@ -30,6 +30,7 @@
 #include "metrics.h"
 #include "plots.h"
 #include "progress.h"
+#include "soft_labels.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -311,8 +312,11 @@ json recipe(const TrainOptions &o)
     if (o.holdoutSeed != 0)
         r["holdout_seed"] = o.holdoutSeed;
     // Only with a teacher, so checkpoints written before distillation existed still resume.
-    if (!o.teacher.empty()) {
+    if (!o.teacher.empty())
         r["teacher"] = o.teacher;
+    if (!o.softLabels.empty())
+        r["soft_labels"] = o.softLabels;
+    if (!o.teacher.empty() || !o.softLabels.empty()) {
         r["distill_weight"] = o.distillWeight;
         r["distill_temperature"] = o.distillTemperature;
     }
@@ -443,6 +447,7 @@ std::vector<int64_t> epochOrder(const Dataset &train, const TrainOptions &o, int
 struct Batch {
     torch::Tensor inputs;
     torch::Tensor labels;
+    torch::Tensor softLabels; // the teacher's logits for these faces, with --soft-labels
 };
 
 // Prepares an epoch's batches on a background thread, at most `depth` ahead of training. For a
@@ -450,9 +455,9 @@ struct Batch {
 // GPU to finish the previous step, so the next step's kernels are queued while it runs.
 class BatchProducer {
 public:
-    BatchProducer(const Dataset &train, const std::vector<int64_t> &order, const TrainOptions &o, const InputSpec &input,
-                  int epoch, bool pinned, size_t depth = 4)
-        : worker_([this, &train, order, &o, input, epoch, pinned, depth] {
+    BatchProducer(const Dataset &train, const torch::Tensor &softLabels, const std::vector<int64_t> &order,
+                  const TrainOptions &o, const InputSpec &input, int epoch, bool pinned, size_t depth = 4)
+        : worker_([this, &train, &softLabels, order, &o, input, epoch, pinned, depth] {
               at::set_num_threads(1);
               for (size_t start = 0; start < order.size() && !stop_; start += static_cast<size_t>(o.batchSize)) {
                   const size_t end = std::min(order.size(), start + static_cast<size_t>(o.batchSize));
@@ -463,10 +468,13 @@ public:
                   std::mt19937 rng(static_cast<uint32_t>(o.seed * 7919ULL + static_cast<uint64_t>(epoch) * 104729ULL +
                                                          start));
                   Batch batch{prepareBatch(train.images.index_select(0, index), input, o.augment, rng),
-                              train.labels.index_select(0, index)};
+                              train.labels.index_select(0, index),
+                              softLabels.defined() ? softLabels.index_select(0, index) : torch::Tensor()};
                   if (pinned) {
                       batch.inputs = batch.inputs.pin_memory();
                       batch.labels = batch.labels.pin_memory();
+                      if (batch.softLabels.defined())
+                          batch.softLabels = batch.softLabels.pin_memory();
                   }
                   std::unique_lock<std::mutex> lock(mutex_);
                   space_.wait(lock, [&] { return queue_.size() < depth || stop_; });
@@ -565,6 +573,8 @@ int runTrain(const TrainOptions &options)
         throw std::invalid_argument("--epochs and --batch-size must be at least 1");
     if (o.resume && o.checkpointDir.empty())
         throw std::invalid_argument("--resume needs --checkpoint-dir");
+    if (!o.teacher.empty() && !o.softLabels.empty())
+        throw std::invalid_argument("--teacher and --soft-labels are two ways to distil: give one");
     if (o.resume && o.timeLimit > 0)
         throw std::invalid_argument("--time-limit chooses --epochs at the first epoch: resume with the --epochs it "
                                     "chose (printed at the first epoch and kept in the bundle) instead");
@@ -591,6 +601,9 @@ int runTrain(const TrainOptions &options)
     std::optional<torch::jit::Module> teacher;
     if (!o.teacher.empty())
         teacher = loadTeacher(o, input, data.train.labelNames, device);
+    torch::Tensor softLabels;
+    if (!o.softLabels.empty())
+        softLabels = softLabelsFor(data.train, o.softLabels);
     const int64_t macs = net->multiplyAccumulates();
     net->to(device);
     std::printf("model: %s, %lld parameters, %.1f M multiply-accumulates per face, device %s, %d threads\n",
@@ -642,7 +655,7 @@ int runTrain(const TrainOptions &options)
         net->train();
         const auto order = epochOrder(data.train, o, epoch);
         const int64_t batches = (static_cast<int64_t>(order.size()) + o.batchSize - 1) / o.batchSize;
-        BatchProducer producer(data.train, order, o, input, epoch, device.is_cuda());
+        BatchProducer producer(data.train, softLabels, order, o, input, epoch, device.is_cuda());
         const auto epochStart = Clock::now();
         // Summed on the device: reading them back every batch would stall a GPU's queue.
         const auto sumOptions = torch::TensorOptions().device(device);
@@ -670,6 +683,10 @@ int runTrain(const TrainOptions &options)
                 }
                 loss = (1 - o.distillWeight) * loss +
                        o.distillWeight * distillationLoss(logits, teacherLogits, o.distillTemperature);
+            } else if (batch.softLabels.defined()) {
+                loss = (1 - o.distillWeight) * loss +
+                       o.distillWeight * distillationLoss(logits, batch.softLabels.to(device, /*non_blocking=*/true),
+                                                          o.distillTemperature);
             }
             loss.backward();
             optimizer->step();

@@ -49,6 +49,9 @@ struct TrainOptions {
     // loss is (1 - weight) x cross-entropy with the labels + weight x T^2 x KL(teacher_T || student_T),
     // both softened by the temperature T (Hinton et al. 2015).
     std::string teacher;
+    // Or a soft-labels file (feremotion-trainer soft-labels): the teacher's outputs on each
+    // unaugmented face, computed once, learnt without running the teacher.
+    std::string softLabels;
     double distillWeight = 0.7;
     double distillTemperature = 2.0;
 
