@@ -17,3 +17,9 @@ mkdir -p .device/include .device/compact
 cp "$SHARED"/data/fer2013/compact/* .device/compact/
 cp -r /usr/include/nlohmann /usr/include/CLI .device/include/
 echo "device-prepare: $(du -sh .device | cut -f1) in .device/ (the device tool carries at most 64 MiB with the tree)"
+tracked=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
+carried=$(du -sb .device | cut -f1)
+if [ $((tracked + carried)) -gt $((64 * 1024 * 1024)) ]; then
+  echo "device-prepare: tree ($tracked bytes) and .device ($carried) exceed 64 MiB: move the largest tracked" \
+       "file (models/feremotion-default.pt) out of the checkout during the device call, then back" >&2
+fi
