@@ -9,8 +9,8 @@
 # every network validating on one shared 5% holdout of the training rows (never on PublicTest), and
 # each phase sizing its epochs to its share of the time (--time-limit). OUT_DIR receives each
 # student's version-neutral weights (<name>.weights; back here: feremotion-trainer import-weights),
-# the teachers' outputs on every training face (teachers-soft-labels.bin: here, train --soft-labels
-# distils them into more students for as long as the CPU allows) and results.tar.gz with every log, command and metrics JSON (that machine has no OpenCV: draw
+# the teachers' outputs on every training face (teachers-soft-labels.bin, for train --soft-labels
+# here; it teaches less than the running teacher, models/README.md) and results.tar.gz with every log, command and metrics JSON (that machine has no OpenCV: draw
 # the learning curves here with feremotion-trainer curves --metrics <name>-metrics.json).
 # PHASES="teachers" stops after step 3 and PHASES="students" runs step 4 alone on the teachers a
 # previous call left in build-device/ (ignored by git, so it stays while the machine is warm).
