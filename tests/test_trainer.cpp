@@ -887,7 +887,7 @@ namespace {
 
 // Soft labels of `teacher` on the first 320 `usage` rows of `data` (tinyRun's training rows).
 CommandResult computeSoftLabels(const std::string &teacher, const std::string &data, const std::string &out,
-                              const std::string &usage = "Training")
+                                const std::string &usage = "Training")
 {
     return runTrainer("soft-labels --model " + teacher + " --data " + data + " --usage " + usage + " --limit 320 --out " +
                       out);

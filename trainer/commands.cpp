@@ -9,7 +9,6 @@
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <numeric>
 #include <thread>
 
 #include <ATen/Parallel.h>
@@ -478,12 +477,7 @@ int runSoftLabels(const SoftLabelsOptions &o)
     setThreads(o.threads);
     const torch::Device device = resolveDevice(o.device);
     Bundle bundle = openBundle(o.model);
-    Dataset data = loadRowsFor(bundle, o.model, o.data, o.usage, o.skipBad);
-    if (o.limit > 0 && data.size() > o.limit) {
-        std::vector<int64_t> first(static_cast<size_t>(o.limit));
-        std::iota(first.begin(), first.end(), 0);
-        data = data.subset(first);
-    }
+    const Dataset data = firstRows(loadRowsFor(bundle, o.model, o.data, o.usage, o.skipBad), o.limit);
     if (data.images.scalar_type() != torch::kByte)
         throw ModelError("model '" + o.model + "' takes other faces than the data's " +
                          std::to_string(data.images.size(3)) + "x" + std::to_string(data.images.size(2)) +

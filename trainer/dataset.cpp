@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <numeric>
 
 #ifdef FEREMOTION_TRAINER_ZLIB
 #include <zlib.h>
@@ -46,6 +47,15 @@ Dataset Dataset::subset(const std::vector<int64_t> &indices) const
     out.labelNames = labelNames;
     out.description = description;
     return out;
+}
+
+Dataset firstRows(const Dataset &data, long long limit)
+{
+    if (limit <= 0 || data.size() <= limit)
+        return data;
+    std::vector<int64_t> first(static_cast<size_t>(limit));
+    std::iota(first.begin(), first.end(), 0);
+    return data.subset(first);
 }
 
 bool isImageFolder(const std::string &path)

@@ -28,6 +28,9 @@ struct Dataset {
     Dataset subset(const std::vector<int64_t> &indices) const;
 };
 
+// The first `limit` rows of `data` (all of them when limit <= 0), as the commands' --limit.
+Dataset firstRows(const Dataset &data, long long limit);
+
 struct CsvOptions {
     std::string usage;     // keep rows whose Usage equals this; empty: every row
     bool skipBad = false;  // skip malformed rows (counted) instead of failing

@@ -74,15 +74,6 @@ InputSpec inputSpecFor(const TrainOptions &o)
     return input;
 }
 
-Dataset firstRows(const Dataset &data, long long limit)
-{
-    if (limit <= 0 || data.size() <= limit)
-        return data;
-    std::vector<int64_t> first(static_cast<size_t>(limit));
-    std::iota(first.begin(), first.end(), 0);
-    return data.subset(first);
-}
-
 struct Data {
     Dataset train;
     Dataset val;
