@@ -2,6 +2,7 @@
 // Specification of feremotion.json parsing (design.md's bundle metadata).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "model_info.h"
 #include "support.h"
@@ -19,6 +20,13 @@ std::string parseError(const std::string &json)
         return e.what();
     }
     return "(parsed)";
+}
+
+std::string withFaceCrop(const nlohmann::json &faceCrop)
+{
+    nlohmann::json doc = nlohmann::json::parse(test::metadataJson({}));
+    doc["face_crop"] = faceCrop;
+    return doc.dump();
 }
 
 } // namespace
@@ -70,4 +78,23 @@ TEST(ModelInfo, NumberListsRejectGarbage)
     EXPECT_EQ(parseFloatList("0.485, 0.456,0.406").size(), 3u);
     EXPECT_THROW(parseFloatList("0.5x"), std::invalid_argument);
     EXPECT_THROW(parseFloatList(""), std::invalid_argument);
+}
+
+TEST(ModelInfo, FaceCropsAreSquareUnlessTheBundleSaysOtherwise)
+{
+    EXPECT_TRUE(parseModelInfo(withFaceCrop({{"margin", 0.1}}), "m.pt").squareCrop);
+    EXPECT_TRUE(parseModelInfo(withFaceCrop({{"margin", 0.1}, {"square", true}}), "m.pt").squareCrop);
+    EXPECT_FALSE(parseModelInfo(withFaceCrop({{"margin", 0.1}, {"square", false}}), "m.pt").squareCrop);
+}
+
+TEST(ModelInfo, NonBooleanFaceCropSquareIsRejected)
+{
+    EXPECT_THAT(parseError(withFaceCrop({{"margin", 0.0}, {"square", "yes"}})), HasSubstr("\"face_crop.square\""));
+}
+
+TEST(ModelInfo, CropShapeIsPartOfTheInterface)
+{
+    ModelInfo square, stretched;
+    stretched.squareCrop = false;
+    EXPECT_STREQ(interfaceDifference(square, stretched), "face-crop shape");
 }

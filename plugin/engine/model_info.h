@@ -24,6 +24,7 @@ struct ModelInfo {
     std::vector<std::string> labels;
     InputSpec input;
     float faceMargin = 0.0f; // fraction of the box size added on every side before cropping
+    bool squareCrop = true;  // crop the square around the box (keeps the face's proportions)
     std::string architecture;
     long long parameters = 0;
     std::string jsonText; // the bundle's feremotion.json as read; empty for a bare TorchScript file

@@ -23,6 +23,12 @@ cv::Rect cropRect(const Box &box, float margin, int frameWidth, int frameHeight)
     return {x0, y0, x1 - x0, y1 - y0};
 }
 
+Box squareAround(const Box &box)
+{
+    const float side = std::max(box.width, box.height);
+    return {box.x + (box.width - side) / 2, box.y + (box.height - side) / 2, side, side};
+}
+
 namespace {
 
 // OpenCV's fixed-point BT.601 limited-range coefficients (imgproc color_yuv), so crops match
@@ -156,7 +162,8 @@ std::vector<cv::Mat> cropFaces(const FrameView &frame, const std::vector<Detecti
     std::vector<cv::Mat> crops;
     crops.reserve(faces.size());
     for (const Detection &face : faces) {
-        const cv::Rect rect = cropRect(face.box, model.faceMargin, frame.width, frame.height);
+        const Box box = model.squareCrop ? squareAround(face.box) : face.box;
+        const cv::Rect rect = cropRect(box, model.faceMargin, frame.width, frame.height);
         if (rect.empty())
             throw std::invalid_argument("face box lies outside the frame");
         crops.push_back(extractCrop(frame, rect, model.input.color, {model.input.width, model.input.height}));
