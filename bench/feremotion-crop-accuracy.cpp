@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Benchmark: a model's accuracy on faces as the element sees them. Every face of a labelled set
 // (FER-2013 CSV or compact folder) is enlarged onto a canvas, found by the element's detector and
-// cropped from the detector's box with the engine's own crop code, square or stretched. Prints,
-// per detector, how many faces were found and the accuracy on those faces of the dataset's own
-// crops against the detector-box crops.
+// cropped from the detector's box with the engine's own crop code, fitted to the input's aspect
+// ratio (the element's default) or stretched. Prints, per detector, how many faces were found and
+// the accuracy on those faces of the dataset's own crops against the detector-box crops.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -83,16 +83,16 @@ cv::Mat canvasOf(const cv::Mat &face, int scale)
 struct Tally {
     int found = 0;
     int originalRight = 0;
-    int squareRight = 0;
+    int fittedRight = 0;
     int stretchedRight = 0;
 };
 
 void report(const char *detector, int faces, const Tally &t)
 {
     const auto percent = [&](int right) { return t.found ? 100.0 * right / t.found : 0.0; };
-    std::printf("%-6s found %5d of %5d faces | accuracy on them: dataset crops %.2f%%, square box crops %.2f%%, "
+    std::printf("%-6s found %5d of %5d faces | accuracy on them: dataset crops %.2f%%, aspect-fitted box crops %.2f%%, "
                 "stretched box crops %.2f%%\n",
-                detector, t.found, faces, percent(t.originalRight), percent(t.squareRight),
+                detector, t.found, faces, percent(t.originalRight), percent(t.fittedRight),
                 percent(t.stretchedRight));
 }
 
@@ -113,9 +113,9 @@ int main(int argc, char **argv)
     try {
         const trainer::Dataset data = loadFaces(o);
         EmotionClassifier classifier(o.model, {});
-        ModelInfo square = classifier.info(), stretched = classifier.info();
-        square.squareCrop = true;
-        stretched.squareCrop = false;
+        ModelInfo fitted = classifier.info(), stretched = classifier.info();
+        fitted.keepAspect = true;
+        stretched.keepAspect = false;
         std::vector<std::pair<const char *, std::unique_ptr<FaceDetector>>> detectors;
         detectors.emplace_back("haar", createDetector(DetectorKind::Haar));
         if (!o.yunet.empty())
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
                 ++tally.found;
                 const FrameView original = frameFromMat(face, PixelFormat::GRAY8);
                 tally.originalRight += classifier.classifyFaces(original, {{{0, 0, float(face.cols), float(face.rows)}, 1.0f}})[0].labelId == label;
-                tally.squareRight += classifier.classify(cropFaces(frame, found, square))[0].labelId == label;
+                tally.fittedRight += classifier.classify(cropFaces(frame, found, fitted))[0].labelId == label;
                 tally.stretchedRight += classifier.classify(cropFaces(frame, found, stretched))[0].labelId == label;
             }
             report(name, static_cast<int>(data.size()), tally);

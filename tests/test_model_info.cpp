@@ -80,21 +80,22 @@ TEST(ModelInfo, NumberListsRejectGarbage)
     EXPECT_THROW(parseFloatList(""), std::invalid_argument);
 }
 
-TEST(ModelInfo, FaceCropsAreSquareUnlessTheBundleSaysOtherwise)
+TEST(ModelInfo, FaceCropsKeepTheInputsAspectUnlessTheBundleSaysOtherwise)
 {
-    EXPECT_TRUE(parseModelInfo(withFaceCrop({{"margin", 0.1}}), "m.pt").squareCrop);
-    EXPECT_TRUE(parseModelInfo(withFaceCrop({{"margin", 0.1}, {"square", true}}), "m.pt").squareCrop);
-    EXPECT_FALSE(parseModelInfo(withFaceCrop({{"margin", 0.1}, {"square", false}}), "m.pt").squareCrop);
+    EXPECT_TRUE(parseModelInfo(withFaceCrop({{"margin", 0.1}}), "m.pt").keepAspect);
+    EXPECT_TRUE(parseModelInfo(withFaceCrop({{"margin", 0.1}, {"keep_aspect", true}}), "m.pt").keepAspect);
+    EXPECT_FALSE(parseModelInfo(withFaceCrop({{"margin", 0.1}, {"keep_aspect", false}}), "m.pt").keepAspect);
 }
 
-TEST(ModelInfo, NonBooleanFaceCropSquareIsRejected)
+TEST(ModelInfo, NonBooleanKeepAspectIsRejected)
 {
-    EXPECT_THAT(parseError(withFaceCrop({{"margin", 0.0}, {"square", "yes"}})), HasSubstr("\"face_crop.square\""));
+    EXPECT_THAT(parseError(withFaceCrop({{"margin", 0.0}, {"keep_aspect", "yes"}})),
+                HasSubstr("\"face_crop.keep_aspect\""));
 }
 
-TEST(ModelInfo, CropShapeIsPartOfTheInterface)
+TEST(ModelInfo, CropAspectRuleIsPartOfTheInterface)
 {
-    ModelInfo square, stretched;
-    stretched.squareCrop = false;
-    EXPECT_STREQ(interfaceDifference(square, stretched), "face-crop shape");
+    ModelInfo fitted, stretched;
+    stretched.keepAspect = false;
+    EXPECT_STREQ(interfaceDifference(fitted, stretched), "face-crop aspect rule");
 }

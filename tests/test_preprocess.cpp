@@ -109,20 +109,25 @@ TEST(Preprocess, CropRectOutsideTheFrameIsEmpty)
     EXPECT_TRUE(cropRect({10, 10, 0, 50}, 0, 640, 480).empty());
 }
 
-TEST(Preprocess, SquareAroundKeepsTheCentreAndTakesTheLongerSide)
+TEST(Preprocess, FitAspectKeepsTheCentreAndOnlyGrows)
 {
-    const Box tall = squareAround({100, 50, 40, 60});
+    const Box tall = fitAspect({100, 50, 40, 60}, 1.0f);
     EXPECT_FLOAT_EQ(tall.x, 90);
     EXPECT_FLOAT_EQ(tall.y, 50);
     EXPECT_FLOAT_EQ(tall.width, 60);
     EXPECT_FLOAT_EQ(tall.height, 60);
-    const Box wide = squareAround({100, 50, 60, 40});
+    const Box wide = fitAspect({100, 50, 60, 40}, 1.0f);
     EXPECT_FLOAT_EQ(wide.x, 100);
     EXPECT_FLOAT_EQ(wide.y, 40);
     EXPECT_FLOAT_EQ(wide.height, 60);
+    const Box landscape = fitAspect({100, 50, 60, 60}, 2.0f);
+    EXPECT_FLOAT_EQ(landscape.x, 70);
+    EXPECT_FLOAT_EQ(landscape.y, 50);
+    EXPECT_FLOAT_EQ(landscape.width, 120);
+    EXPECT_FLOAT_EQ(landscape.height, 60);
 }
 
-// A tall box around a circle: the square crop keeps the circle round, the stretched crop widens it.
+// A tall box around a circle: the fitted crop keeps the circle round, the stretched crop widens it.
 TEST(Preprocess, FaceCropsFollowTheModelsCropShape)
 {
     cv::Mat gray(200, 200, CV_8UC1, cv::Scalar(0));
@@ -134,10 +139,10 @@ TEST(Preprocess, FaceCropsFollowTheModelsCropShape)
     ModelInfo model;
     model.input.width = model.input.height = 80;
     const auto widthOfCircle = [&](const cv::Mat &crop) { return cv::countNonZero(crop.row(40) > 127); };
-    const cv::Mat square = cropFaces(frame.view, faces, model).at(0);
-    model.squareCrop = false;
+    const cv::Mat fitted = cropFaces(frame.view, faces, model).at(0);
+    model.keepAspect = false;
     const cv::Mat stretched = cropFaces(frame.view, faces, model).at(0);
-    EXPECT_NEAR(widthOfCircle(square), 60, 2);
+    EXPECT_NEAR(widthOfCircle(fitted), 60, 2);
     EXPECT_NEAR(widthOfCircle(stretched), 80, 2);
 }
 

@@ -155,7 +155,7 @@ TEST(Trainer, BundleCarriesTheDesignMetadata)
     EXPECT_EQ(meta["input"]["width"], 48);
     EXPECT_EQ(meta["input"]["color"], "gray");
     EXPECT_EQ(meta["output"], "logits");
-    EXPECT_EQ(meta["face_crop"], nlohmann::json({{"margin", 0.0}, {"square", true}}));
+    EXPECT_EQ(meta["face_crop"], nlohmann::json({{"margin", 0.0}, {"keep_aspect", true}}));
     EXPECT_GT(meta["parameters"].get<long long>(), 0);
     EXPECT_EQ(meta["training"]["epochs"], 2);
     EXPECT_EQ(meta["training"]["seed"], 7);

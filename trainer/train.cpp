@@ -797,7 +797,7 @@ int runTrain(const TrainOptions &options)
         {"architecture", architectureDescription(o, net)},
         {"parameters", net->parameterCount()},
         {"multiply_accumulates", macs},
-        {"face_crop", {{"margin", o.faceMargin}, {"square", true}}},
+        {"face_crop", {{"margin", o.faceMargin}, {"keep_aspect", true}}},
         {"training",
          {{"dataset", data.train.description},
           {"validation", data.val.description},

@@ -134,8 +134,8 @@ const char *interfaceDifference(const ModelInfo &a, const ModelInfo &b)
         return "input normalisation";
     if (a.faceMargin != b.faceMargin)
         return "face-crop margin";
-    if (a.squareCrop != b.squareCrop)
-        return "face-crop shape";
+    if (a.keepAspect != b.keepAspect)
+        return "face-crop aspect rule";
     return nullptr;
 }
 
@@ -203,11 +203,11 @@ ModelInfo parseModelInfo(const std::string &jsonText, const std::string &source)
         if (!margin.is_number() || margin.get<float>() < 0 || margin.get<float>() > 1)
             fail(source, "field \"face_crop.margin\" must be a number from 0 to 1");
         info.faceMargin = margin.get<float>();
-        if (doc["face_crop"].contains("square")) {
-            const json &square = doc["face_crop"]["square"];
-            if (!square.is_boolean())
-                fail(source, "field \"face_crop.square\" must be true or false");
-            info.squareCrop = square.get<bool>();
+        if (doc["face_crop"].contains("keep_aspect")) {
+            const json &keepAspect = doc["face_crop"]["keep_aspect"];
+            if (!keepAspect.is_boolean())
+                fail(source, "field \"face_crop.keep_aspect\" must be true or false");
+            info.keepAspect = keepAspect.get<bool>();
         }
     }
     info.jsonText = jsonText;

@@ -24,7 +24,7 @@ struct ModelInfo {
     std::vector<std::string> labels;
     InputSpec input;
     float faceMargin = 0.0f; // fraction of the box size added on every side before cropping
-    bool squareCrop = true;  // crop the square around the box (keeps the face's proportions)
+    bool keepAspect = true;  // widen or heighten the box to the input's aspect ratio before cropping
     std::string architecture;
     long long parameters = 0;
     std::string jsonText; // the bundle's feremotion.json as read; empty for a bare TorchScript file

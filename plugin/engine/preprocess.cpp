@@ -23,10 +23,11 @@ cv::Rect cropRect(const Box &box, float margin, int frameWidth, int frameHeight)
     return {x0, y0, x1 - x0, y1 - y0};
 }
 
-Box squareAround(const Box &box)
+Box fitAspect(const Box &box, float aspect)
 {
-    const float side = std::max(box.width, box.height);
-    return {box.x + (box.width - side) / 2, box.y + (box.height - side) / 2, side, side};
+    const float width = std::max(box.width, box.height * aspect);
+    const float height = std::max(box.height, box.width / aspect);
+    return {box.x + (box.width - width) / 2, box.y + (box.height - height) / 2, width, height};
 }
 
 namespace {
@@ -162,7 +163,9 @@ std::vector<cv::Mat> cropFaces(const FrameView &frame, const std::vector<Detecti
     std::vector<cv::Mat> crops;
     crops.reserve(faces.size());
     for (const Detection &face : faces) {
-        const Box box = model.squareCrop ? squareAround(face.box) : face.box;
+        const Box box = model.keepAspect
+                            ? fitAspect(face.box, static_cast<float>(model.input.width) / model.input.height)
+                            : face.box;
         const cv::Rect rect = cropRect(box, model.faceMargin, frame.width, frame.height);
         if (rect.empty())
             throw std::invalid_argument("face box lies outside the frame");

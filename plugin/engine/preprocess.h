@@ -16,17 +16,17 @@ namespace feremotion {
 // Empty when the box lies outside the frame.
 cv::Rect cropRect(const Box &box, float margin, int frameWidth, int frameHeight);
 
-// The square on the box's centre whose side is the box's longer side. Face detectors' boxes are
-// seldom square (YuNet's are ~13% taller than wide); stretching one to a square model input
-// distorts the face that the model learned undistorted.
-Box squareAround(const Box &box);
+// The smallest box on the same centre that holds `box` and has the aspect ratio `aspect` (width /
+// height). Face detectors' boxes seldom have the model input's shape (YuNet's are ~13% taller
+// than wide); stretching one to the input distorts the face that the model learned undistorted.
+Box fitAspect(const Box &box, float aspect);
 
 // The pixels of `rect` as gray (CV_8UC1) or RGB (CV_8UC3), resized to `size`.
 // Only the crop is colour-converted; YUV uses BT.601 limited range as OpenCV does.
 cv::Mat extractCrop(const FrameView &frame, const cv::Rect &rect, ColorMode color, cv::Size size);
 
-// The faces cropped as the model's face_crop says (squared when `squareCrop`, then grown by the
-// margin), at its input size and colour, ready for classify.
+// The faces cropped as the model's face_crop says (fitted to the input's aspect ratio when
+// `keepAspect`, then grown by the margin), at its input size and colour, ready for classify.
 // Throws std::invalid_argument for a box outside the frame.
 std::vector<cv::Mat> cropFaces(const FrameView &frame, const std::vector<Detection> &faces, const ModelInfo &model);
 
