@@ -4,6 +4,7 @@
 # into an annotated MP4 and a JSON Lines file of per-frame results.
 # Usage: scripts/demo.sh [--no-setup] [INPUT_FILE_OR_URI] [OUTPUT_DIR]
 # Without an input it uses Megamind.avi from Debian's opencv-doc (a clip with a face).
+# BUILD_DIR names the build folder (default build), as for scripts/test.sh.
 set -eu
 
 SETUP=1
@@ -21,10 +22,11 @@ case "$OUTPUT_DIR" in
 esac
 cd "$(dirname "$0")/.."
 
+BUILD_DIR=${BUILD_DIR:-build}
 if [ "$SETUP" = 1 ]; then
   scripts/setup-debian.sh
-  [ -f build/build.ninja ] || meson setup build
-  ninja -C build -j "${JOBS:-2}"
+  [ -f "$BUILD_DIR/build.ninja" ] || meson setup "$BUILD_DIR"
+  ninja -C "$BUILD_DIR" -j "${JOBS:-2}"
 fi
 
 case "$INPUT" in
@@ -32,6 +34,9 @@ case "$INPUT" in
   *)
     if [ ! -f "$INPUT" ]; then
       echo "demo: input '$INPUT' does not exist" >&2
+      case "$INPUT" in
+        /usr/share/doc/*) echo "demo: (this system's dpkg may exclude /usr/share/doc, as slim images do: give a video file)" >&2 ;;
+      esac
       exit 2
     fi
     URI="file://$(realpath "$INPUT")" ;;
@@ -42,10 +47,12 @@ VIDEO="$(realpath "$OUTPUT_DIR")/$NAME-annotated.mp4"
 RESULTS="$(realpath "$OUTPUT_DIR")/$NAME.jsonl"
 
 echo "demo: annotating $URI"
-# videorate gives every frame a timestamp (some AVI files have none; mp4mux needs them).
-meson devenv -C build gst-launch-1.0 -q \
-  uridecodebin uri="$URI" caps=video/x-raw ! videoconvert ! videorate ! \
-  feremotion ! feremotionexport location="$RESULTS" source="$URI" ! \
+# videorate gives every frame a timestamp (some AVI files have none; mp4mux needs them); after
+# the analysis, so frames it duplicates are not analysed twice. -e: a live URI stopped with Ctrl-C
+# still ends with a playable MP4.
+meson devenv -C "$BUILD_DIR" gst-launch-1.0 -q -e \
+  uridecodebin uri="$URI" caps=video/x-raw ! videoconvert ! \
+  feremotion ! feremotionexport location="$RESULTS" source="$URI" ! videorate ! \
   videoconvert ! openh264enc bitrate=2000000 ! h264parse ! mp4mux ! filesink location="$VIDEO"
 
 FRAMES=$(wc -l < "$RESULTS")

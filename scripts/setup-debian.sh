@@ -9,7 +9,7 @@ PACKAGES="build-essential meson ninja-build pkg-config
   libopencv-dev opencv-data opencv-doc
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp
+  gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp gstreamer1.0-x
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev zlib1g-dev liblzma-dev
   python3-torch python3-opencv python3-numpy
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0"
@@ -24,7 +24,14 @@ if [ -z "$missing" ]; then
 fi
 
 SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null 2>&1; then
+    echo "setup: missing Debian packages:$missing" >&2
+    echo "setup: run this script as root, or install sudo, to install them" >&2
+    exit 1
+  fi
+  SUDO="sudo"
+fi
 echo "setup: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq

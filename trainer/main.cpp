@@ -23,8 +23,8 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
     auto o = std::make_shared<TrainOptions>();
     CLI::App *sub = app.add_subcommand("train", "Train a model and write a bundle the feremotion element loads");
     sub->add_option("--data", o->data,
-                    "FER-2013 CSV files (emotion,pixels,Usage; .csv or .csv.gz) or one image folder "
-                    "(root/<label>/*.png|jpg)")
+                    "FER-2013 CSV files (emotion,pixels,Usage; .csv or .csv.gz), one compact folder "
+                    "(<split>-images.u8[.xz] + <split>-labels.u8) or one image folder (root/<label>/*.png|jpg)")
         ->required();
     sub->add_option("--val", o->val, "Validation data, same kinds; default: the --val-usage rows of --data");
     sub->add_option("--train-usage", o->trainUsage, "Usage value of training rows in the CSVs")->capture_default_str();
@@ -127,7 +127,7 @@ void setupEvaluate(CLI::App &app, std::function<int()> &run)
     auto o = std::make_shared<EvaluateOptions>();
     CLI::App *sub = app.add_subcommand("evaluate", "Accuracy, macro-F1, per-class metrics and confusion matrix of a bundle");
     sub->add_option("--model", o->model, "Bundle (.pt)")->required()->check(CLI::ExistingFile);
-    sub->add_option("--data", o->data, "FER-2013 CSV files or one image folder")->required();
+    sub->add_option("--data", o->data, "FER-2013 CSV files, a compact folder or one image folder")->required();
     sub->add_option("--usage", o->usage, "CSV rows to evaluate by Usage (empty: all)")->capture_default_str();
     sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows");
     sub->add_flag("--tta", o->tta, "Average each face with its mirror image");

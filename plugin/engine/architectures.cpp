@@ -22,7 +22,7 @@ const std::vector<std::string> &architectureNames()
 
 std::string describeArchitectures()
 {
-    return "mini-xception: fast, ~60k parameters (Arriaga et al. 2017), width = first module's channels (16); "
+    return "mini-xception: fast, ~50k parameters (Arriaga et al. 2017), width = first module's channels (16); "
            "resnet: ResNet-18 layout for 48x48 faces, width = stem channels (32); "
            "vgg: VGG-style 2 convs per stage with batch norm, width = first stage's channels (64)";
 }

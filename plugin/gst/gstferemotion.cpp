@@ -758,8 +758,9 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
         gobject_class, PROP_MODEL,
         g_param_spec_string("model", "Model bundle",
                             "Path of the emotion model bundle (TorchScript .pt with feremotion.json, or a bare "
-                            "TorchScript file described by labels/input-* properties). Default (null): the installed "
-                            "default bundle " FEREMOTION_INSTALLED_MODEL,
+                            "TorchScript file described by labels/input-* properties). Default (null): the file "
+                            "$FEREMOTION_DEFAULT_MODEL names when it exists (meson devenv sets it), else the "
+                            "installed default bundle " FEREMOTION_INSTALLED_MODEL,
                             nullptr, readyFlags));
     g_object_class_install_property(
         gobject_class, PROP_DEVICE,

@@ -21,7 +21,7 @@ from gi.repository import Gst, GstPbutils  # noqa: E402
 LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']
 # The source checkout: the first argument (meson passes it), else two folders above this file.
 REPO = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get('FEREMOTION_SHARED', REPO.parent / 'shared'))
+SHARED = Path(os.environ.get('FEREMOTION_SHARED') or REPO.parent / 'shared')
 CLIP = SHARED / 'media' / 'video_01.mp4'
 CLIP_FRAMES = 89
 YUNET = SHARED / 'models' / 'face_detection_yunet_2022mar.onnx'

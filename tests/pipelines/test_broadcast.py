@@ -9,8 +9,8 @@ from pathlib import Path
 import checks
 from checks import CLIP, Gst, expect
 
-checks.require_media()
 checks.check_help('broadcast.py')
+checks.require_media()
 detector = checks.detector_options()
 with tempfile.TemporaryDirectory() as folder:
     out = Path(folder)

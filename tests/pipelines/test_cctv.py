@@ -98,8 +98,8 @@ def check_events(path, camera, uri):
 
 
 def main():
-    checks.require_media()
     checks.check_help('cctv.py')
+    checks.require_media()
     port, restream_port = free_ports(2)
     uri = f'rtsp://127.0.0.1:{port}/cam'
     folder = Path(tempfile.mkdtemp())

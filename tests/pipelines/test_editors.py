@@ -11,8 +11,8 @@ from pathlib import Path
 import checks
 from checks import CLIP, Gst, expect
 
-checks.require_media()
 checks.check_help('editors.py')
+checks.require_media()
 detector = checks.detector_options()
 with tempfile.TemporaryDirectory() as folder:
     clips, out = Path(folder) / 'clips', Path(folder) / 'out'
