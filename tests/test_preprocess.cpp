@@ -146,6 +146,25 @@ TEST(Preprocess, FaceCropsFollowTheModelsCropShape)
     EXPECT_NEAR(widthOfCircle(stretched), 80, 2);
 }
 
+// A tall box at the left edge: its square reaches 10 px beyond the frame. Padding keeps the circle
+// round; clamping the crop to the frame would widen it by 80/70.
+TEST(Preprocess, CropsBeyondTheFrameRepeatTheBorderInsteadOfStretching)
+{
+    cv::Mat gray(200, 200, CV_8UC1, cv::Scalar(0));
+    cv::circle(gray, {35, 100}, 25, cv::Scalar(255), cv::FILLED);
+    cv::Mat bgr;
+    cv::cvtColor(gray, bgr, cv::COLOR_GRAY2BGR);
+    OwnedFrame frame = makeFrame(bgr, PixelFormat::BGR);
+    ModelInfo model;
+    const cv::Mat crop = cropFaces(frame.view, {{{0, 60, 60, 80}, 1.0f}}, model).at(0);
+    ASSERT_EQ(crop.size(), cv::Size(48, 48));
+    // The circle's centre lands at (45, 40) of the 80 px square, 0.6 crop pixels per frame pixel.
+    const int across = cv::countNonZero(crop.row(24) > 127), down = cv::countNonZero(crop.col(27) > 127);
+    EXPECT_NEAR(across, 30, 1.5);
+    EXPECT_NEAR(down, 30, 1.5);
+    EXPECT_EQ(crop.at<uint8_t>(24, 0), 0); // the repeated border column
+}
+
 TEST(Preprocess, NormalisationScalesToUnitRangeThenAppliesMeanAndStd)
 {
     InputSpec input;

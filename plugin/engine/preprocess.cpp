@@ -10,17 +10,26 @@
 
 namespace feremotion {
 
-cv::Rect cropRect(const Box &box, float margin, int frameWidth, int frameHeight)
+namespace {
+
+// The box grown by `margin` of its size on every side, rounded outwards, not clamped.
+cv::Rect grownRect(const Box &box, float margin)
 {
     const float dx = box.width * margin;
     const float dy = box.height * margin;
-    const int x0 = std::max(0, static_cast<int>(std::floor(box.x - dx)));
-    const int y0 = std::max(0, static_cast<int>(std::floor(box.y - dy)));
-    const int x1 = std::min(frameWidth, static_cast<int>(std::ceil(box.x + box.width + dx)));
-    const int y1 = std::min(frameHeight, static_cast<int>(std::ceil(box.y + box.height + dy)));
-    if (x1 <= x0 || y1 <= y0)
-        return {};
-    return {x0, y0, x1 - x0, y1 - y0};
+    const int x0 = static_cast<int>(std::floor(box.x - dx));
+    const int y0 = static_cast<int>(std::floor(box.y - dy));
+    const int x1 = static_cast<int>(std::ceil(box.x + box.width + dx));
+    const int y1 = static_cast<int>(std::ceil(box.y + box.height + dy));
+    return {x0, y0, std::max(0, x1 - x0), std::max(0, y1 - y0)};
+}
+
+} // namespace
+
+cv::Rect cropRect(const Box &box, float margin, int frameWidth, int frameHeight)
+{
+    const cv::Rect rect = grownRect(box, margin) & cv::Rect(0, 0, frameWidth, frameHeight);
+    return rect.empty() ? cv::Rect() : rect;
 }
 
 Box fitAspect(const Box &box, float aspect)
@@ -162,14 +171,37 @@ std::vector<cv::Mat> cropFaces(const FrameView &frame, const std::vector<Detecti
 {
     std::vector<cv::Mat> crops;
     crops.reserve(faces.size());
+    const cv::Size input{model.input.width, model.input.height};
     for (const Detection &face : faces) {
-        const Box box = model.keepAspect
-                            ? fitAspect(face.box, static_cast<float>(model.input.width) / model.input.height)
-                            : face.box;
-        const cv::Rect rect = cropRect(box, model.faceMargin, frame.width, frame.height);
-        if (rect.empty())
+        if (!model.keepAspect) {
+            const cv::Rect rect = cropRect(face.box, model.faceMargin, frame.width, frame.height);
+            if (rect.empty())
+                throw std::invalid_argument("face box lies outside the frame");
+            crops.push_back(extractCrop(frame, rect, model.input.color, input));
+            continue;
+        }
+        const cv::Rect wanted = grownRect(fitAspect(face.box, static_cast<float>(input.width) / input.height),
+                                          model.faceMargin);
+        const cv::Rect inside = wanted & cv::Rect(0, 0, frame.width, frame.height);
+        if (inside.empty())
             throw std::invalid_argument("face box lies outside the frame");
-        crops.push_back(extractCrop(frame, rect, model.input.color, {model.input.width, model.input.height}));
+        if (inside == wanted) {
+            crops.push_back(extractCrop(frame, inside, model.input.color, input));
+            continue;
+        }
+        // Part of the crop lies beyond the frame border: scale the part inside as the whole would
+        // be scaled and repeat the border pixels for the rest, so the face keeps its proportions
+        // and its place in the crop instead of being stretched.
+        const double scaleX = static_cast<double>(input.width) / wanted.width;
+        const double scaleY = static_cast<double>(input.height) / wanted.height;
+        const int left = std::min(input.width - 1, static_cast<int>(std::lround((inside.x - wanted.x) * scaleX)));
+        const int top = std::min(input.height - 1, static_cast<int>(std::lround((inside.y - wanted.y) * scaleY)));
+        const int width = std::clamp(static_cast<int>(std::lround(inside.width * scaleX)), 1, input.width - left);
+        const int height = std::clamp(static_cast<int>(std::lround(inside.height * scaleY)), 1, input.height - top);
+        cv::Mat padded;
+        cv::copyMakeBorder(extractCrop(frame, inside, model.input.color, {width, height}), padded, top,
+                           input.height - top - height, left, input.width - left - width, cv::BORDER_REPLICATE);
+        crops.push_back(padded);
     }
     return crops;
 }
