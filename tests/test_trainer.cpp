@@ -637,6 +637,37 @@ TEST(Trainer, HoldoutSeedDrawsOneHoldoutForRunsOfAnySeed)
     EXPECT_EQ(metadataOf(dir.file("b.pt"))["training"]["recipe"]["holdout_seed"], 7);
 }
 
+// Members of an ensemble that share a holdout can be compared, and joined, on it.
+TEST(Trainer, EvaluateOnTheHoldoutSeesTheRowsTrainingHeldOut)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const auto supports = holdoutSupports(*fer, dir, "a.pt", "--seed 1 --holdout-seed 7");
+    const auto result = runTrainer("evaluate --model " + dir.file("a.pt") + " --data " + fer->train +
+                                   " --usage Training --limit 400 --holdout 0.2 --holdout-seed 7 --threads 1 --out-json " +
+                                   dir.file("e.json") + " --confusion-png " + dir.file("e.png"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, HasSubstr("holdout 20% (seed 7)"));
+    const auto evaluated = nlohmann::json::parse(std::ifstream(dir.file("e.json")));
+    std::vector<int> evaluatedSupports;
+    for (const auto &[label, metrics] : evaluated["per_class"].items())
+        evaluatedSupports.push_back(metrics["support"].get<int>());
+    EXPECT_EQ(evaluatedSupports, supports);
+    const auto trained = metadataOf(dir.file("a.pt"))["training"]["metrics"]["holdout"];
+    EXPECT_NEAR(evaluated["accuracy"].get<double>(), trained["accuracy"].get<double>(), 1.5 / 80);
+}
+
+TEST(Trainer, EvaluateHoldoutNeedsItsSeed)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"), "", 1)).status, 0);
+    const auto result = runTrainer("evaluate --model " + dir.file("m.pt") + " --data " + fer->train +
+                                   " --usage Training --holdout 0.2");
+    EXPECT_NE(result.status, 0);
+    EXPECT_THAT(result.output, HasSubstr("--holdout-seed"));
+}
+
 TEST(Trainer, TimeLimitLowersTheEpochsToWhatFitsAndRecordsThem)
 {
     REQUIRE_FER(fer);

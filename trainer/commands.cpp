@@ -109,7 +109,13 @@ int runEvaluate(const EvaluateOptions &o)
     setThreads(o.threads);
     Bundle bundle = openBundle(o.model);
     optimizeForCpuInference(bundle.module, bundle.info.input);
-    const Dataset data = loadRowsFor(bundle, o.model, o.data, o.usage, o.skipBad);
+    Dataset data = firstRows(loadRowsFor(bundle, o.model, o.data, o.usage, o.skipBad), o.limit);
+    if (o.holdout > 0) {
+        const std::string description = "holdout " + std::to_string(std::lround(o.holdout * 100)) + "% (seed " +
+                                        std::to_string(o.holdoutSeed) + ") of " + data.description;
+        data = data.subset(holdoutRows(data.size(), o.holdout, o.holdoutSeed));
+        data.description = description;
+    }
     auto forward = [&](const torch::Tensor &x) {
         torch::Tensor logits = bundle.module.forward({x}).toTensor();
         if (o.ttaCrops) {

@@ -11,6 +11,9 @@ struct EvaluateOptions {
     std::string model;
     std::vector<std::string> data;
     std::string usage = "PublicTest"; // CSV rows to evaluate; empty: all
+    long long limit = 0;              // the first N of those rows (0 = all)
+    double holdout = 0;               // then only the rows train --holdout drew with holdoutSeed
+    uint64_t holdoutSeed = 0;
     bool skipBad = false;
     bool tta = false;      // average with the horizontal mirror image
     bool ttaCrops = false; // also average four 2-pixel shifts

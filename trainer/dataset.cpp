@@ -3,12 +3,14 @@
 #include "dataset.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <numeric>
+#include <random>
 
 #ifdef FEREMOTION_TRAINER_ZLIB
 #include <zlib.h>
@@ -56,6 +58,21 @@ Dataset firstRows(const Dataset &data, long long limit)
     std::vector<int64_t> first(static_cast<size_t>(limit));
     std::iota(first.begin(), first.end(), 0);
     return data.subset(first);
+}
+
+std::vector<int64_t> holdoutRows(int64_t n, double fraction, uint64_t seed)
+{
+    const auto kept = static_cast<int64_t>(std::llround(fraction * static_cast<double>(n)));
+    if (kept < 1 || kept >= n)
+        throw std::invalid_argument("--holdout " + std::to_string(fraction) + " of " + std::to_string(n) +
+                                    " training faces leaves no validation or no training faces");
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 random(seed);
+    std::shuffle(order.begin(), order.end(), random);
+    order.resize(static_cast<size_t>(kept));
+    std::sort(order.begin(), order.end());
+    return order;
 }
 
 bool isImageFolder(const std::string &path)

@@ -31,6 +31,10 @@ struct Dataset {
 // The first `limit` rows of `data` (all of them when limit <= 0), as the commands' --limit.
 Dataset firstRows(const Dataset &data, long long limit);
 
+// The rows `train --holdout fraction` holds out of n training rows when it draws with `seed`,
+// in ascending order. Throws std::invalid_argument when that leaves no rows on either side.
+std::vector<int64_t> holdoutRows(int64_t n, double fraction, uint64_t seed);
+
 struct CsvOptions {
     std::string usage;     // keep rows whose Usage equals this; empty: every row
     bool skipBad = false;  // skip malformed rows (counted) instead of failing

@@ -129,6 +129,15 @@ void setupEvaluate(CLI::App &app, std::function<int()> &run)
     sub->add_option("--model", o->model, "Bundle (.pt)")->required()->check(CLI::ExistingFile);
     sub->add_option("--data", o->data, "FER-2013 CSV files, a compact folder or one image folder")->required();
     sub->add_option("--usage", o->usage, "CSV rows to evaluate by Usage (empty: all)")->capture_default_str();
+    sub->add_option("--limit", o->limit, "Use only the first N rows (0 = all), as train's --limit")->capture_default_str();
+    auto *holdout = sub->add_option("--holdout", o->holdout,
+                                    "Evaluate only the rows that train --holdout held out of these (give the same "
+                                    "--data, --usage Training and --limit as the training run)")
+                        ->check(CLI::Range(0.0, 0.5));
+    sub->add_option("--holdout-seed", o->holdoutSeed,
+                    "The seed train drew its holdout with: its --holdout-seed, else its --seed")
+        ->needs(holdout);
+    holdout->needs("--holdout-seed");
     sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows");
     sub->add_flag("--tta", o->tta, "Average each face with its mirror image");
     sub->add_flag("--tta-crops", o->ttaCrops, "Also average four 2-pixel shifts (implies --tta)");

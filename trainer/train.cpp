@@ -83,18 +83,15 @@ struct Data {
 // Splits the training rows: a `fraction` of them, drawn with `seed`, to validate on.
 Data holdOut(const Dataset &all, double fraction, uint64_t seed, long long valLimit)
 {
-    const int64_t n = all.size();
-    const auto kept = static_cast<int64_t>(std::llround(fraction * static_cast<double>(n)));
-    if (kept < 1 || kept >= n)
-        throw std::invalid_argument("--holdout " + std::to_string(fraction) + " of " + std::to_string(n) +
-                                    " training faces leaves no validation or no training faces");
-    std::vector<int64_t> order(static_cast<size_t>(n));
-    std::iota(order.begin(), order.end(), 0);
-    std::mt19937_64 random(seed);
-    std::shuffle(order.begin(), order.end(), random);
-    std::vector<int64_t> val(order.begin(), order.begin() + kept), train(order.begin() + kept, order.end());
-    std::sort(val.begin(), val.end());
-    std::sort(train.begin(), train.end());
+    const std::vector<int64_t> val = holdoutRows(all.size(), fraction, seed);
+    std::vector<int64_t> train;
+    train.reserve(static_cast<size_t>(all.size()) - val.size());
+    for (int64_t i = 0, next = 0; i < all.size(); ++i) {
+        if (next < static_cast<int64_t>(val.size()) && val[static_cast<size_t>(next)] == i)
+            ++next;
+        else
+            train.push_back(i);
+    }
     Data data;
     data.train = all.subset(train);
     data.val = firstRows(all.subset(val), valLimit);
