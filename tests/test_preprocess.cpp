@@ -21,6 +21,14 @@ double maxDifference(const cv::Mat &a, const cv::Mat &b)
     return result;
 }
 
+// A 200x200 black BGR frame with a filled white circle.
+OwnedFrame whiteCircle(cv::Point centre, int radius)
+{
+    cv::Mat bgr(200, 200, CV_8UC3, cv::Scalar::all(0));
+    cv::circle(bgr, centre, radius, cv::Scalar::all(255), cv::FILLED);
+    return makeFrame(bgr, PixelFormat::BGR);
+}
+
 cv::Mat referenceCrop(const cv::Mat &full, const cv::Rect &rect, cv::Size size)
 {
     cv::Mat out;
@@ -130,11 +138,7 @@ TEST(Preprocess, FitAspectKeepsTheCentreAndOnlyGrows)
 // A tall box around a circle: the fitted crop keeps the circle round, the stretched crop widens it.
 TEST(Preprocess, FaceCropsFollowTheModelsCropShape)
 {
-    cv::Mat gray(200, 200, CV_8UC1, cv::Scalar(0));
-    cv::circle(gray, {100, 100}, 30, cv::Scalar(255), cv::FILLED);
-    cv::Mat bgr;
-    cv::cvtColor(gray, bgr, cv::COLOR_GRAY2BGR);
-    OwnedFrame frame = makeFrame(bgr, PixelFormat::BGR);
+    OwnedFrame frame = whiteCircle({100, 100}, 30);
     const std::vector<Detection> faces{{{70, 60, 60, 80}, 1.0f}};
     ModelInfo model;
     model.input.width = model.input.height = 80;
@@ -150,11 +154,7 @@ TEST(Preprocess, FaceCropsFollowTheModelsCropShape)
 // round; clamping the crop to the frame would widen it by 80/70.
 TEST(Preprocess, CropsBeyondTheFrameRepeatTheBorderInsteadOfStretching)
 {
-    cv::Mat gray(200, 200, CV_8UC1, cv::Scalar(0));
-    cv::circle(gray, {35, 100}, 25, cv::Scalar(255), cv::FILLED);
-    cv::Mat bgr;
-    cv::cvtColor(gray, bgr, cv::COLOR_GRAY2BGR);
-    OwnedFrame frame = makeFrame(bgr, PixelFormat::BGR);
+    OwnedFrame frame = whiteCircle({35, 100}, 25);
     ModelInfo model;
     const cv::Mat crop = cropFaces(frame.view, {{{0, 60, 60, 80}, 1.0f}}, model).at(0);
     ASSERT_EQ(crop.size(), cv::Size(48, 48));

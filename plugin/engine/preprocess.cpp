@@ -173,19 +173,13 @@ std::vector<cv::Mat> cropFaces(const FrameView &frame, const std::vector<Detecti
     crops.reserve(faces.size());
     const cv::Size input{model.input.width, model.input.height};
     for (const Detection &face : faces) {
-        if (!model.keepAspect) {
-            const cv::Rect rect = cropRect(face.box, model.faceMargin, frame.width, frame.height);
-            if (rect.empty())
-                throw std::invalid_argument("face box lies outside the frame");
-            crops.push_back(extractCrop(frame, rect, model.input.color, input));
-            continue;
-        }
-        const cv::Rect wanted = grownRect(fitAspect(face.box, static_cast<float>(input.width) / input.height),
-                                          model.faceMargin);
+        const Box box =
+            model.keepAspect ? fitAspect(face.box, static_cast<float>(input.width) / input.height) : face.box;
+        const cv::Rect wanted = grownRect(box, model.faceMargin);
         const cv::Rect inside = wanted & cv::Rect(0, 0, frame.width, frame.height);
         if (inside.empty())
             throw std::invalid_argument("face box lies outside the frame");
-        if (inside == wanted) {
+        if (inside == wanted || !model.keepAspect) {
             crops.push_back(extractCrop(frame, inside, model.input.color, input));
             continue;
         }

@@ -25,9 +25,10 @@ Box fitAspect(const Box &box, float aspect);
 // Only the crop is colour-converted; YUV uses BT.601 limited range as OpenCV does.
 cv::Mat extractCrop(const FrameView &frame, const cv::Rect &rect, ColorMode color, cv::Size size);
 
-// The faces cropped as the model's face_crop says: fitted to the input's aspect ratio when
-// `keepAspect`, then grown by the margin; a crop reaching beyond the frame then repeats the
-// frame's border pixels (without `keepAspect` it is clamped to the frame and stretched), at its input size and colour, ready for classify.
+// The faces cropped as the model's face_crop says, at its input size and colour, ready for
+// classify: fitted to the input's aspect ratio when `keepAspect`, then grown by the margin; a crop
+// reaching beyond the frame then repeats the frame's border pixels (without `keepAspect` it is
+// clamped to the frame and stretched).
 // Throws std::invalid_argument for a box outside the frame.
 std::vector<cv::Mat> cropFaces(const FrameView &frame, const std::vector<Detection> &faces, const ModelInfo &model);
 
