@@ -137,7 +137,8 @@ int main(int argc, char **argv)
                 const int64_t label = data.labels[i].item<int64_t>();
                 ++tally.found;
                 const FrameView original = frameFromMat(face, PixelFormat::GRAY8);
-                tally.originalRight += classifier.classifyFaces(original, {{{0, 0, float(face.cols), float(face.rows)}, 1.0f}})[0].labelId == label;
+                const Detection whole{{0, 0, static_cast<float>(face.cols), static_cast<float>(face.rows)}, 1.0f};
+                tally.originalRight += classifier.classifyFaces(original, {whole})[0].labelId == label;
                 tally.fittedRight += classifier.classify(cropFaces(frame, found, fitted))[0].labelId == label;
                 tally.stretchedRight += classifier.classify(cropFaces(frame, found, stretched))[0].labelId == label;
             }
