@@ -18,6 +18,7 @@
 #include <opencv2/core.hpp>
 
 #include "classifier.h"
+#include "device.h"
 
 using namespace feremotion;
 namespace fs = std::filesystem;
@@ -217,7 +218,8 @@ void benchmarkPipelines(const Options &options)
 void benchmarkClassifier(const Options &options)
 {
     std::printf("\n## Classifier (%s)\n\n", options.model.c_str());
-    std::printf("| threads | batch | optimized | faces/s | forward ms/face | overhead (crop+resize+normalise+copy+softmax) / forward |\n|---|---|---|---|---|---|\n");
+    std::printf("CPU with AMX-BF16 (bf16 runs on its tile units): %s\n\n", cpuHasAmxBf16() ? "yes" : "no");
+    std::printf("| threads | batch | precision | optimized | faces/s | forward ms/face | overhead (crop+resize+normalise+copy+softmax) / forward |\n|---|---|---|---|---|---|---|\n");
     cv::RNG rng(1);
     cv::Mat frameImage(480, 640, CV_8UC3);
     rng.fill(frameImage, cv::RNG::UNIFORM, 0, 256);
@@ -229,12 +231,15 @@ void benchmarkClassifier(const Options &options)
     frame.strides[0] = static_cast<int>(frameImage.step[0]);
     for (int threads : {1, 2}) {
         for (int batch : {1, 8, 32}) {
-            for (bool optimize : {true, false}) {
+            // Optimized in float32 and bfloat16, and float32 as loaded.
+            for (auto [precision, optimize] :
+                 {std::pair{Precision::Float32, true}, {Precision::BFloat16, true}, {Precision::Float32, false}}) {
                 ClassifierOptions classifierOptions;
                 classifierOptions.threads = threads;
                 classifierOptions.batchSize = batch;
                 classifierOptions.device = "cpu";
                 classifierOptions.optimize = optimize;
+                classifierOptions.precision = precision;
                 EmotionClassifier classifier(options.model, classifierOptions);
                 std::vector<Detection> faces;
                 for (int i = 0; i < batch; ++i)
@@ -251,8 +256,8 @@ void benchmarkClassifier(const Options &options)
                 const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
                 const ClassifierStats &s = classifier.stats();
                 const double overhead = s.cropSeconds + s.prepareSeconds + s.finishSeconds;
-                std::printf("| %d | %d | %s | %.0f | %.3f | %.1f%% |\n", threads, batch,
-                            classifier.optimized() ? "yes" : "no", total / seconds, 1000 * s.forwardSeconds / s.faces,
+                std::printf("| %d | %d | %s | %s | %.0f | %.3f | %.1f%% |\n", threads, batch,
+                            toString(classifier.precision()).c_str(), classifier.optimized() ? "yes" : "no", total / seconds, 1000 * s.forwardSeconds / s.faces,
                             100 * overhead / s.forwardSeconds);
                 std::fflush(stdout);
             }

@@ -105,7 +105,11 @@ def forward(self, x):
             bias[0] = std::numeric_limits<float>::quiet_NaN();
         module.register_parameter("weight", torch::randn({spec.outputs, inputs}) * 0.02, false);
         module.register_parameter("bias", bias, false);
-        module.define(R"(
+        module.define(spec.float32Only ? R"(
+def forward(self, x):
+    return torch.linear(torch.flatten(x, 1), self.weight.float(), self.bias.float())
+)"
+                                        : R"(
 def forward(self, x):
     return torch.linear(torch.flatten(x, 1), self.weight, self.bias)
 )");

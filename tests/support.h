@@ -39,6 +39,7 @@ struct TestBundle {
     std::string metadataOverride; // written verbatim as feremotion.json when not empty
     bool nanOutput = false;       // the forward returns NaN
     bool convolutional = false;   // conv+pool+linear instead of one linear layer
+    bool float32Only = false;     // the forward casts its weights to float32, so it fails in bfloat16
     int seed = 1;
 };
 

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Specification of the batched classifier.
+#include <algorithm>
+#include <cmath>
 #include <numeric>
+#include <stdexcept>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "classifier.h"
@@ -10,6 +14,9 @@
 
 using namespace feremotion;
 using namespace feremotion::test;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 namespace {
 
@@ -128,4 +135,54 @@ TEST(Classifier, OnTheCpuTheModelRunsOptimizedAndGivesTheLoadedModelsResults)
     for (size_t i = 0; i < crops.size(); ++i)
         for (size_t k = 0; k < 7; ++k)
             EXPECT_NEAR(fast[i].probabilities[k], reference[i].probabilities[k], 1e-5);
+}
+
+TEST(Classifier, Bf16RunsTheModelInBfloat16WithinItsRoundingOfFp32)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.convolutional = true;
+    const std::string path = writeTestBundle(dir.file("conv.pt"), spec);
+    ClassifierOptions options;
+    options.device = "cpu";
+    options.precision = Precision::Float32;
+    EmotionClassifier fp32(path, options);
+    options.precision = Precision::BFloat16;
+    EmotionClassifier bf16(path, options);
+    EXPECT_EQ(fp32.precision(), Precision::Float32);
+    EXPECT_EQ(bf16.precision(), Precision::BFloat16);
+    EXPECT_TRUE(bf16.optimized());
+    const auto crops = randomCrops(8, 1);
+    const auto exact = fp32.classify(crops), rounded = bf16.classify(crops);
+    double largest = 0;
+    for (size_t i = 0; i < crops.size(); ++i)
+        for (size_t k = 0; k < 7; ++k)
+            largest = std::max(largest, std::abs(double(exact[i].probabilities[k]) - rounded[i].probabilities[k]));
+    EXPECT_LT(largest, 0.03); // 8 mantissa bits: about 0.4% per number
+    EXPECT_GT(largest, 0.0);  // and it did run in bfloat16
+}
+
+TEST(Classifier, AModelThatFailsInBfloat16IsAnErrorNamingTheFileWithBf16)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.float32Only = true;
+    const std::string path = writeTestBundle(dir.file("float32-only.pt"), spec);
+    ClassifierOptions options;
+    options.device = "cpu";
+    options.precision = Precision::BFloat16;
+    EXPECT_THAT([&] { EmotionClassifier classifier(path, options); },
+                ThrowsMessage<ModelError>(AllOf(HasSubstr(path), HasSubstr("bfloat16"), HasSubstr("use fp32"))));
+    options.precision = Precision::Float32;
+    EmotionClassifier classifier(path, options);
+    EXPECT_EQ(classifier.classify(randomCrops(2, 1)).size(), 2u);
+}
+
+TEST(Classifier, PrecisionNamesAreFp32AndBf16AndFp32IsTheDefault)
+{
+    for (Precision p : {Precision::Float32, Precision::BFloat16})
+        EXPECT_EQ(precisionFromString(toString(p)), p);
+    EXPECT_THAT([] { precisionFromString("fp16"); },
+                ThrowsMessage<std::invalid_argument>(HasSubstr("'fp16' is not one of fp32, bf16")));
+    EXPECT_EQ(ClassifierOptions().precision, Precision::Float32);
 }

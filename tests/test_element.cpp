@@ -547,6 +547,33 @@ FaceParams pushFrame(GstHarness *h, GstBuffer *in)
 
 } // namespace
 
+TEST_F(Element, PrecisionBf16ClassifiesWithinBfloat16RoundingOfFp32)
+{
+    auto fp32 = harness("detector=full-frame");
+    auto bf16 = harness("detector=full-frame precision=bf16");
+    const auto exact = pushFrame(fp32.get(), frame()).probabilities;
+    const auto rounded = pushFrame(bf16.get(), frame()).probabilities;
+    ASSERT_EQ(exact.size(), rounded.size());
+    EXPECT_NE(exact, rounded);
+    for (size_t k = 0; k < exact.size(); ++k)
+        EXPECT_NEAR(exact[k], rounded[k], 0.03);
+}
+
+TEST_F(Element, AModelThatFailsInBfloat16FailsTheStateChangeWithPrecisionBf16)
+{
+    TestBundle spec;
+    spec.float32Only = true;
+    const std::string path = writeTestBundle(dir_->file("float32-only.pt"), spec);
+    EXPECT_THAT(errorFor("model=" + path + " precision=bf16"), AllOf(HasSubstr(path), HasSubstr("bfloat16")));
+}
+
+TEST_F(Element, AModelInstanceIdHeldInAnotherPrecisionFailsTheStateChange)
+{
+    auto holder = harness("detector=full-frame model-instance-id=fp32-id");
+    EXPECT_THAT(errorFor("model=" + model_ + " model-instance-id=fp32-id precision=bf16"),
+                AllOf(HasSubstr("model-instance-id 'fp32-id'"), HasSubstr("in bf16")));
+}
+
 TEST_F(Element, AFaceThatStaysKeepsItsTrackId)
 {
     auto h = harness("detector=full-frame");

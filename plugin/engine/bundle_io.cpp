@@ -62,7 +62,7 @@ LoadedBundle loadBundle(const std::string &path, const c10::Device &device)
     return bundle;
 }
 
-bool optimizeForCpuInference(torch::jit::Module &module, const InputSpec &input)
+bool optimizeForCpuInference(torch::jit::Module &module, const InputSpec &input, c10::ScalarType dtype)
 {
     try {
         // Frozen first: optimize_for_inference does not freeze a module without a `training` attribute,
@@ -70,7 +70,7 @@ bool optimizeForCpuInference(torch::jit::Module &module, const InputSpec &input)
         torch::jit::Module candidate = torch::jit::freeze(module);
         candidate = torch::jit::optimize_for_inference(candidate);
         c10::InferenceMode guard;
-        candidate.forward({torch::zeros({2, input.channels(), input.height, input.width})});
+        candidate.forward({torch::zeros({2, input.channels(), input.height, input.width}, dtype)});
         module = std::move(candidate);
         return true;
     } catch (const std::exception &) {

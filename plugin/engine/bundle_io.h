@@ -21,10 +21,10 @@ LoadedBundle loadBundle(const std::string &path, const c10::Device &device = c10
 
 // Freezes an eval-mode module for CPU inference: batch norm folded into the convolutions, which run as
 // oneDNN kernels; a third more faces/s or better for our networks, outputs equal within 1e-5. Runs the
-// result on two blank faces of `input` and returns true; on any failure (e.g. TorchScript that freezing
-// rejects) returns false and leaves `module` as it was. The module must be loaded outside
-// c10::InferenceMode.
-bool optimizeForCpuInference(torch::jit::Module &module, const InputSpec &input);
+// result on two blank faces of `input` (of `dtype`, the weights' type) and returns true; on any failure
+// (e.g. TorchScript that freezing rejects) returns false and leaves `module` as it was. The module must
+// be loaded outside c10::InferenceMode.
+bool optimizeForCpuInference(torch::jit::Module &module, const InputSpec &input, c10::ScalarType dtype = c10::kFloat);
 
 // Saves `module` with `metadataJson` as feremotion.json, atomically: a temporary file beside
 // `path` is renamed over it, so readers never see half a bundle. Throws std::runtime_error.

@@ -25,6 +25,19 @@ double secondsSince(Clock::time_point start)
 
 } // namespace
 
+std::string toString(Precision precision)
+{
+    return precision == Precision::BFloat16 ? "bf16" : "fp32";
+}
+
+Precision precisionFromString(const std::string &name)
+{
+    for (Precision p : {Precision::Float32, Precision::BFloat16})
+        if (name == toString(p))
+            return p;
+    throw std::invalid_argument("precision '" + name + "' is not one of fp32, bf16");
+}
+
 ModelInfo ClassifierOptions::defaultBareModelInfo()
 {
     ModelInfo info;
@@ -44,6 +57,7 @@ struct EmotionClassifier::Impl {
     c10::Device device{c10::kCPU};
     torch::jit::Module module;
     bool optimized = false;
+    Precision precision = Precision::Float32;
     int batchSize = 8;
     int threads = 1;
     ClassifierStats stats;
@@ -58,7 +72,24 @@ struct EmotionClassifier::Impl {
     // Runs one chunk; `input` is N×C×H×W on the CPU.
     torch::Tensor forward(const torch::Tensor &input)
     {
-        return module.forward({input.to(device)}).toTensor();
+        return module.forward({input.to(device, scalarType())}).toTensor();
+    }
+
+    c10::ScalarType scalarType() const
+    {
+        return precision == Precision::BFloat16 ? torch::kBFloat16 : torch::kFloat;
+    }
+
+    // Converts the weights to bfloat16 and checks that the model still runs.
+    void useBFloat16()
+    {
+        module.to(torch::kBFloat16);
+        precision = Precision::BFloat16;
+        try {
+            dryRun();
+        } catch (const ModelError &e) {
+            throw ModelError(std::string(e.what()) + " when converted to bfloat16 (precision bf16); use fp32");
+        }
     }
 
     void checkOutput(const torch::Tensor &output, int64_t batch, const char *when)
@@ -119,9 +150,11 @@ EmotionClassifier::EmotionClassifier(const std::string &modelPath, const Classif
         throw ModelError("model '" + modelPath + "' has no labels");
     d.applyThreads();
     d.dryRun();
+    if (options.precision == Precision::BFloat16)
+        d.useBFloat16();
     // Not on CUDA, where its gain is unmeasured.
     if (options.optimize && d.device.is_cpu())
-        d.optimized = optimizeForCpuInference(d.module, d.info.input);
+        d.optimized = optimizeForCpuInference(d.module, d.info.input, d.scalarType());
 }
 
 EmotionClassifier::~EmotionClassifier() = default;
@@ -131,6 +164,7 @@ const std::string &EmotionClassifier::modelPath() const { return impl_->path; }
 bool EmotionClassifier::hasBundleMetadata() const { return impl_->hasMetadata; }
 std::string EmotionClassifier::deviceName() const { return impl_->device.str(); }
 bool EmotionClassifier::optimized() const { return impl_->optimized; }
+Precision EmotionClassifier::precision() const { return impl_->precision; }
 const ClassifierStats &EmotionClassifier::stats() const { return impl_->stats; }
 void EmotionClassifier::resetStats() { impl_->stats = {}; }
 

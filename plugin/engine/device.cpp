@@ -7,6 +7,10 @@
 
 #include <dlfcn.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include <torch/cuda.h>
 
 #include "model_info.h"
@@ -71,6 +75,23 @@ c10::Device resolveDevice(const std::string &name)
 int effectiveThreads(int threads)
 {
     return threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+bool cpuHasAmxBf16()
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & bit_OSXSAVE))
+        return false;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) || !(edx & (1u << 22))) // AMX-BF16
+        return false;
+    // XCR0 bits 17 and 18: the operating system saves the tile configuration and data.
+    unsigned xcr0Low = 0, xcr0High = 0;
+    __asm__("xgetbv" : "=a"(xcr0Low), "=d"(xcr0High) : "c"(0));
+    return (xcr0Low & (3u << 17)) == (3u << 17);
+#else
+    return false;
+#endif
 }
 
 } // namespace feremotion

@@ -16,4 +16,9 @@ c10::Device resolveDevice(const std::string &name);
 // CPU threads for a `threads` setting: itself when positive, else every core.
 int effectiveThreads(int threads);
 
+// True when this CPU multiplies bfloat16 matrices in hardware with AMX (Intel Xeon since Sapphire
+// Rapids) and the kernel has enabled its tile registers: oneDNN then runs bfloat16 convolutions on
+// AMX, measured 1.5x the float32 speed of our networks.
+bool cpuHasAmxBf16();
+
 } // namespace feremotion
