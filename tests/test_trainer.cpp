@@ -143,6 +143,37 @@ TEST(Trainer, TwoEpochsOnAFewThousandRowsBeatTheMajorityClass)
     EXPECT_TRUE(fs::exists(dir.file("quick-metrics.json")));
 }
 
+TEST(Trainer, Bf16TrainsAsWellAndWritesAFloat32BundleThatRecordsIt)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const std::string out = dir.file("bf16.pt");
+    const auto result = runTrainer("train --data " + fer->train + " --val " + fer->publicTest +
+                                   " --limit 4000 --arch resnet --width 16 --batch-size 32 --epochs 2 --lr 2e-3 "
+                                   "--no-augment --threads 1 --seed 1 --precision bf16 --out " + out);
+    ASSERT_EQ(result.status, 0) << result.output;
+    const auto meta = metadataOf(out);
+    EXPECT_GT(meta["training"]["metrics"]["PublicTest"]["accuracy"].get<double>(), 0.249 + 0.08) << result.output;
+    EXPECT_EQ(meta["training"]["recipe"]["precision"], "bf16");
+    // The bundle is what a float32 run writes: float32 weights in the default layout.
+    for (const auto &[name, tensor] : weightsOf(out)) {
+        if (tensor.is_floating_point())
+            EXPECT_EQ(tensor.scalar_type(), torch::kFloat) << name;
+        EXPECT_TRUE(tensor.is_contiguous()) << name;
+    }
+}
+
+TEST(Trainer, AFloat32CheckpointDoesNotResumeInBf16)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"), "--checkpoint-dir " + dir.file("ck"), 1)).status, 0);
+    const auto result =
+        runTrainer(tinyRun(*fer, dir.file("m.pt"), "--precision bf16 --resume --checkpoint-dir " + dir.file("ck"), 1));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("belongs to a run with other options"));
+}
+
 TEST(Trainer, BundleCarriesTheDesignMetadata)
 {
     REQUIRE_FER(fer);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <nlohmann/json.hpp>
 
 #include "bundle_io.h"
@@ -304,6 +305,9 @@ json recipe(const TrainOptions &o)
         r["teacher"] = o.teacher;
     if (!o.softLabels.empty())
         r["soft_labels"] = o.softLabels;
+    // Only in bf16, so float32 checkpoints written before the option existed still resume.
+    if (o.precision != "fp32")
+        r["precision"] = o.precision;
     if (!o.teacher.empty() || !o.softLabels.empty()) {
         r["distill_weight"] = o.distillWeight;
         r["distill_temperature"] = o.distillTemperature;
@@ -549,6 +553,34 @@ torch::Tensor distillationLoss(const torch::Tensor &studentLogits, const torch::
     return (teacher.exp() * (teacher - student)).sum(1).mean() * (temperature * temperature);
 }
 
+// Runs the network's forward passes under CPU autocast to bfloat16 while it lives. The cast weights
+// are cached for one step only: the optimiser changes them.
+class BFloat16Autocast {
+public:
+    BFloat16Autocast()
+    {
+        at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+        at::autocast::set_cpu_enabled(true);
+    }
+    ~BFloat16Autocast()
+    {
+        at::autocast::set_cpu_enabled(false);
+        at::autocast::clear_cache();
+    }
+    BFloat16Autocast(const BFloat16Autocast &) = delete;
+    BFloat16Autocast &operator=(const BFloat16Autocast &) = delete;
+};
+
+// The convolution weights in channels-last (or back in the default) layout; optimiser state made
+// afterwards follows it, and copies into them (checkpoints, the best epoch) keep it.
+void setConvolutionLayout(EmotionNet &net, c10::MemoryFormat format)
+{
+    torch::NoGradGuard noGrad;
+    for (auto &p : net->parameters())
+        if (p.dim() == 4)
+            p.set_data(p.contiguous(format));
+}
+
 } // namespace
 
 int runTrain(const TrainOptions &options)
@@ -577,6 +609,11 @@ int runTrain(const TrainOptions &options)
     const torch::Device device = resolveDevice(o.device);
     if (device.is_cuda())
         at::globalContext().setBenchmarkCuDNN(true); // fixed 48x48 batches: let cuDNN pick its fastest kernels
+    const bool bf16 = o.precision == "bf16";
+    if (o.precision != "fp32" && !bf16)
+        throw std::invalid_argument("--precision must be fp32 or bf16, not '" + o.precision + "'");
+    if (bf16 && !device.is_cpu())
+        throw std::invalid_argument("--precision bf16 is CPU autocast; on " + device.str() + " train in fp32");
     torch::manual_seed(o.seed);
 
     const InputSpec input = inputSpecFor(o);
@@ -594,6 +631,8 @@ int runTrain(const TrainOptions &options)
         softLabels = softLabelsFor(data.train, o.softLabels);
     const int64_t macs = net->multiplyAccumulates();
     net->to(device);
+    const auto inputLayout = bf16 ? c10::MemoryFormat::ChannelsLast : c10::MemoryFormat::Contiguous;
+    setConvolutionLayout(net, inputLayout);
     std::printf("model: %s, %lld parameters, %.1f M multiply-accumulates per face, device %s, %d threads\n",
                 architectureDescription(o, net).c_str(), static_cast<long long>(net->parameterCount()), macs / 1e6,
                 device.str().c_str(), threads);
@@ -658,10 +697,16 @@ int runTrain(const TrainOptions &options)
         auto timedStart = epochStart, timedEnd = epochStart;
         Batch batch;
         while (producer.next(batch)) {
-            const torch::Tensor x = batch.inputs.to(device, /*non_blocking=*/true),
+            const torch::Tensor x = batch.inputs.to(device, /*non_blocking=*/true).contiguous(inputLayout),
                                 y = batch.labels.to(device, /*non_blocking=*/true);
             optimizer->zero_grad();
-            const torch::Tensor logits = net->forward(x);
+            torch::Tensor logits;
+            if (bf16) {
+                BFloat16Autocast autocast;
+                logits = net->forward(x).to(torch::kFloat);
+            } else {
+                logits = net->forward(x);
+            }
             torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y, lossOptions);
             if (teacher) {
                 torch::Tensor teacherLogits;
@@ -757,8 +802,9 @@ int runTrain(const TrainOptions &options)
         }
     }
 
-    // Export the best epoch.
+    // Export the best epoch, in the layout bundles have always had.
     restore(net, best);
+    setConvolutionLayout(net, c10::MemoryFormat::Contiguous);
     net->eval();
     const torch::Tensor valLogits = predictLogits([&](const torch::Tensor &x) { return net->forward(x); }, data.val,
                                                   input, false, 256, device);

@@ -60,6 +60,9 @@ struct TrainOptions {
 
     int threads = 0; // 0 = all cores
     std::string device = "auto";
+    // "bf16": the training forward passes run under CPU autocast to bfloat16 with channels-last
+    // convolutions (oneDNN's AMX kernels want that layout); master weights stay float32.
+    std::string precision = "fp32";
     uint64_t seed = 1;
     // Seconds the whole run may take (0 = no limit): after the first epoch, --epochs is lowered to
     // what fits. The cosine schedule's first epoch does not depend on --epochs, so the run is the
