@@ -45,6 +45,15 @@ std::vector<std::string> labelsOfFaces(const std::string &image)
     return labels;
 }
 
+// Boxes across a 480x320 frame, for comparing two ways of running the model on the same crops.
+std::vector<Detection> sixteenOverlappingBoxes()
+{
+    std::vector<Detection> regions;
+    for (int i = 0; i < 16; ++i)
+        regions.push_back({{static_cast<float>(25 * i), static_cast<float>(12 * i), 90, 110}, 1.0f});
+    return regions;
+}
+
 } // namespace
 
 TEST(DefaultModel, LoadsWithTheCompleteDesignMetadata)
@@ -69,9 +78,7 @@ TEST(DefaultModel, RunsOptimizedOnTheCpuWithTheLoadedModelsProbabilities)
     REQUIRE_DEFAULT_MODEL();
     cv::Mat image = syntheticImage(480, 320);
     FrameView frame = frameFromMat(image, PixelFormat::BGR);
-    std::vector<Detection> regions;
-    for (int i = 0; i < 16; ++i)
-        regions.push_back({{static_cast<float>(25 * i), static_cast<float>(12 * i), 90, 110}, 1.0f});
+    const std::vector<Detection> regions = sixteenOverlappingBoxes();
     ClassifierOptions options;
     options.device = "cpu";
     EmotionClassifier optimized(defaultModel(), options);
@@ -94,9 +101,7 @@ TEST(DefaultModel, InBf16GivesItsFp32ProbabilitiesWithinBfloat16Rounding)
     REQUIRE_DEFAULT_MODEL();
     cv::Mat image = syntheticImage(480, 320);
     FrameView frame = frameFromMat(image, PixelFormat::BGR);
-    std::vector<Detection> regions;
-    for (int i = 0; i < 16; ++i)
-        regions.push_back({{static_cast<float>(25 * i), static_cast<float>(12 * i), 90, 110}, 1.0f});
+    const std::vector<Detection> regions = sixteenOverlappingBoxes();
     ClassifierOptions options;
     options.device = "cpu";
     options.precision = Precision::Float32;
