@@ -2,6 +2,7 @@
 // Specification of the batched classifier.
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <numeric>
 #include <stdexcept>
 
@@ -9,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "classifier.h"
+#include "device.h"
 #include "frames.h"
 #include "support.h"
 
@@ -185,4 +187,19 @@ TEST(Classifier, PrecisionNamesAreFp32AndBf16AndFp32IsTheDefault)
     EXPECT_THAT([] { precisionFromString("fp16"); },
                 ThrowsMessage<std::invalid_argument>(HasSubstr("'fp16' is not one of fp32, bf16")));
     EXPECT_EQ(ClassifierOptions().precision, Precision::Float32);
+}
+
+// Linux lists amx_bf16 among a processor's flags only where the kernel has enabled the tiles too.
+TEST(Device, AmxBf16IsReportedExactlyWhenLinuxListsIt)
+{
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    if (!cpuinfo)
+        GTEST_SKIP() << "/proc/cpuinfo is not readable";
+    bool listed = false;
+    for (std::string line; std::getline(cpuinfo, line);)
+        if (line.rfind("flags", 0) == 0) {
+            listed = (line + " ").find(" amx_bf16 ") != std::string::npos;
+            break;
+        }
+    EXPECT_EQ(cpuHasAmxBf16(), listed);
 }
