@@ -219,7 +219,8 @@ void benchmarkClassifier(const Options &options)
 {
     std::printf("\n## Classifier (%s)\n\n", options.model.c_str());
     std::printf("CPU with AMX-BF16 (bf16 runs on its tile units): %s\n\n", cpuHasAmxBf16() ? "yes" : "no");
-    std::printf("| threads | batch | precision | optimized | faces/s | forward ms/face | overhead (crop+resize+normalise+copy+softmax) / forward |\n|---|---|---|---|---|---|---|\n");
+    std::printf("| threads | batch | precision | optimized | faces/s | forward ms/face | overhead "
+                "(crop+resize+normalise+copy+softmax) / forward |\n|---|---|---|---|---|---|---|\n");
     cv::RNG rng(1);
     cv::Mat frameImage(480, 640, CV_8UC3);
     rng.fill(frameImage, cv::RNG::UNIFORM, 0, 256);
@@ -257,7 +258,8 @@ void benchmarkClassifier(const Options &options)
                 const ClassifierStats &s = classifier.stats();
                 const double overhead = s.cropSeconds + s.prepareSeconds + s.finishSeconds;
                 std::printf("| %d | %d | %s | %s | %.0f | %.3f | %.1f%% |\n", threads, batch,
-                            toString(classifier.precision()).c_str(), classifier.optimized() ? "yes" : "no", total / seconds, 1000 * s.forwardSeconds / s.faces,
+                            toString(classifier.precision()).c_str(), classifier.optimized() ? "yes" : "no",
+                            total / seconds, 1000 * s.forwardSeconds / s.faces,
                             100 * overhead / s.forwardSeconds);
                 std::fflush(stdout);
             }

@@ -157,8 +157,9 @@ TEST(Trainer, Bf16TrainsAsWellAndWritesAFloat32BundleThatRecordsIt)
     EXPECT_EQ(meta["training"]["recipe"]["precision"], "bf16");
     // The bundle is what a float32 run writes: float32 weights in the default layout.
     for (const auto &[name, tensor] : weightsOf(out)) {
-        if (tensor.is_floating_point())
+        if (tensor.is_floating_point()) {
             EXPECT_EQ(tensor.scalar_type(), torch::kFloat) << name;
+        }
         EXPECT_TRUE(tensor.is_contiguous()) << name;
     }
 }

@@ -609,9 +609,7 @@ int runTrain(const TrainOptions &options)
     const torch::Device device = resolveDevice(o.device);
     if (device.is_cuda())
         at::globalContext().setBenchmarkCuDNN(true); // fixed 48x48 batches: let cuDNN pick its fastest kernels
-    const bool bf16 = o.precision == "bf16";
-    if (o.precision != "fp32" && !bf16)
-        throw std::invalid_argument("--precision must be fp32 or bf16, not '" + o.precision + "'");
+    const bool bf16 = precisionFromString(o.precision) == Precision::BFloat16;
     if (bf16 && !device.is_cpu())
         throw std::invalid_argument("--precision bf16 is CPU autocast; on " + device.str() + " train in fp32");
     torch::manual_seed(o.seed);

@@ -25,19 +25,6 @@ double secondsSince(Clock::time_point start)
 
 } // namespace
 
-std::string toString(Precision precision)
-{
-    return precision == Precision::BFloat16 ? "bf16" : "fp32";
-}
-
-Precision precisionFromString(const std::string &name)
-{
-    for (Precision p : {Precision::Float32, Precision::BFloat16})
-        if (name == toString(p))
-            return p;
-    throw std::invalid_argument("precision '" + name + "' is not one of fp32, bf16");
-}
-
 ModelInfo ClassifierOptions::defaultBareModelInfo()
 {
     ModelInfo info;

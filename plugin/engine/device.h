@@ -18,7 +18,7 @@ int effectiveThreads(int threads);
 
 // True when this CPU multiplies bfloat16 matrices in hardware with AMX (Intel Xeon since Sapphire
 // Rapids) and the kernel has enabled its tile registers: oneDNN then runs bfloat16 convolutions on
-// AMX, measured 1.5x the float32 speed of our networks.
+// the tile units.
 bool cpuHasAmxBf16();
 
 } // namespace feremotion

@@ -32,6 +32,19 @@ ColorMode colorModeFromString(const std::string &text)
     throw std::invalid_argument("colour must be \"gray\" or \"rgb\", not \"" + text + "\"");
 }
 
+std::string toString(Precision precision)
+{
+    return precision == Precision::BFloat16 ? "bf16" : "fp32";
+}
+
+Precision precisionFromString(const std::string &name)
+{
+    for (Precision p : {Precision::Float32, Precision::BFloat16})
+        if (name == toString(p))
+            return p;
+    throw std::invalid_argument("precision '" + name + "' is not one of fp32, bf16");
+}
+
 namespace {
 
 std::string trim(const std::string &s)

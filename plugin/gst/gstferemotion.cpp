@@ -228,7 +228,7 @@ static GType gst_fer_emotion_precision_get_type()
     static const GEnumValue values[] = {
         {static_cast<gint>(Precision::Float32), "32-bit floating point, as the model was trained", "fp32"},
         {static_cast<gint>(Precision::BFloat16),
-         "bfloat16 weights and activations: on CPUs with AMX 1.3-1.5x the faces/s at batches of 8 or more, "
+         "bfloat16 weights and activations: on CPUs with AMX 1.2-1.3x the faces/s at batches of 8 to 32, "
          "probabilities within about 0.03 of fp32",
          "bf16"},
         {0, nullptr, nullptr},
@@ -916,7 +916,8 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
         gobject_class, PROP_MODEL_INSTANCE_ID,
         g_param_spec_string("model-instance-id", "Model instance id",
                             "Elements of one process with the same id share one loaded model (they must name the "
-                            "same model file, device, precision, labels and input-* values) and classify faces that arrive "
+                            "same model file, device, precision, labels and input-* values) and classify faces "
+                            "that arrive "
                             "together in one forward pass. Default (null): a model of its own",
                             nullptr, readyFlags));
     g_object_class_install_property(
