@@ -127,6 +127,7 @@ TEST(Classifier, OnTheCpuTheModelRunsOptimizedAndGivesTheLoadedModelsResults)
     const std::string path = writeTestBundle(dir.file("conv.pt"), spec);
     ClassifierOptions options;
     options.device = "cpu";
+    options.precision = Precision::Float32; // bfloat16 rounds each path differently
     EmotionClassifier optimized(path, options);
     options.optimize = false;
     EmotionClassifier asLoaded(path, options);
@@ -180,13 +181,43 @@ TEST(Classifier, AModelThatFailsInBfloat16IsAnErrorNamingTheFileWithBf16)
     EXPECT_EQ(classifier.classify(randomCrops(2, 1)).size(), 2u);
 }
 
-TEST(Classifier, PrecisionNamesAreFp32AndBf16AndFp32IsTheDefault)
+TEST(Classifier, AModelThatFailsInBfloat16RunsInFp32UnderAuto)
 {
-    for (Precision p : {Precision::Float32, Precision::BFloat16})
+    TempDir dir;
+    TestBundle spec;
+    spec.float32Only = true;
+    ClassifierOptions options;
+    options.device = "cpu";
+    options.precision = Precision::Auto;
+    EmotionClassifier classifier(writeTestBundle(dir.file("float32-only.pt"), spec), options);
+    EXPECT_EQ(classifier.precision(), Precision::Float32);
+    EXPECT_EQ(classifier.classify(randomCrops(2, 1)).size(), 2u);
+}
+
+TEST(Classifier, AutoRunsInBf16OnACpuWithAmxAndInFp32Elsewhere)
+{
+    const Precision onThisCpu = cpuHasAmxBf16() ? Precision::BFloat16 : Precision::Float32;
+    EXPECT_EQ(resolvePrecision(Precision::Auto, c10::Device(c10::kCPU)), onThisCpu);
+    EXPECT_EQ(resolvePrecision(Precision::Auto, c10::Device(c10::kCUDA, 0)), Precision::Float32);
+    for (Precision explicitly : {Precision::Float32, Precision::BFloat16})
+        EXPECT_EQ(resolvePrecision(explicitly, c10::Device(c10::kCUDA, 0)), explicitly);
+
+    TempDir dir;
+    TestBundle spec;
+    spec.convolutional = true;
+    ClassifierOptions options;
+    options.device = "cpu";
+    EmotionClassifier classifier(writeTestBundle(dir.file("conv.pt"), spec), options);
+    EXPECT_EQ(classifier.precision(), onThisCpu);
+}
+
+TEST(Classifier, PrecisionNamesAreAutoFp32AndBf16AndAutoIsTheDefault)
+{
+    for (Precision p : {Precision::Auto, Precision::Float32, Precision::BFloat16})
         EXPECT_EQ(precisionFromString(toString(p)), p);
     EXPECT_THAT([] { precisionFromString("fp16"); },
-                ThrowsMessage<std::invalid_argument>(HasSubstr("'fp16' is not one of fp32, bf16")));
-    EXPECT_EQ(ClassifierOptions().precision, Precision::Float32);
+                ThrowsMessage<std::invalid_argument>(HasSubstr("'fp16' is not one of auto, fp32, bf16")));
+    EXPECT_EQ(ClassifierOptions().precision, Precision::Auto);
 }
 
 // Linux lists amx_bf16 among a processor's flags only where the kernel has enabled the tiles too.

@@ -549,7 +549,7 @@ FaceParams pushFrame(GstHarness *h, GstBuffer *in)
 
 TEST_F(Element, PrecisionBf16ClassifiesWithinBfloat16RoundingOfFp32)
 {
-    auto fp32 = harness("detector=full-frame");
+    auto fp32 = harness("detector=full-frame precision=fp32");
     auto bf16 = harness("detector=full-frame precision=bf16");
     const auto exact = pushFrame(fp32.get(), frame()).probabilities;
     const auto rounded = pushFrame(bf16.get(), frame()).probabilities;
@@ -569,7 +569,7 @@ TEST_F(Element, AModelThatFailsInBfloat16FailsTheStateChangeWithPrecisionBf16)
 
 TEST_F(Element, AModelInstanceIdHeldInAnotherPrecisionFailsTheStateChange)
 {
-    auto holder = harness("detector=full-frame model-instance-id=fp32-id");
+    auto holder = harness("detector=full-frame model-instance-id=fp32-id precision=fp32");
     EXPECT_THAT(errorFor("model=" + model_ + " model-instance-id=fp32-id precision=bf16"),
                 AllOf(HasSubstr("model-instance-id 'fp32-id'"), HasSubstr("in bf16")));
 }

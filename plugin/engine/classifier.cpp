@@ -59,7 +59,14 @@ struct EmotionClassifier::Impl {
     // Runs one chunk; `input` is N×C×H×W on the CPU.
     torch::Tensor forward(const torch::Tensor &input)
     {
-        return module.forward({input.to(device, scalarType())}).toTensor();
+        return module.forward({input.to(device, scalarType()).contiguous(memoryFormat())}).toTensor();
+    }
+
+    // bfloat16 runs channels-last: oneDNN's AMX kernels take it as it is, while the default layout
+    // is reordered on every pass (at batch 1 that made bfloat16 slower than float32).
+    c10::MemoryFormat memoryFormat() const
+    {
+        return precision == Precision::BFloat16 ? c10::MemoryFormat::ChannelsLast : c10::MemoryFormat::Contiguous;
     }
 
     c10::ScalarType scalarType() const
@@ -67,15 +74,24 @@ struct EmotionClassifier::Impl {
         return precision == Precision::BFloat16 ? torch::kBFloat16 : torch::kFloat;
     }
 
-    // Converts the weights to bfloat16 and checks that the model still runs.
-    void useBFloat16()
+    // Converts the weights to bfloat16 and checks that the model still runs. A failure throws when
+    // bf16 was asked for; under Auto the model stays in float32.
+    void useBFloat16(bool requested)
     {
+        torch::jit::Module original = module.clone();
         module.to(torch::kBFloat16);
+        for (const auto &sub : module.modules())
+            for (const auto &parameter : sub.named_parameters(/*recurse=*/false))
+                if (parameter.value.dim() == 4)
+                    parameter.value.set_data(parameter.value.contiguous(c10::MemoryFormat::ChannelsLast));
         precision = Precision::BFloat16;
         try {
             dryRun();
         } catch (const ModelError &e) {
-            throw ModelError(std::string(e.what()) + " when converted to bfloat16 (precision bf16); use fp32");
+            module = std::move(original);
+            precision = Precision::Float32;
+            if (requested)
+                throw ModelError(std::string(e.what()) + " when converted to bfloat16 (precision bf16); use fp32");
         }
     }
 
@@ -137,8 +153,8 @@ EmotionClassifier::EmotionClassifier(const std::string &modelPath, const Classif
         throw ModelError("model '" + modelPath + "' has no labels");
     d.applyThreads();
     d.dryRun();
-    if (options.precision == Precision::BFloat16)
-        d.useBFloat16();
+    if (resolvePrecision(options.precision, d.device) == Precision::BFloat16)
+        d.useBFloat16(options.precision == Precision::BFloat16);
     // Not on CUDA, where its gain is unmeasured.
     if (options.optimize && d.device.is_cpu())
         d.optimized = optimizeForCpuInference(d.module, d.info.input, d.scalarType());

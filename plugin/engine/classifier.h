@@ -19,7 +19,7 @@ struct ClassifierOptions {
     int batchSize = 8;            // most faces in one forward pass
     int threads = 1;              // CPU inference threads; 0 = all cores
     bool optimize = true;         // on the CPU: freeze the model and fuse its layers (see optimized())
-    Precision precision = Precision::Float32;
+    Precision precision = Precision::Auto; // see resolvePrecision
     // Used only for a bare TorchScript file without feremotion.json.
     ModelInfo bareModelInfo = defaultBareModelInfo();
 
@@ -53,6 +53,7 @@ public:
     // True when the model runs frozen and fused for inference (batch norm folded into the convolutions,
     // oneDNN kernels): the CPU default. A model that cannot be frozen runs as loaded.
     bool optimized() const;
+    // The precision it runs in: Float32 or BFloat16, never Auto.
     Precision precision() const;
 
     void setBatchSize(int batchSize);

@@ -94,4 +94,11 @@ bool cpuHasAmxBf16()
 #endif
 }
 
+Precision resolvePrecision(Precision requested, const c10::Device &device)
+{
+    if (requested != Precision::Auto)
+        return requested;
+    return device.is_cpu() && cpuHasAmxBf16() ? Precision::BFloat16 : Precision::Float32;
+}
+
 } // namespace feremotion

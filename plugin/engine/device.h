@@ -7,6 +7,8 @@
 
 #include <c10/core/Device.h>
 
+#include "model_info.h"
+
 namespace feremotion {
 
 // "auto" (CUDA when LibTorch sees a GPU, else CPU), "cpu", "cuda" or "cuda:N". Throws ModelError
@@ -20,5 +22,9 @@ int effectiveThreads(int threads);
 // Rapids) and the kernel has enabled its tile registers: oneDNN then runs bfloat16 convolutions on
 // the tile units.
 bool cpuHasAmxBf16();
+
+// The precision `requested` runs in on `device`: Auto is BFloat16 on a CPU with AMX (cpuHasAmxBf16)
+// and Float32 elsewhere, CUDA included (bfloat16 there is unmeasured); the others stay as they are.
+Precision resolvePrecision(Precision requested, const c10::Device &device);
 
 } // namespace feremotion

@@ -34,15 +34,20 @@ ColorMode colorModeFromString(const std::string &text)
 
 std::string toString(Precision precision)
 {
-    return precision == Precision::BFloat16 ? "bf16" : "fp32";
+    switch (precision) {
+    case Precision::Auto: return "auto";
+    case Precision::BFloat16: return "bf16";
+    case Precision::Float32: break;
+    }
+    return "fp32";
 }
 
 Precision precisionFromString(const std::string &name)
 {
-    for (Precision p : {Precision::Float32, Precision::BFloat16})
+    for (Precision p : {Precision::Auto, Precision::Float32, Precision::BFloat16})
         if (name == toString(p))
             return p;
-    throw std::invalid_argument("precision '" + name + "' is not one of fp32, bf16");
+    throw std::invalid_argument("precision '" + name + "' is not one of auto, fp32, bf16");
 }
 
 namespace {

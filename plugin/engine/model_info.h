@@ -60,12 +60,13 @@ ColorMode colorModeFromString(const std::string &text);
 
 // The number format of the forward pass. bfloat16 keeps float32's range with 8 bits of mantissa:
 // the default model's probabilities move by at most 0.03 and 0.14% of PublicTest's faces change
-// label. On a CPU with AMX (cpuHasAmxBf16) oneDNN runs it on the tile units: 1.2-1.3x the faces/s
-// of float32 at batches of 8 to 32, but slower for single faces, whose weights are reordered on
-// every pass; without AMX it is emulated and slow. So float32 is the default.
-enum class Precision { Float32, BFloat16 };
+// label. On a CPU with AMX (cpuHasAmxBf16) oneDNN runs it, channels-last, on the tile units: 1.5-2x
+// the faces/s of float32 at batches of 8 to 32, about 0.9x for single faces; without AMX it is
+// emulated and slow. Auto, the default, is bfloat16 on the CPU where it has AMX and float32
+// everywhere else, as OpenVINO's CPU plugin chooses (see resolvePrecision).
+enum class Precision { Auto, Float32, BFloat16 };
 
-// "fp32", "bf16".
+// "auto", "fp32", "bf16".
 std::string toString(Precision precision);
 // The names above; throws std::invalid_argument for others.
 Precision precisionFromString(const std::string &name);

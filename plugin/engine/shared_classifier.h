@@ -31,6 +31,7 @@ public:
     const std::string &loadKey() const { return loadKey_; }
     std::string deviceName() const { return classifier_->deviceName(); }
     bool optimized() const { return classifier_->optimized(); }
+    Precision precision() const { return classifier_->precision(); }
 
     // A stream takes part from addStream to removeStream. An idle stream (at EOS, or failed) is
     // not waited for until it submits again.

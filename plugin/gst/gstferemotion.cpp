@@ -50,7 +50,7 @@ using namespace feremotion;
 namespace {
 
 constexpr const char *kDefaultDevice = "auto";
-constexpr Precision kDefaultPrecision = Precision::Float32;
+constexpr Precision kDefaultPrecision = Precision::Auto;
 constexpr guint kDefaultBatchSize = 8;
 constexpr guint kMaxBatchSize = 1024;
 constexpr DetectorKind kDefaultDetector = DetectorKind::Haar;
@@ -184,6 +184,7 @@ struct GstFerEmotionPrivate {
     const ModelInfo &modelInfo() const { return shared ? shared->info() : classifier->info(); }
     std::string deviceName() const { return shared ? shared->deviceName() : classifier->deviceName(); }
     bool modelOptimized() const { return shared ? shared->optimized() : classifier->optimized(); }
+    Precision modelPrecision() const { return shared ? shared->precision() : classifier->precision(); }
 };
 
 struct _GstFerEmotion {
@@ -226,9 +227,10 @@ static GType gst_fer_emotion_precision_get_type()
 {
     static GType type = 0;
     static const GEnumValue values[] = {
+        {static_cast<gint>(Precision::Auto), "bf16 on a CPU with AMX, fp32 elsewhere (CUDA included)", "auto"},
         {static_cast<gint>(Precision::Float32), "32-bit floating point, as the model was trained", "fp32"},
         {static_cast<gint>(Precision::BFloat16),
-         "bfloat16 weights and activations: on CPUs with AMX 1.2-1.3x the faces/s at batches of 8 to 32, "
+         "bfloat16 weights and activations: on CPUs with AMX 1.5-2x the faces/s at batches of 8 to 32, "
          "probabilities within about 0.03 of fp32",
          "bf16"},
         {0, nullptr, nullptr},
@@ -350,7 +352,7 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
     const ModelInfo &info = priv->modelInfo();
     GST_INFO_OBJECT(self, "loaded model '%s' (%zu labels, %dx%d %s) on %s in %s%s%s%s, detector %s",
                     key.modelPath.c_str(), info.labels.size(), info.input.width, info.input.height,
-                    toString(info.input.color).c_str(), priv->deviceName().c_str(), toString(key.precision).c_str(),
+                    toString(info.input.color).c_str(), priv->deviceName().c_str(), toString(priv->modelPrecision()).c_str(),
                     priv->modelOptimized() ? " (frozen for inference)" : "",
                     priv->shared ? ", shared as model-instance-id " : "",
                     settings.modelInstanceId.c_str(), toString(settings.detector).c_str());
@@ -799,7 +801,8 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
         g_param_spec_enum("precision", "Inference precision",
                           "Number format of the classifier's forward pass. bf16 pays on CPUs with AMX (Intel Xeon "
                           "since Sapphire Rapids) for batches of 8 or more faces, e.g. many streams sharing a "
-                          "model; single faces run slower, and CPUs without AMX emulate it slowly",
+                          "model, and costs about 10% for single faces; CPUs without AMX emulate it slowly. "
+                          "The element's debug log (GST_DEBUG=feremotion:4) says which one auto chose",
                           GST_TYPE_FER_EMOTION_PRECISION, static_cast<gint>(kDefaultPrecision), readyFlags));
     g_object_class_install_property(
         gobject_class, PROP_BATCH_SIZE,
