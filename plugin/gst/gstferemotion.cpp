@@ -801,7 +801,7 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
         g_param_spec_enum("precision", "Inference precision",
                           "Number format of the classifier's forward pass. bf16 pays on CPUs with AMX (Intel Xeon "
                           "since Sapphire Rapids) for batches of 8 or more faces, e.g. many streams sharing a "
-                          "model, and costs about 10% for single faces; CPUs without AMX emulate it slowly. "
+                          "model, and costs about 5% for single faces; CPUs without AMX emulate it slowly. "
                           "The element's debug log (GST_DEBUG=feremotion:4) says which one auto chose",
                           GST_TYPE_FER_EMOTION_PRECISION, static_cast<gint>(kDefaultPrecision), readyFlags));
     g_object_class_install_property(
