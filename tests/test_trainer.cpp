@@ -454,6 +454,25 @@ TEST(Trainer, EvaluateCanAverageShiftedAndMirroredFaces)
     EXPECT_EQ(metrics["count"], 3589);
 }
 
+TEST(Trainer, EvaluateInBf16ScoresAsFp32WithinBfloat16RoundingAndSaysSo)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"))).status, 0);
+    double accuracy[2] = {0, 0};
+    for (int bf16 = 0; bf16 < 2; ++bf16) {
+        const std::string json = dir.file(bf16 ? "bf16.json" : "fp32.json");
+        const auto result = runTrainer("evaluate --model " + dir.file("m.pt") + " --data " + fer->publicTest +
+                                       (bf16 ? " --precision bf16" : "") + " --out-json " + json);
+        ASSERT_EQ(result.status, 0) << result.output;
+        const auto metrics = nlohmann::json::parse(std::ifstream(json));
+        EXPECT_EQ(metrics["precision"], bf16 ? "bf16" : "fp32");
+        EXPECT_EQ(result.output.find(" in bf16 on ") != std::string::npos, bf16 == 1) << result.output;
+        accuracy[bf16] = metrics["accuracy"].get<double>();
+    }
+    EXPECT_NEAR(accuracy[1], accuracy[0], 0.01); // about 36 of PublicTest's faces
+}
+
 TEST(Trainer, InfoPrintsMetadataAndParameterCount)
 {
     REQUIRE_FER(fer);

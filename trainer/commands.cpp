@@ -108,7 +108,9 @@ int runEvaluate(const EvaluateOptions &o)
 {
     setThreads(o.threads);
     Bundle bundle = openBundle(o.model);
-    optimizeForCpuInference(bundle.module, bundle.info.input);
+    const Precision precision = precisionFromString(o.precision);
+    convertWeights(bundle.module, precision);
+    optimizeForCpuInference(bundle.module, bundle.info.input, scalarTypeOf(precision));
     Dataset data = firstRows(loadRowsFor(bundle, o.model, o.data, o.usage, o.skipBad), o.limit);
     if (o.holdout > 0) {
         const std::string description = "holdout " + std::to_string(std::lround(o.holdout * 100)) + "% (seed " +
@@ -116,16 +118,18 @@ int runEvaluate(const EvaluateOptions &o)
         data = data.subset(holdoutRows(data.size(), o.holdout, o.holdoutSeed));
         data.description = description;
     }
+    const auto run = [&](const torch::Tensor &x) {
+        return bundle.module.forward({inputFor(x, precision)}).toTensor().to(torch::kFloat);
+    };
     auto forward = [&](const torch::Tensor &x) {
-        torch::Tensor logits = bundle.module.forward({x}).toTensor();
+        torch::Tensor logits = run(x);
         if (o.ttaCrops) {
             // Four 2-pixel shifts, edges repeated, averaged with the unshifted face.
             const torch::Tensor padded = torch::nn::functional::pad(
                 x, torch::nn::functional::PadFuncOptions({2, 2, 2, 2}).mode(torch::kReplicate));
             const int64_t h = x.size(2), w = x.size(3);
             for (auto [dy, dx] : {std::pair{0, 0}, {0, 4}, {4, 0}, {4, 4}})
-                logits = logits +
-                         bundle.module.forward({padded.slice(2, dy, dy + h).slice(3, dx, dx + w).contiguous()}).toTensor();
+                logits = logits + run(padded.slice(2, dy, dy + h).slice(3, dx, dx + w).contiguous());
             logits = logits / 5.0;
         }
         return logits;
@@ -134,8 +138,9 @@ int runEvaluate(const EvaluateOptions &o)
         predictLogits(forward, data, bundle.info.input, o.tta || o.ttaCrops, o.batchSize, torch::kCPU);
     const Metrics metrics = computeMetrics(logits, data.labels, bundle.info.labels);
 
-    std::printf("%s on %s: %lld faces%s\naccuracy %.2f%%  macro-F1 %.4f  loss %.4f\n\n", o.model.c_str(),
-                data.description.c_str(), static_cast<long long>(metrics.count),
+    std::printf("%s%s on %s: %lld faces%s\naccuracy %.2f%%  macro-F1 %.4f  loss %.4f\n\n", o.model.c_str(),
+                precision == Precision::BFloat16 ? " in bf16" : "", data.description.c_str(),
+                static_cast<long long>(metrics.count),
                 o.ttaCrops ? " (TTA: flip + 4 shifts)" : o.tta ? " (TTA: flip)" : "", 100 * metrics.accuracy,
                 metrics.macroF1, metrics.loss);
     std::printf("%-10s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "support");
@@ -160,6 +165,7 @@ int runEvaluate(const EvaluateOptions &o)
     out["model"] = o.model;
     out["data"] = data.description;
     out["tta"] = o.ttaCrops ? "flip+shifts" : o.tta ? "flip" : "none";
+    out["precision"] = o.precision;
     std::ofstream file(jsonPath);
     if (!file)
         throw std::invalid_argument("cannot write '" + jsonPath + "'");

@@ -147,6 +147,11 @@ void setupEvaluate(CLI::App &app, std::function<int()> &run)
     sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows");
     sub->add_flag("--tta", o->tta, "Average each face with its mirror image");
     sub->add_flag("--tta-crops", o->ttaCrops, "Also average four 2-pixel shifts (implies --tta)");
+    sub->add_option("--precision", o->precision,
+                    "fp32, or bf16: the forward pass as the element's precision=bf16 runs it (also its "
+                    "precision=auto on a CPU with AMX)")
+        ->check(CLI::IsMember({"fp32", "bf16"}))
+        ->capture_default_str();
     sub->add_option("--out-json", o->outJson, "Metrics JSON (default: <model>-eval.json)");
     sub->add_option("--confusion-png", o->confusionPng, "Confusion matrix picture (default: <model>-eval-confusion.png)");
     sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();

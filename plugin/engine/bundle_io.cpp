@@ -78,6 +78,29 @@ bool optimizeForCpuInference(torch::jit::Module &module, const InputSpec &input,
     }
 }
 
+void convertWeights(torch::jit::Module &module, Precision precision)
+{
+    if (precision != Precision::BFloat16)
+        return;
+    module.to(torch::kBFloat16);
+    for (const auto &sub : module.modules())
+        for (const auto &parameter : sub.named_parameters(/*recurse=*/false))
+            if (parameter.value.dim() == 4)
+                parameter.value.set_data(parameter.value.contiguous(c10::MemoryFormat::ChannelsLast));
+}
+
+torch::Tensor inputFor(const torch::Tensor &input, Precision precision)
+{
+    if (precision != Precision::BFloat16)
+        return input.to(torch::kFloat);
+    return input.to(torch::kBFloat16).contiguous(c10::MemoryFormat::ChannelsLast);
+}
+
+c10::ScalarType scalarTypeOf(Precision precision)
+{
+    return precision == Precision::BFloat16 ? torch::kBFloat16 : torch::kFloat;
+}
+
 void saveBundle(const torch::jit::Module &module, const std::string &metadataJson, const std::string &path)
 {
     const fs::path target(path);

@@ -26,6 +26,15 @@ LoadedBundle loadBundle(const std::string &path, const c10::Device &device = c10
 // be loaded outside c10::InferenceMode.
 bool optimizeForCpuInference(torch::jit::Module &module, const InputSpec &input, c10::ScalarType dtype = c10::kFloat);
 
+// Converts an eval-mode module's weights to `precision`: for BFloat16 to bfloat16 with the 4-D ones
+// channels-last, the layout oneDNN's AMX convolutions take as it is (in the default layout every
+// pass reordered them, which made single faces slower than float32). Float32 leaves it as it is.
+// Before optimizeForCpuInference, with the dtype of scalarTypeOf(precision).
+void convertWeights(torch::jit::Module &module, Precision precision);
+// `input` (N×C×H×W float32) in the type and layout of a module converted to `precision`.
+torch::Tensor inputFor(const torch::Tensor &input, Precision precision);
+c10::ScalarType scalarTypeOf(Precision precision);
+
 // Saves `module` with `metadataJson` as feremotion.json, atomically: a temporary file beside
 // `path` is renamed over it, so readers never see half a bundle. Throws std::runtime_error.
 void saveBundle(const torch::jit::Module &module, const std::string &metadataJson, const std::string &path);

@@ -59,19 +59,7 @@ struct EmotionClassifier::Impl {
     // Runs one chunk; `input` is N×C×H×W on the CPU.
     torch::Tensor forward(const torch::Tensor &input)
     {
-        return module.forward({input.to(device, scalarType()).contiguous(memoryFormat())}).toTensor();
-    }
-
-    // bfloat16 runs channels-last: oneDNN's AMX kernels take it as it is, while the default layout
-    // is reordered on every pass (at batch 1 that made bfloat16 slower than float32).
-    c10::MemoryFormat memoryFormat() const
-    {
-        return precision == Precision::BFloat16 ? c10::MemoryFormat::ChannelsLast : c10::MemoryFormat::Contiguous;
-    }
-
-    c10::ScalarType scalarType() const
-    {
-        return precision == Precision::BFloat16 ? torch::kBFloat16 : torch::kFloat;
+        return module.forward({inputFor(input.to(device), precision)}).toTensor();
     }
 
     // Converts the weights to bfloat16 and checks that the model still runs. A failure throws when
@@ -79,11 +67,7 @@ struct EmotionClassifier::Impl {
     void useBFloat16(bool requested)
     {
         torch::jit::Module original = module.clone();
-        module.to(torch::kBFloat16);
-        for (const auto &sub : module.modules())
-            for (const auto &parameter : sub.named_parameters(/*recurse=*/false))
-                if (parameter.value.dim() == 4)
-                    parameter.value.set_data(parameter.value.contiguous(c10::MemoryFormat::ChannelsLast));
+        convertWeights(module, Precision::BFloat16);
         precision = Precision::BFloat16;
         try {
             dryRun();
@@ -157,7 +141,7 @@ EmotionClassifier::EmotionClassifier(const std::string &modelPath, const Classif
         d.useBFloat16(options.precision == Precision::BFloat16);
     // Not on CUDA, where its gain is unmeasured.
     if (options.optimize && d.device.is_cpu())
-        d.optimized = optimizeForCpuInference(d.module, d.info.input, d.scalarType());
+        d.optimized = optimizeForCpuInference(d.module, d.info.input, scalarTypeOf(d.precision));
 }
 
 EmotionClassifier::~EmotionClassifier() = default;
