@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Specification of the face detectors, on the real stills in ../shared/media.
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
@@ -161,6 +163,19 @@ TEST(Detector, MissingModelFilesAreNamed)
     }
     EXPECT_THROW(createDetector(DetectorKind::Haar, "/nope/cascade.xml"), std::runtime_error);
     EXPECT_THROW(createDetector(DetectorKind::YuNet, ""), std::runtime_error);
+}
+
+TEST(Detector, AFileThatIsNoCascadeIsNamedWithItsCause)
+{
+    TempDir dir;
+    std::ofstream(dir.file("not-a-cascade.xml")) << "plain text, neither XML nor YAML\n";
+    try {
+        createDetector(DetectorKind::Haar, dir.file("not-a-cascade.xml"));
+        FAIL() << "no error";
+    } catch (const std::runtime_error &e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "Haar cascade '" + dir.file("not-a-cascade.xml") + "' is not a valid OpenCV cascade file");
+    }
 }
 
 // OpenCV 4.6 loads the 2023mar YuNet but fails inside every detect(); the element must say so at

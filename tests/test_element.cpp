@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "frames.h"
 #include "gst_support.h"
@@ -201,6 +203,40 @@ TEST_F(Element, PostsOneMessagePerFrameWithTheFaces)
         EXPECT_EQ(probabilitiesOf(face).size(), 7u);
         gst_message_unref(message);
     }
+    gst_element_set_bus(h->element, nullptr);
+    gst_object_unref(bus);
+}
+
+// A frame wider than detection-max-side is detected downscaled, so the face's box has fractions.
+TEST_F(Element, TheMessageGivesEachFaceThePixelBoxOfItsRegionMeta)
+{
+    const auto path = sharedFile("media/astronaut.png");
+    if (!path)
+        GTEST_SKIP() << "../shared/media is absent";
+    cv::Mat image;
+    cv::resize(cv::imread(*path, cv::IMREAD_COLOR), image, {641, 641});
+    auto h = harness("post-messages=true", GST_VIDEO_FORMAT_BGR, 641, 641);
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    GstBuffer *out = gst_harness_push_and_pull(h.get(), bufferFromBgr(image, GST_VIDEO_FORMAT_BGR));
+    GstMessage *message = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT);
+    ASSERT_NE(message, nullptr);
+    const GValue *faces = gst_structure_get_value(gst_message_get_structure(message), "faces");
+    const auto metas = roiMetas(out);
+    ASSERT_FALSE(metas.empty());
+    ASSERT_EQ(gst_value_list_get_size(faces), metas.size());
+    for (guint i = 0; i < metas.size(); ++i) {
+        const GstStructure *face = gst_value_get_structure(gst_value_list_get_value(faces, i));
+        gint x = -1, y = -1, width = -1, height = -1;
+        ASSERT_TRUE(gst_structure_get(face, "x", G_TYPE_INT, &x, "y", G_TYPE_INT, &y, "width", G_TYPE_INT, &width,
+                                      "height", G_TYPE_INT, &height, nullptr));
+        EXPECT_EQ(x, static_cast<gint>(metas[i]->x));
+        EXPECT_EQ(y, static_cast<gint>(metas[i]->y));
+        EXPECT_EQ(width, static_cast<gint>(metas[i]->w));
+        EXPECT_EQ(height, static_cast<gint>(metas[i]->h));
+    }
+    gst_message_unref(message);
+    gst_buffer_unref(out);
     gst_element_set_bus(h->element, nullptr);
     gst_object_unref(bus);
 }
@@ -424,19 +460,57 @@ TEST_F(Element, WithoutAModelPropertyTheDefaultBundleIsUsed)
     gst_buffer_unref(out);
 }
 
+namespace {
+
+// Sets (or, given nullptr, unsets) FEREMOTION_DEFAULT_MODEL for one scope.
+class DefaultModelVariable {
+public:
+    explicit DefaultModelVariable(const char *value)
+    {
+        const char *saved = g_getenv("FEREMOTION_DEFAULT_MODEL");
+        hadValue_ = saved != nullptr;
+        previous_ = saved ? saved : "";
+        if (value)
+            g_setenv("FEREMOTION_DEFAULT_MODEL", value, TRUE);
+        else
+            g_unsetenv("FEREMOTION_DEFAULT_MODEL");
+    }
+    ~DefaultModelVariable()
+    {
+        if (hadValue_)
+            g_setenv("FEREMOTION_DEFAULT_MODEL", previous_.c_str(), TRUE);
+        else
+            g_unsetenv("FEREMOTION_DEFAULT_MODEL");
+    }
+
+private:
+    bool hadValue_ = false;
+    std::string previous_;
+};
+
+} // namespace
+
 TEST_F(Element, WithoutModelOrDefaultBundleTheErrorSaysSo)
 {
-    const char *saved = g_getenv("FEREMOTION_DEFAULT_MODEL");
-    const std::string previous = saved ? saved : "";
-    g_setenv("FEREMOTION_DEFAULT_MODEL", "/nonexistent/default.pt", TRUE);
-    const std::string error = errorFor("");
-    if (saved)
-        g_setenv("FEREMOTION_DEFAULT_MODEL", previous.c_str(), TRUE);
-    else
-        g_unsetenv("FEREMOTION_DEFAULT_MODEL");
+    std::string error;
+    {
+        DefaultModelVariable unset(nullptr);
+        error = errorFor("");
+    }
     if (error.empty())
         GTEST_SKIP() << "a default model is installed";
     EXPECT_THAT(error, HasSubstr("no model given and no default model installed"));
+}
+
+TEST_F(Element, ADefaultModelVariableNamingNoFileIsTheError)
+{
+    std::string error;
+    {
+        DefaultModelVariable typo("/nonexistent/default.pt");
+        error = errorFor("");
+    }
+    EXPECT_THAT(error, AllOf(HasSubstr("FEREMOTION_DEFAULT_MODEL"), HasSubstr("/nonexistent/default.pt"),
+                             HasSubstr("does not exist")));
 }
 
 namespace {
@@ -571,7 +645,52 @@ TEST_F(Element, AModelInstanceIdHeldInAnotherPrecisionFailsTheStateChange)
 {
     auto holder = harness("detector=full-frame model-instance-id=fp32-id precision=fp32");
     EXPECT_THAT(errorFor("model=" + model_ + " model-instance-id=fp32-id precision=bf16"),
-                AllOf(HasSubstr("model-instance-id 'fp32-id'"), HasSubstr("in bf16")));
+                AllOf(HasSubstr("model-instance-id 'fp32-id'"), HasSubstr("in bf16"), HasSubstr(" UTC) on device")));
+}
+
+namespace {
+
+// Collects the warnings GStreamer's debug log receives while it lives.
+class WarningLog {
+public:
+    WarningLog()
+    {
+        previous_ = gst_debug_get_default_threshold();
+        gst_debug_set_threshold_for_name("feremotion", GST_LEVEL_WARNING);
+        gst_debug_add_log_function(&WarningLog::collect, this, nullptr);
+    }
+    ~WarningLog()
+    {
+        gst_debug_remove_log_function_by_data(this);
+        gst_debug_set_threshold_for_name("feremotion", previous_);
+    }
+    std::string text() const { return text_; }
+
+private:
+    static void collect(GstDebugCategory *, GstDebugLevel level, const gchar *, const gchar *, gint, GObject *,
+                        GstDebugMessage *message, gpointer self)
+    {
+        if (level == GST_LEVEL_WARNING)
+            static_cast<WarningLog *>(self)->text_ += std::string(gst_debug_message_get(message)) + "\n";
+    }
+    GstDebugLevel previous_;
+    std::string text_;
+};
+
+} // namespace
+
+TEST_F(Element, AReadyPropertySetWhilePlayingIsKeptForTheNextStartWithAWarning)
+{
+    auto h = harness("detector=full-frame precision=fp32");
+    gst_buffer_unref(gst_harness_push_and_pull(h.get(), frame()));
+    GstElement *element = gst_harness_find_element(h.get(), "feremotion");
+    WarningLog log;
+    g_object_set(element, "precision", 2 /* bf16 */, nullptr);
+    gint precision = -1;
+    g_object_get(element, "precision", &precision, nullptr);
+    gst_object_unref(element);
+    EXPECT_EQ(precision, 2);
+    EXPECT_THAT(log.text(), AllOf(HasSubstr("'precision' set while PLAYING"), HasSubstr("next start")));
 }
 
 TEST_F(Element, AFaceThatStaysKeepsItsTrackId)

@@ -269,6 +269,21 @@ TEST(Trainer, AMalformedCsvRowIsNamedByFileAndLine)
     EXPECT_FALSE(fs::exists(dir.file("m.pt")));
 }
 
+TEST(Trainer, ARowWithoutItsUsageOrWithAnExtraFieldIsNamedByFileAndLine)
+{
+    TempDir dir;
+    const std::string withUsage = csvRow(3, 2304);
+    const std::string withoutUsage = withUsage.substr(0, withUsage.rfind(',')) + "\n";
+    for (const auto &[row, fields] : {std::pair{withoutUsage, "has 2 fields"}, {csvRow(3, 2304, "Training,x"), "has 4 fields"}}) {
+        const std::string csv = dir.file("bad.csv");
+        writeText(csv, "emotion,pixels,Usage\n" + csvRow(3, 2304) + csvRow(4, 2304) + row + csvRow(1, 2304));
+        const auto result = runTrainer("train --data " + csv + " --val " + csv + " --val-usage Training --epochs 1 --out " +
+                                       dir.file("m.pt"));
+        EXPECT_EQ(result.status, 2);
+        EXPECT_THAT(result.output, AllOf(HasSubstr(csv + ":4"), HasSubstr(fields), HasSubstr("the header 3")));
+    }
+}
+
 TEST(Trainer, SkipBadSkipsAndCountsMalformedRows)
 {
     TempDir dir;
@@ -332,6 +347,15 @@ TEST(Trainer, AnUnwritableOutputFailsBeforeTraining)
     const auto result = runTrainer("train --data /nonexistent.csv --out /nonexistent-folder/m.pt");
     EXPECT_EQ(result.status, 2);
     EXPECT_THAT(result.output, HasSubstr("/nonexistent-folder"));
+}
+
+TEST(Trainer, AnOutputThatIsAFolderFailsBeforeTraining)
+{
+    TempDir dir;
+    fs::create_directory(dir.file("m.pt"));
+    const auto result = runTrainer("train --data /nonexistent.csv --out " + dir.file("m.pt"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr(dir.file("m.pt")), HasSubstr("is a folder")));
 }
 
 TEST(Trainer, AMissingDataFileIsNamed)

@@ -208,7 +208,7 @@ Dataset loadCompact(const std::string &folder, const std::string &usage, long lo
 
 namespace {
 
-std::vector<std::string> splitCsvHeader(const std::string &line)
+std::vector<std::string> splitCsvFields(const std::string &line)
 {
     std::vector<std::string> fields;
     size_t start = 0;
@@ -240,6 +240,7 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
         size_t position = 0;
         long long lineNumber = 0;
         int emotionColumn = -1, pixelsColumn = -1, usageColumn = -1;
+        size_t columns = 0;
         auto bad = [&](const std::string &cause) {
             if (!options.skipBad)
                 throw DataError(path + ":" + std::to_string(lineNumber) + ": " + cause +
@@ -261,7 +262,8 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
             if (stop == begin)
                 continue;
             if (lineNumber == 1) {
-                const auto header = splitCsvHeader(std::string(begin, stop));
+                const auto header = splitCsvFields(std::string(begin, stop));
+                columns = header.size();
                 for (size_t i = 0; i < header.size(); ++i) {
                     if (header[i] == "emotion") emotionColumn = static_cast<int>(i);
                     if (header[i] == "pixels") pixelsColumn = static_cast<int>(i);
@@ -316,13 +318,18 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
                                      std::to_string(pixels));
                 continue;
             }
-            // Usage
-            if (!options.usage.empty() && usageColumn >= 0) {
-                const std::string usage = p < stop ? std::string(p + 1, stop) : "";
-                if (usage != options.usage) {
-                    images.resize(offset);
-                    continue;
-                }
+            // The fields after the pixels (Usage, in FER-2013), as many as the header names.
+            const std::vector<std::string> rest =
+                p < stop ? splitCsvFields(std::string(p + 1, stop)) : std::vector<std::string>{};
+            if (rest.size() + 2 != columns) {
+                images.resize(offset);
+                bad("the row has " + std::to_string(rest.size() + 2) + " fields, the header " +
+                    std::to_string(columns));
+                continue;
+            }
+            if (!options.usage.empty() && usageColumn >= 0 && rest[static_cast<size_t>(usageColumn) - 2] != options.usage) {
+                images.resize(offset);
+                continue;
             }
             labels.push_back(emotion);
             ++local.rows;

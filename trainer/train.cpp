@@ -53,6 +53,8 @@ void checkWritable(const std::string &path, const char *what)
     const fs::path target(path);
     const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
     std::error_code ec;
+    if (fs::is_directory(target, ec))
+        throw std::invalid_argument(std::string(what) + " '" + path + "' is a folder, not a file name");
     if (!fs::is_directory(directory, ec))
         throw std::invalid_argument(std::string(what) + " '" + path + "': folder '" + directory.string() +
                                     "' does not exist");

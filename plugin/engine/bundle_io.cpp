@@ -106,6 +106,8 @@ void saveBundle(const torch::jit::Module &module, const std::string &metadataJso
     const fs::path target(path);
     const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
     std::error_code ec;
+    if (fs::is_directory(target, ec))
+        throw std::runtime_error("cannot write model '" + path + "': it is a folder");
     if (!fs::is_directory(directory, ec))
         throw std::runtime_error("cannot write model '" + path + "': folder '" + directory.string() +
                                  "' does not exist");

@@ -81,7 +81,12 @@ public:
     explicit HaarDetector(const std::string &path) : path_(path.empty() ? defaultHaarCascadePath() : path)
     {
         requireReadable(path_, "Haar cascade");
-        if (!cascade_.load(path_))
+        bool loaded = false;
+        try {
+            loaded = cascade_.load(path_);
+        } catch (const cv::Exception &) { // OpenCV's XML/YAML reader throws on files that are neither
+        }
+        if (!loaded)
             throw std::runtime_error("Haar cascade '" + path_ + "' is not a valid OpenCV cascade file");
     }
 

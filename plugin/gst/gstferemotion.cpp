@@ -26,6 +26,8 @@
 #include "gstferemotion.h"
 
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -132,6 +134,18 @@ struct Settings {
     guint batchTimeoutMs = kDefaultBatchTimeoutMs;
 };
 
+// "2026-12-01 09:57:03.186 UTC" for nanoseconds since the epoch.
+std::string utcTimeOf(long long nanoseconds)
+{
+    const std::time_t seconds = static_cast<std::time_t>(nanoseconds / 1000000000LL);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[64];
+    const size_t length = std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &utc);
+    std::snprintf(text + length, sizeof text - length, ".%03lld UTC", (nanoseconds / 1000000LL) % 1000);
+    return text;
+}
+
 // What a loaded model and detector were made from; a new start reuses them when it matches.
 struct LoadKey {
     std::string modelPath;
@@ -155,8 +169,8 @@ struct LoadKey {
     // What elements sharing a model must agree on, in words for the error when they do not.
     std::string describeModel() const
     {
-        std::string text = "model '" + modelPath + "' (modified " + std::to_string(modelMtime) + " ns) on device '" +
-                           device + "' in " + toString(precision);
+        std::string text = "model '" + modelPath + "' (modified " + utcTimeOf(modelMtime) + ") on device '" + device +
+                           "' in " + toString(precision);
         if (!labels.empty())
             text += " with labels '" + labels + "'";
         return text + " (input " + std::to_string(inputWidth) + "x" + std::to_string(inputHeight) + " " +
@@ -266,8 +280,12 @@ static std::string resolve_model_path(const Settings &settings)
         return settings.model;
     // Running from the build tree, the devenv points at the source tree's bundle.
     const char *fromEnvironment = g_getenv("FEREMOTION_DEFAULT_MODEL");
-    if (fromEnvironment && *fromEnvironment && g_file_test(fromEnvironment, G_FILE_TEST_EXISTS))
+    if (fromEnvironment && *fromEnvironment) {
+        if (!g_file_test(fromEnvironment, G_FILE_TEST_EXISTS))
+            throw ModelError(std::string("no model given and FEREMOTION_DEFAULT_MODEL names '") + fromEnvironment +
+                             "', which does not exist; set the model property or fix the variable");
         return fromEnvironment;
+    }
     if (g_file_test(FEREMOTION_INSTALLED_MODEL, G_FILE_TEST_EXISTS))
         return FEREMOTION_INSTALLED_MODEL;
     throw ModelError(std::string("no model given and no default model installed at '") +
@@ -492,7 +510,7 @@ static void replace_param(GstVideoRegionOfInterestMeta *meta, GstStructure *para
 }
 
 static void post_frame_message(GstFerEmotion *self, GstBuffer *buffer, const std::vector<TrackedFace> &faces,
-                               const ModelInfo &info)
+                               const ModelInfo &info, const FrameView &view)
 {
     GstBaseTransform *trans = GST_BASE_TRANSFORM(self);
     const GstClockTime timestamp = GST_BUFFER_PTS(buffer);
@@ -504,12 +522,12 @@ static void post_frame_message(GstFerEmotion *self, GstBuffer *buffer, const std
     GValue list = G_VALUE_INIT;
     g_value_init(&list, GST_TYPE_LIST);
     for (const TrackedFace &f : faces) {
-        const Box &b = f.detection.box;
+        // The pixels the region-of-interest meta gives too: those the box covers, inside the frame.
+        const cv::Rect b = cropRect(f.detection.box, 0.0f, view.width, view.height);
         const Emotion &e = f.emotion;
         GstStructure *face = gst_structure_new(
-            "face", "x", G_TYPE_INT, static_cast<gint>(std::lround(b.x)), "y", G_TYPE_INT,
-            static_cast<gint>(std::lround(b.y)), "width", G_TYPE_INT, static_cast<gint>(std::lround(b.width)),
-            "height", G_TYPE_INT, static_cast<gint>(std::lround(b.height)), "id", G_TYPE_INT, f.id,
+            "face", "x", G_TYPE_INT, b.x, "y", G_TYPE_INT, b.y, "width", G_TYPE_INT, b.width, "height", G_TYPE_INT,
+            b.height, "id", G_TYPE_INT, f.id,
             "detection-confidence", G_TYPE_DOUBLE, static_cast<gdouble>(f.detection.confidence), "tracked",
             G_TYPE_BOOLEAN, !f.detectedNow, "label", G_TYPE_STRING, info.labels[e.labelId].c_str(), "label-id",
             G_TYPE_INT, e.labelId, "confidence", G_TYPE_DOUBLE, static_cast<gdouble>(e.confidence), "reused",
@@ -629,7 +647,7 @@ static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Setti
     if (settings.overlay)
         drawOverlay(view, overlay);
     if (settings.postMessages)
-        post_frame_message(self, frame->buffer, faces, info);
+        post_frame_message(self, frame->buffer, faces, info, view);
 }
 
 static GstFlowReturn gst_fer_emotion_transform_frame_ip(GstVideoFilter *filter, GstVideoFrame *frame)
@@ -666,6 +684,9 @@ static void gst_fer_emotion_set_property(GObject *object, guint id, const GValue
 {
     GstFerEmotion *self = GST_FER_EMOTION(object);
     ObjectLocker lock(self);
+    if ((pspec->flags & GST_PARAM_MUTABLE_READY) && GST_STATE(self) > GST_STATE_READY)
+        GST_WARNING_OBJECT(self, "'%s' set while %s: it takes effect at the next start (READY to PAUSED)",
+                           pspec->name, gst_element_state_get_name(GST_STATE(self)));
     Settings &s = self->priv->settings;
     switch (id) {
     case PROP_MODEL: set_string(s.model, value); break;
