@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Specification of the overlay: drawn inside the boxes only, in every format, legible at any size.
+// Specification of the overlay: drawn inside the boxes, in every format, legible at any size; captions
+// too wide for small boxes go whole above them.
 #include <set>
 #include <tuple>
 
@@ -92,6 +93,50 @@ TEST(Overlay, CaptionScalesWithTheFrame)
     EXPECT_GT(large, 0.03);
     EXPECT_LT(large / small, 2.0);
     EXPECT_GT(large / small, 0.5);
+}
+
+namespace {
+
+// The bounding rectangle of the pixels drawOverlay changes on a black 320x240 frame.
+cv::Rect changedByOverlay(const OverlayItem &item)
+{
+    cv::Mat image(240, 320, CV_8UC3, cv::Scalar(0, 0, 0));
+    FrameView view = frameFromMat(image, PixelFormat::BGR);
+    drawOverlay(view, {item});
+    cv::Mat changed;
+    cv::cvtColor(image, changed, cv::COLOR_BGR2GRAY);
+    return cv::boundingRect(changed > 0);
+}
+
+} // namespace
+
+TEST(Overlay, ACaptionTooWideForItsBoxGoesWholeAboveIt)
+{
+    const Box box{100, 100, 30, 30};
+    const cv::Rect changed = changedByOverlay({box, "surprise 88%", emotionColor("surprise", 5)});
+    int baseline = 0;
+    const cv::Size text = cv::getTextSize("surprise 88%", cv::FONT_HERSHEY_SIMPLEX, 0.3, 1, &baseline);
+    EXPECT_LT(changed.y, 100 - text.height);             // above the box
+    EXPECT_EQ(changed.y + changed.height, 130);          // nothing below it
+    EXPECT_EQ(changed.x, 100);                           // from its left edge
+    EXPECT_GE(changed.width, text.width);                // and wide enough for the whole text
+}
+
+TEST(Overlay, AtTheFramesTopEdgeATooWideCaptionGoesBelowTheBox)
+{
+    const Box box{100, 0, 30, 30};
+    const cv::Rect changed = changedByOverlay({box, "surprise 88%", emotionColor("surprise", 5)});
+    EXPECT_EQ(changed.y, 0);
+    EXPECT_GT(changed.y + changed.height, 30 + 5);
+    EXPECT_GT(changed.width, 30);
+}
+
+TEST(Overlay, AtTheFramesRightEdgeATooWideCaptionIsShiftedIntoTheFrame)
+{
+    const Box box{300, 100, 20, 20};
+    const cv::Rect changed = changedByOverlay({box, "surprise 88%", emotionColor("surprise", 5)});
+    EXPECT_EQ(changed.x + changed.width, 320);
+    EXPECT_LT(changed.x, 300);
 }
 
 TEST(Overlay, BoxesOutsideTheFrameDrawNothing)

@@ -59,56 +59,82 @@ Style styleFor(int frameWidth, int frameHeight)
     return {std::max(1, static_cast<int>(std::lround(base / 300.0))), std::max(0.35, base / 600.0)};
 }
 
-// The caption laid out in box coordinates: background rectangle and text origin.
+// The caption laid out in frame coordinates: background rectangle, text origin, and the region the
+// text is clipped to.
 struct Caption {
     cv::Rect background;
     cv::Point origin;
+    cv::Rect clip;
     double fontScale = 0;
     int thickness = 1;
 };
 
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 
-Caption layoutCaption(const std::string &text, cv::Size box, const Style &style)
+// Inside the top of the box, shrunk to its width down to 60% of the frame's font size (and 0.3,
+// where Hershey text stays legible); a caption still wider than its box goes above the box (below
+// it at the frame's top edge) at that smallest size, shifted into the frame, so small faces keep
+// whole labels.
+Caption layoutCaption(const std::string &text, const cv::Rect &box, cv::Size frame, const Style &style)
 {
     Caption caption;
     caption.thickness = std::max(1, style.thickness / 2);
-    caption.fontScale = style.fontScale;
-    int baseline = 0;
-    cv::Size size = cv::getTextSize(text, kFont, caption.fontScale, caption.thickness, &baseline);
     const int pad = std::max(2, style.thickness);
-    // Shrink the caption to the box width, down to a floor where it is still legible.
+    const double smallest = std::min(style.fontScale, std::max(0.3, 0.6 * style.fontScale));
+    int baseline = 0;
+    caption.fontScale = style.fontScale;
+    cv::Size size = cv::getTextSize(text, kFont, caption.fontScale, caption.thickness, &baseline);
     if (size.width + 2 * pad > box.width) {
         const double fit = caption.fontScale * (box.width - 2 * pad) / std::max(1, size.width);
-        caption.fontScale = std::max(0.3, fit);
+        caption.fontScale = std::max(smallest, fit);
         size = cv::getTextSize(text, kFont, caption.fontScale, caption.thickness, &baseline);
     }
-    caption.background = cv::Rect(0, 0, std::min(box.width, size.width + 2 * pad),
-                                  std::min(box.height, size.height + baseline + 2 * pad));
-    caption.origin = {pad, pad + size.height};
+    const cv::Size extent(size.width + 2 * pad, size.height + baseline + 2 * pad);
+    const cv::Rect frameRect(0, 0, frame.width, frame.height);
+    if (extent.width <= box.width) {
+        caption.background = cv::Rect(box.x, box.y, extent.width, std::min(box.height, extent.height));
+        caption.clip = box;
+    } else {
+        int y = box.y - extent.height;
+        if (y < 0)
+            y = box.y + box.height + extent.height <= frame.height ? box.y + box.height : std::max(0, box.y);
+        const int x = std::clamp(box.x, 0, std::max(0, frame.width - extent.width));
+        caption.background = cv::Rect(x, y, extent.width, extent.height) & frameRect;
+        caption.clip = caption.background;
+    }
+    caption.origin = {caption.background.x + pad, caption.background.y + pad + size.height};
     return caption;
 }
 
-// Draws frame, caption background and caption text on one plane region; `chromaScale` < 1 for
-// subsampled chroma planes, where only frame and background are drawn.
-void drawOnRegion(cv::Mat region, const OverlayItem &item, const Style &style, const cv::Scalar &color,
-                  const cv::Scalar &textColor, bool drawText, double chromaScale, const Caption &caption)
+// Chroma samples whose 2x2 luma block lies wholly inside `r`: the ones a 4:2:0 overlay may change.
+cv::Rect chromaInside(const cv::Rect &r)
 {
-    if (region.empty())
+    const int x0 = (r.x + 1) / 2, y0 = (r.y + 1) / 2;
+    const int x1 = (r.x + r.width) / 2, y1 = (r.y + r.height) / 2;
+    return x1 > x0 && y1 > y0 ? cv::Rect(x0, y0, x1 - x0, y1 - y0) : cv::Rect();
+}
+
+// The box's frame, its line wholly inside the box, and the caption's background, on one plane.
+void drawBoxAndBackground(cv::Mat plane, const cv::Rect &box, const cv::Rect &background, int thickness,
+                          const cv::Scalar &color)
+{
+    if (!box.empty()) {
+        cv::Mat region = plane(box);
+        // A rectangle's line is centred on its edge; inset it so the whole line stays inside the box.
+        const int inset = thickness / 2;
+        cv::rectangle(region, cv::Point(inset, inset), cv::Point(region.cols - 1 - inset, region.rows - 1 - inset),
+                      color, thickness, cv::LINE_8);
+    }
+    if (!background.empty())
+        plane(background).setTo(color);
+}
+
+void drawText(cv::Mat plane, const std::string &text, const Caption &caption, const cv::Scalar &color)
+{
+    if (caption.clip.empty())
         return;
-    const int thickness = std::max(1, static_cast<int>(std::lround(style.thickness * chromaScale)));
-    // A rectangle's line is centred on its edge; inset it so the whole line stays inside the box.
-    const int inset = thickness / 2;
-    cv::rectangle(region, cv::Point(inset, inset),
-                  cv::Point(region.cols - 1 - inset, region.rows - 1 - inset), color, thickness, cv::LINE_8);
-    const cv::Rect background(static_cast<int>(caption.background.x * chromaScale),
-                              static_cast<int>(caption.background.y * chromaScale),
-                              static_cast<int>(caption.background.width * chromaScale),
-                              static_cast<int>(caption.background.height * chromaScale));
-    cv::rectangle(region, background & cv::Rect(0, 0, region.cols, region.rows), color, cv::FILLED);
-    if (drawText)
-        cv::putText(region, item.text, caption.origin, kFont, caption.fontScale, textColor, caption.thickness,
-                    cv::LINE_AA);
+    cv::putText(plane(caption.clip), text, caption.origin - caption.clip.tl(), kFont, caption.fontScale, color,
+                caption.thickness, cv::LINE_AA);
 }
 
 cv::Scalar packedScalar(Rgb c, PixelFormat format)
@@ -127,31 +153,26 @@ void drawOverlay(FrameView &frame, const std::vector<OverlayItem> &items)
         const cv::Rect rect = cropRect(item.box, 0, frame.width, frame.height);
         if (rect.empty())
             continue;
-        const Caption caption = layoutCaption(item.text, rect.size(), style);
+        const Caption caption = layoutCaption(item.text, rect, {frame.width, frame.height}, style);
         const Rgb textRgb = isLight(item.color) ? Rgb{0, 0, 0} : Rgb{255, 255, 255};
+        cv::Mat first = planeMat(frame, 0);
         if (!isYuv(frame.format) && frame.format != PixelFormat::GRAY8) {
-            drawOnRegion(planeMat(frame, 0)(rect), item, style, packedScalar(item.color, frame.format),
-                         packedScalar(textRgb, frame.format), true, 1.0, caption);
+            drawBoxAndBackground(first, rect, caption.background, style.thickness, packedScalar(item.color, frame.format));
+            drawText(first, item.text, caption, packedScalar(textRgb, frame.format));
             continue;
         }
         const Yuv color = toYuv(item.color);
-        const Yuv text = toYuv(textRgb);
-        drawOnRegion(planeMat(frame, 0)(rect), item, style, cv::Scalar(color.y), cv::Scalar(text.y), true, 1.0,
-                     caption);
+        drawBoxAndBackground(first, rect, caption.background, style.thickness, cv::Scalar(color.y));
+        drawText(first, item.text, caption, cv::Scalar(toYuv(textRgb).y));
         if (frame.format == PixelFormat::GRAY8)
             continue;
-        // Only chroma samples whose 2x2 luma block lies wholly inside the box are touched.
-        const int cx0 = (rect.x + 1) / 2, cy0 = (rect.y + 1) / 2;
-        const int cx1 = (rect.x + rect.width) / 2, cy1 = (rect.y + rect.height) / 2;
-        if (cx1 <= cx0 || cy1 <= cy0)
-            continue;
-        const cv::Rect chroma(cx0, cy0, cx1 - cx0, cy1 - cy0);
+        const int chromaThickness = std::max(1, static_cast<int>(std::lround(style.thickness * 0.5)));
+        const cv::Rect box = chromaInside(rect), background = chromaInside(caption.background);
         if (frame.format == PixelFormat::I420) {
-            drawOnRegion(planeMat(frame, 1)(chroma), item, style, cv::Scalar(color.u), {}, false, 0.5, caption);
-            drawOnRegion(planeMat(frame, 2)(chroma), item, style, cv::Scalar(color.v), {}, false, 0.5, caption);
+            drawBoxAndBackground(planeMat(frame, 1), box, background, chromaThickness, cv::Scalar(color.u));
+            drawBoxAndBackground(planeMat(frame, 2), box, background, chromaThickness, cv::Scalar(color.v));
         } else {
-            drawOnRegion(planeMat(frame, 1)(chroma), item, style, cv::Scalar(color.u, color.v), {}, false, 0.5,
-                         caption);
+            drawBoxAndBackground(planeMat(frame, 1), box, background, chromaThickness, cv::Scalar(color.u, color.v));
         }
     }
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Draws face boxes with label and confidence in place, inside each box, in any supported format.
+// Draws face boxes with label and confidence in place, in any supported format.
 #pragma once
 
 #include <string>
@@ -23,7 +23,9 @@ struct OverlayItem {
     Rgb color;
 };
 
-// Draws every item's frame and caption within its box (nothing outside a box changes).
+// Draws every item's frame and caption. The caption sits inside the top of its box, so nothing
+// outside the box changes, unless the box is too narrow for it at a legible size: then it goes
+// above the box (below at the frame's top edge), whole.
 // Line width and font scale follow the frame size, so captions stay legible from 320x240 to 4K.
 // Packed RGB-family formats are drawn in place; I420/NV12 on their planes; GRAY8 in luma.
 void drawOverlay(FrameView &frame, const std::vector<OverlayItem> &items);

@@ -863,8 +863,9 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
     g_object_class_install_property(
         gobject_class, PROP_OVERLAY,
         g_param_spec_boolean("overlay", "Draw overlay",
-                             "Draw each face's box, emotion and confidence into the frame, inside the box; when "
-                             "false the frame's pixels are left untouched",
+                             "Draw each face's box, emotion and confidence into the frame, the caption inside the "
+                             "box (above it when the box is too narrow); when false the frame's pixels are left "
+                             "untouched",
                              kDefaultOverlay, playingFlags));
     g_object_class_install_property(
         gobject_class, PROP_POST_MESSAGES,
