@@ -349,6 +349,14 @@ TEST(Trainer, AnUnwritableOutputFailsBeforeTraining)
     EXPECT_THAT(result.output, HasSubstr("/nonexistent-folder"));
 }
 
+TEST(Trainer, ANumberOutOfItsRangeIsRefusedInWords)
+{
+    const auto result = runTrainer("train --data /nonexistent.csv --out /tmp/m.pt --lr -1");
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("--lr: must be above 0, not -1"));
+    EXPECT_LT(result.output.size(), 200u) << result.output;
+}
+
 TEST(Trainer, AnOutputThatIsAFolderFailsBeforeTraining)
 {
     TempDir dir;

@@ -18,6 +18,24 @@ using namespace feremotion::trainer;
 
 namespace {
 
+// CLI11's PositiveNumber and NonNegativeNumber print their range with DBL_MAX's 309 digits.
+CLI::Validator signCheck(bool zeroAllowed)
+{
+    return CLI::Validator(
+        [zeroAllowed](std::string &text) -> std::string {
+            double value = 0;
+            if (!CLI::detail::lexical_cast(text, value))
+                return "'" + text + "' is not a number";
+            if (zeroAllowed ? value >= 0 : value > 0)
+                return {};
+            return std::string(zeroAllowed ? "must be at least 0" : "must be above 0") + ", not " + text;
+        },
+        zeroAllowed ? "NONNEGATIVE" : "POSITIVE");
+}
+
+const CLI::Validator kPositive = signCheck(false);
+const CLI::Validator kNonNegative = signCheck(true);
+
 void setupTrain(CLI::App &app, std::function<int()> &run)
 {
     auto o = std::make_shared<TrainOptions>();
@@ -68,7 +86,7 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
     sub->add_option("--optimizer", o->optimizer, "adam or sgd (Nesterov momentum 0.9)")
         ->check(CLI::IsMember({"adam", "sgd"}))
         ->capture_default_str();
-    sub->add_option("--lr", o->learningRate, "Learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+    sub->add_option("--lr", o->learningRate, "Learning rate")->check(kPositive)->capture_default_str();
     sub->add_option("--weight-decay", o->weightDecay, "L2 weight decay")->check(CLI::Range(0.0, 1.0))->capture_default_str();
     sub->add_option("--scheduler", o->scheduler, "cosine, plateau (halve after 3 epochs without lower val loss) or none")
         ->check(CLI::IsMember({"cosine", "plateau", "none"}))
@@ -77,7 +95,7 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
     sub->add_option("--batch-size", o->batchSize, "Faces per training step")->check(CLI::Range(1, 65536))->capture_default_str();
     sub->add_option("--label-smoothing", o->labelSmoothing, "Label smoothing")->check(CLI::Range(0.0, 0.5))->capture_default_str();
     sub->add_option("--patience", o->patience, "Stop after N epochs without a better validation accuracy (0 = off)")
-        ->check(CLI::NonNegativeNumber)
+        ->check(kNonNegative)
         ->capture_default_str();
     sub->add_option("--balance", o->balance, "Class balancing: none, weighted-loss, oversample")
         ->check(CLI::IsMember({"none", "weighted-loss", "oversample"}))
@@ -102,7 +120,7 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
     sub->add_option("--distill-weight", o->distillWeight, "Weight of the teacher's term in the loss; the labels get 1 minus it")
         ->check(CLI::Range(0.0, 1.0))->capture_default_str();
     sub->add_option("--distill-temperature", o->distillTemperature, "Temperature softening teacher and student outputs")
-        ->check(CLI::PositiveNumber)->capture_default_str();
+        ->check(kPositive)->capture_default_str();
     sub->add_option("--init", o->init, "TorchScript backbone to start from (transfer learning); a new head is trained")
         ->check(CLI::ExistingFile);
     sub->add_flag("--freeze-backbone", o->freezeBackbone, "Train only the head on top of --init");
@@ -119,7 +137,7 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
     sub->add_option("--time-limit", o->timeLimit,
                     "Seconds the run may take: after the first epoch, lower --epochs to what fits (the cosine "
                     "schedule's first epoch does not depend on it); 0 = no limit")
-        ->check(CLI::NonNegativeNumber)
+        ->check(kNonNegative)
         ->capture_default_str();
     sub->add_option("--checkpoint-dir", o->checkpointDir, "Folder for the per-epoch checkpoint");
     sub->add_flag("--resume", o->resume, "Continue from the checkpoint in --checkpoint-dir");
