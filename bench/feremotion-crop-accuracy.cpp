@@ -120,8 +120,9 @@ int main(int argc, char **argv)
         detectors.emplace_back("haar", createDetector(DetectorKind::Haar));
         if (!o.yunet.empty())
             detectors.emplace_back("yunet", createDetector(DetectorKind::YuNet, o.yunet));
-        std::printf("%s: %lld faces, model %s, each enlarged %dx on a canvas twice its size\n", data.description.c_str(),
-                    static_cast<long long>(data.size()), o.model.c_str(), o.scale);
+        std::printf("%s: %lld faces, model %s in %s, each enlarged %dx on a canvas twice its size\n",
+                    data.description.c_str(), static_cast<long long>(data.size()), o.model.c_str(),
+                    toString(classifier.precision()).c_str(), o.scale);
         for (auto &[name, detector] : detectors) {
             Tally tally;
             for (int64_t i = 0; i < data.size(); ++i) {
