@@ -139,6 +139,16 @@ TEST(Overlay, AtTheFramesRightEdgeATooWideCaptionIsShiftedIntoTheFrame)
     EXPECT_LT(changed.x, 300);
 }
 
+TEST(Overlay, OnGrayFramesTheBoxIsWhiteOnDarkPicturesAndBlackOnLightOnes)
+{
+    for (const int grey : {40, 215}) {
+        cv::Mat image(240, 320, CV_8UC1, cv::Scalar(grey));
+        FrameView view = frameFromMat(image, PixelFormat::GRAY8);
+        drawOverlay(view, {{{100, 60, 120, 100}, "neutral 50%", emotionColor("neutral", 6)}});
+        EXPECT_EQ(image.at<uint8_t>(159, 160), grey < 128 ? 255 : 0) << "box bottom edge on grey " << grey;
+    }
+}
+
 TEST(Overlay, BoxesOutsideTheFrameDrawNothing)
 {
     OwnedFrame frame = makeFrame(syntheticImage(64, 48), PixelFormat::I420);

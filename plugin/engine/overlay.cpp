@@ -162,10 +162,16 @@ void drawOverlay(FrameView &frame, const std::vector<OverlayItem> &items)
             continue;
         }
         const Yuv color = toYuv(item.color);
+        if (frame.format == PixelFormat::GRAY8) {
+            // Without colour an emotion's luma is often the picture's own grey, and the box vanishes:
+            // white on dark pictures, black on light ones, the caption's text says the emotion.
+            const bool dark = cv::mean(first(rect))[0] < 128;
+            drawBoxAndBackground(first, rect, caption.background, style.thickness, cv::Scalar(dark ? 255 : 0));
+            drawText(first, item.text, caption, cv::Scalar(dark ? 0 : 255));
+            continue;
+        }
         drawBoxAndBackground(first, rect, caption.background, style.thickness, cv::Scalar(color.y));
         drawText(first, item.text, caption, cv::Scalar(toYuv(textRgb).y));
-        if (frame.format == PixelFormat::GRAY8)
-            continue;
         const int chromaThickness = std::max(1, static_cast<int>(std::lround(style.thickness * 0.5)));
         const cv::Rect box = chromaInside(rect), background = chromaInside(caption.background);
         if (frame.format == PixelFormat::I420) {
