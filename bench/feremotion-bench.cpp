@@ -219,7 +219,8 @@ void benchmarkClassifier(const Options &options)
 {
     std::printf("\n## Classifier (%s)\n\n", options.model.c_str());
     std::printf("CPU with AMX-BF16 (bf16 runs on its tile units): %s, so precision=auto (the default) runs in %s\n\n",
-                cpuHasAmxBf16() ? "yes" : "no", toString(resolvePrecision(Precision::Auto, c10::Device(c10::kCPU))).c_str());
+                cpuHasAmxBf16() ? "yes" : "no",
+                toString(resolvePrecision(Precision::Auto, c10::Device(c10::kCPU))).c_str());
     std::printf("| threads | batch | precision | optimized | faces/s | forward ms/face | overhead "
                 "(crop+resize+normalise+copy+softmax) / forward |\n|---|---|---|---|---|---|---|\n");
     cv::RNG rng(1);
@@ -248,7 +249,8 @@ void benchmarkClassifier(const Options &options)
             }
             std::vector<Detection> faces;
             for (int i = 0; i < batch; ++i)
-                faces.push_back({{static_cast<float>(20 * (i % 20)), static_cast<float>(10 * (i % 30)), 120, 140}, 1.0f});
+                faces.push_back(
+                    {{static_cast<float>(20 * (i % 20)), static_cast<float>(10 * (i % 30)), 120, 140}, 1.0f});
             for (auto &classifier : classifiers) {
                 classifier->classifyFaces(frame, faces); // warm-up
                 classifier->resetStats();

@@ -274,11 +274,12 @@ TEST(Trainer, ARowWithoutItsUsageOrWithAnExtraFieldIsNamedByFileAndLine)
     TempDir dir;
     const std::string withUsage = csvRow(3, 2304);
     const std::string withoutUsage = withUsage.substr(0, withUsage.rfind(',')) + "\n";
-    for (const auto &[row, fields] : {std::pair{withoutUsage, "has 2 fields"}, {csvRow(3, 2304, "Training,x"), "has 4 fields"}}) {
+    const std::string extraField = csvRow(3, 2304, "Training,x");
+    for (const auto &[row, fields] : {std::pair{withoutUsage, "has 2 fields"}, {extraField, "has 4 fields"}}) {
         const std::string csv = dir.file("bad.csv");
         writeText(csv, "emotion,pixels,Usage\n" + csvRow(3, 2304) + csvRow(4, 2304) + row + csvRow(1, 2304));
-        const auto result = runTrainer("train --data " + csv + " --val " + csv + " --val-usage Training --epochs 1 --out " +
-                                       dir.file("m.pt"));
+        const auto result = runTrainer("train --data " + csv + " --val " + csv +
+                                       " --val-usage Training --epochs 1 --out " + dir.file("m.pt"));
         EXPECT_EQ(result.status, 2);
         EXPECT_THAT(result.output, AllOf(HasSubstr(csv + ":4"), HasSubstr(fields), HasSubstr("the header 3")));
     }

@@ -157,7 +157,8 @@ void drawOverlay(FrameView &frame, const std::vector<OverlayItem> &items)
         const Rgb textRgb = isLight(item.color) ? Rgb{0, 0, 0} : Rgb{255, 255, 255};
         cv::Mat first = planeMat(frame, 0);
         if (!isYuv(frame.format) && frame.format != PixelFormat::GRAY8) {
-            drawBoxAndBackground(first, rect, caption.background, style.thickness, packedScalar(item.color, frame.format));
+            drawBoxAndBackground(first, rect, caption.background, style.thickness,
+                                 packedScalar(item.color, frame.format));
             drawText(first, item.text, caption, packedScalar(textRgb, frame.format));
             continue;
         }

@@ -370,7 +370,8 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
     const ModelInfo &info = priv->modelInfo();
     GST_INFO_OBJECT(self, "loaded model '%s' (%zu labels, %dx%d %s) on %s in %s%s%s%s, detector %s",
                     key.modelPath.c_str(), info.labels.size(), info.input.width, info.input.height,
-                    toString(info.input.color).c_str(), priv->deviceName().c_str(), toString(priv->modelPrecision()).c_str(),
+                    toString(info.input.color).c_str(), priv->deviceName().c_str(),
+                    toString(priv->modelPrecision()).c_str(),
                     priv->modelOptimized() ? " (frozen for inference)" : "",
                     priv->shared ? ", shared as model-instance-id " : "",
                     settings.modelInstanceId.c_str(), toString(settings.detector).c_str());
