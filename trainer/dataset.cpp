@@ -327,7 +327,9 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
                     std::to_string(columns));
                 continue;
             }
-            if (!options.usage.empty() && usageColumn >= 0 && rest[static_cast<size_t>(usageColumn) - 2] != options.usage) {
+            const bool otherUsage = !options.usage.empty() && usageColumn >= 0 &&
+                                    rest[static_cast<size_t>(usageColumn) - 2] != options.usage;
+            if (otherUsage) {
                 images.resize(offset);
                 continue;
             }
