@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
@@ -66,16 +67,19 @@ struct EmotionClassifier::Impl {
     // bf16 was asked for; under Auto the model stays in float32.
     void useBFloat16(bool requested)
     {
-        torch::jit::Module original = module.clone();
+        // Only under Auto is the float32 model kept, to fall back on.
+        std::optional<torch::jit::Module> original;
+        if (!requested)
+            original = module.clone();
         convertWeights(module, Precision::BFloat16);
         precision = Precision::BFloat16;
         try {
             dryRun();
         } catch (const ModelError &e) {
-            module = std::move(original);
-            precision = Precision::Float32;
             if (requested)
                 throw ModelError(std::string(e.what()) + " when converted to bfloat16 (precision bf16); use fp32");
+            module = std::move(*original);
+            precision = Precision::Float32;
         }
     }
 

@@ -61,7 +61,7 @@ ColorMode colorModeFromString(const std::string &text);
 // The number format of the forward pass. bfloat16 keeps float32's range with 8 bits of mantissa:
 // the default model's probabilities move by at most 0.03 and 0.14% of PublicTest's faces change
 // label. On a CPU with AMX (cpuHasAmxBf16) oneDNN runs it, channels-last, on the tile units: 1.5-2x
-// the faces/s of float32 at batches of 8 to 32, about 0.9x for single faces; without AMX it is
+// the faces/s of float32 at batches of 8 to 32, about 0.96x for single faces; without AMX it is
 // emulated and slow. Auto, the default, is bfloat16 on the CPU where it has AMX and float32
 // everywhere else, as OpenVINO's CPU plugin chooses (see resolvePrecision).
 enum class Precision { Auto, Float32, BFloat16 };

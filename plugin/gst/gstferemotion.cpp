@@ -943,8 +943,7 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
         g_param_spec_string("model-instance-id", "Model instance id",
                             "Elements of one process with the same id share one loaded model (they must name the "
                             "same model file, device, precision, labels and input-* values) and classify faces "
-                            "that arrive "
-                            "together in one forward pass. Default (null): a model of its own",
+                            "that arrive together in one forward pass. Default (null): a model of its own",
                             nullptr, readyFlags));
     g_object_class_install_property(
         gobject_class, PROP_BATCH_TIMEOUT,
