@@ -22,6 +22,21 @@ case "$OUTPUT_DIR" in
 esac
 cd "$(dirname "$0")/.."
 
+# The file:// URI of an absolute path: bytes other than unreserved ones and "/" percent-encoded
+# (RFC 3986), so names with spaces, "#", "?" or non-ASCII letters reach uridecodebin intact.
+file_uri() {
+  printf 'file://'
+  printf '%s' "$1" | od -An -v -tu1 | awk '{
+    for (i = 1; i <= NF; i++) {
+      c = $i
+      if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 45 || c == 46 || c == 95 || c == 126 || c == 47)
+        printf "%c", c
+      else
+        printf "%%%02X", c
+    }
+  }'
+}
+
 BUILD_DIR=${BUILD_DIR:-build}
 if [ "$SETUP" = 1 ]; then
   scripts/setup-debian.sh
@@ -39,7 +54,7 @@ case "$INPUT" in
       esac
       exit 2
     fi
-    URI="file://$(realpath "$INPUT")" ;;
+    URI=$(file_uri "$(realpath "$INPUT")") ;;
 esac
 mkdir -p "$OUTPUT_DIR"
 NAME=$(basename "${INPUT%.*}")

@@ -19,19 +19,24 @@ if [ ! -f "$CLIP" ]; then
   WIDTH=720 HEIGHT=528 MIN_FRAMES=265 MIN_FACE_FRAMES=250
   [ -f "$CLIP" ] || { echo "skip: $CLIP is absent too"; exit 77; }
 fi
-NAME=$(basename "${CLIP%.*}")
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
+# Under a name a URI must escape (space, "#", "%", non-ASCII), as editors' footage often has.
+SUFFIX=${CLIP##*.}
+NAME="$(basename "${CLIP%.*}") #1 (50% grün)"
+cp "$CLIP" "$OUT/$NAME.$SUFFIX"
+CLIP="$OUT/$NAME.$SUFFIX"
 "$SOURCE_DIR/scripts/demo.sh" --no-setup "$CLIP" "$OUT" | tee "$OUT/log"
 grep -q "annotated video: $OUT/$NAME-annotated.mp4" "$OUT/log"
 grep -q "per-frame results" "$OUT/log"
 LINES=$(wc -l < "$OUT/$NAME.jsonl")
 [ "$LINES" -ge "$MIN_FACE_FRAMES" ] || { echo "only $LINES frames with faces"; exit 1; }
-/usr/bin/python3 - "$OUT/$NAME.jsonl" "$WIDTH" "$HEIGHT" <<'PY'
+/usr/bin/python3 - "$OUT/$NAME.jsonl" "$WIDTH" "$HEIGHT" "$SUFFIX" <<'PY'
 import json, sys
 for line in open(sys.argv[1]):
     record = json.loads(line)
     assert {"timestamp", "resolution", "source", "objects"} <= record.keys(), record.keys()
+    assert record["source"].endswith("%20%231%20%2850%25%20gr%C3%BCn%29." + sys.argv[4]), record["source"]
     assert record["resolution"] == {"width": int(sys.argv[2]), "height": int(sys.argv[3])}
     for face in record["objects"]:
         assert face["roi_type"] == "face"
