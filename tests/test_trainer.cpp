@@ -164,6 +164,24 @@ TEST(Trainer, Bf16TrainsAsWellAndWritesAFloat32BundleThatRecordsIt)
     }
 }
 
+// With --warmup-epochs 2 the rate climbs over the first two epochs' steps: the first ends at half
+// the schedule's rate, the second at all of it. Each epoch's history row holds its last step's rate.
+TEST(Trainer, WarmupRaisesTheLearningRateOverItsEpochs)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const auto result =
+        runTrainer(tinyRun(*fer, dir.file("m.pt"), "--scheduler none --lr 0.01 --warmup-epochs 2", 3));
+    ASSERT_EQ(result.status, 0) << result.output;
+    const auto metrics = nlohmann::json::parse(std::ifstream(dir.file("m-metrics.json")));
+    ASSERT_EQ(metrics["history"].size(), 3u);
+    const int learningRateColumn = 5;
+    EXPECT_NEAR(metrics["history"][0][learningRateColumn].get<double>(), 0.005, 1e-9);
+    EXPECT_NEAR(metrics["history"][1][learningRateColumn].get<double>(), 0.01, 1e-9);
+    EXPECT_NEAR(metrics["history"][2][learningRateColumn].get<double>(), 0.01, 1e-9);
+    EXPECT_EQ(metadataOf(dir.file("m.pt"))["training"]["recipe"]["warmup_epochs"], 2);
+}
+
 TEST(Trainer, AFloat32CheckpointDoesNotResumeInBf16)
 {
     REQUIRE_FER(fer);

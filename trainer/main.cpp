@@ -91,6 +91,11 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
     sub->add_option("--scheduler", o->scheduler, "cosine, plateau (halve after 3 epochs without lower val loss) or none")
         ->check(CLI::IsMember({"cosine", "plateau", "none"}))
         ->capture_default_str();
+    sub->add_option("--warmup-epochs", o->warmupEpochs,
+                    "Raise the learning rate linearly, step by step, from near 0 to the schedule's over the first N "
+                    "epochs; for large batches, whose linearly scaled --lr diverges without it (0 = off)")
+        ->check(kNonNegative)
+        ->capture_default_str();
     sub->add_option("--epochs", o->epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();
     sub->add_option("--batch-size", o->batchSize, "Faces per training step")->check(CLI::Range(1, 65536))->capture_default_str();
     sub->add_option("--label-smoothing", o->labelSmoothing, "Label smoothing")->check(CLI::Range(0.0, 0.5))->capture_default_str();

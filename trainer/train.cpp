@@ -307,6 +307,8 @@ json recipe(const TrainOptions &o)
         r["teacher"] = o.teacher;
     if (!o.softLabels.empty())
         r["soft_labels"] = o.softLabels;
+    if (o.warmupEpochs > 0)
+        r["warmup_epochs"] = o.warmupEpochs;
     // Only in bf16, so float32 checkpoints written before the option existed still resume.
     if (o.precision != "fp32")
         r["precision"] = o.precision;
@@ -404,6 +406,14 @@ double learningRateFor(const TrainOptions &o, const RunState &state, int epoch)
     if (o.scheduler == "plateau")
         return state.plateauLearningRate > 0 ? state.plateauLearningRate : o.learningRate;
     return o.learningRate;
+}
+
+// The fraction of the scheduled rate that warm-up allows for step `step` (0-based) of `steps` in `epoch`.
+double warmupFactor(const TrainOptions &o, int epoch, int64_t step, int64_t steps)
+{
+    if (epoch >= o.warmupEpochs)
+        return 1.0;
+    return (static_cast<double>(epoch) * steps + step + 1) / (static_cast<double>(o.warmupEpochs) * steps);
 }
 
 void setLearningRate(torch::optim::Optimizer &optimizer, double rate)
@@ -676,7 +686,8 @@ int runTrain(const TrainOptions &options)
     Progress progress;
     const auto runStart = Clock::now();
     for (int epoch = state.nextEpoch; epoch < o.epochs; ++epoch) {
-        const double rate = learningRateFor(o, state, epoch);
+        const double scheduledRate = learningRateFor(o, state, epoch);
+        double rate = scheduledRate;
         setLearningRate(*optimizer, rate);
         torch::manual_seed(o.seed * 1000003ULL + static_cast<uint64_t>(epoch)); // dropout
         net->train();
@@ -699,6 +710,10 @@ int runTrain(const TrainOptions &options)
         while (producer.next(batch)) {
             const torch::Tensor x = batch.inputs.to(device, /*non_blocking=*/true).contiguous(inputLayout),
                                 y = batch.labels.to(device, /*non_blocking=*/true);
+            if (epoch < o.warmupEpochs) {
+                rate = scheduledRate * warmupFactor(o, epoch, batchIndex, batches);
+                setLearningRate(*optimizer, rate);
+            }
             optimizer->zero_grad();
             torch::Tensor logits;
             if (bf16) {
@@ -736,7 +751,7 @@ int runTrain(const TrainOptions &options)
                 meanLoss = lossSum.item<double>() / static_cast<double>(seen);
                 if (!std::isfinite(meanLoss))
                     throw std::runtime_error("the training loss became non-finite at epoch " + std::to_string(epoch + 1) +
-                                             "; lower --lr");
+                                             "; lower --lr (or, for a large batch, add --warmup-epochs)");
                 const double elapsed = secondsSince(epochStart);
                 progress.batch(epoch + 1, o.epochs, batchIndex, batches, meanLoss, seen / elapsed,
                                elapsed / batchIndex * (batches - batchIndex));
