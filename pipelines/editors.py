@@ -20,8 +20,10 @@ EXAMPLES = """examples, from the top of a checkout (with the plugin installed, d
 For clip.mp4 it writes clip-annotated.mp4, clip.jsonl, clip.csv and clip.vtt (video only: the
 clip's audio is not copied). Hidden files and sub-folders are not read."""
 
-# Three passthrough exports in a row write the three result files as each frame passes.
-PIPELINE = ('uridecodebin name=source caps=video/x-raw ! videoconvert ! feremotion name=analysis ! '
+# videoflip turns footage that phones store sideways (an orientation tag in the file) upright. Three
+# passthrough exports in a row write the three result files as each frame passes.
+PIPELINE = ('uridecodebin name=source caps=video/x-raw ! videoconvert ! videoflip video-direction=auto ! '
+            'feremotion name=analysis ! '
             'feremotionexport name=jsonl format=jsonl ! feremotionexport name=csv format=csv ! '
             'feremotionexport name=webvtt format=webvtt ! videoconvert ! videorate ! '
             'openh264enc name=encoder ! h264parse ! mp4mux ! filesink name=sink')

@@ -62,11 +62,13 @@ VIDEO="$(realpath "$OUTPUT_DIR")/$NAME-annotated.mp4"
 RESULTS="$(realpath "$OUTPUT_DIR")/$NAME.jsonl"
 
 echo "demo: annotating $URI"
+# videoflip turns footage that phones store sideways (an orientation tag in the file) upright, so
+# faces are found and the annotated copy plays the right way up; other clips pass through untouched.
 # videorate gives every frame a timestamp (some AVI files have none; mp4mux needs them); after
 # the analysis, so frames it duplicates are not analysed twice. -e: a live URI stopped with Ctrl-C
 # still ends with a playable MP4.
 meson devenv -C "$BUILD_DIR" gst-launch-1.0 -q -e \
-  uridecodebin uri="$URI" caps=video/x-raw ! videoconvert ! \
+  uridecodebin uri="$URI" caps=video/x-raw ! videoconvert ! videoflip video-direction=auto ! \
   feremotion ! feremotionexport location="$RESULTS" source="$URI" ! videorate ! \
   videoconvert ! openh264enc bitrate=2000000 ! h264parse ! mp4mux ! filesink location="$VIDEO"
 

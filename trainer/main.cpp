@@ -144,9 +144,9 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
                     "schedule's first epoch does not depend on it); 0 = no limit")
         ->check(kNonNegative)
         ->capture_default_str();
-    sub->add_option("--checkpoint-dir", o->checkpointDir, "Folder for the per-epoch checkpoint");
+    sub->add_option("--checkpoint-dir", o->checkpointDir, "Folder for the per-epoch checkpoint, created when missing");
     sub->add_flag("--resume", o->resume, "Continue from the checkpoint in --checkpoint-dir");
-    sub->add_option("--out", o->out, "Bundle to write (atomically), holding the best epoch")->capture_default_str();
+    sub->add_option("--out", o->out, "Bundle to write (atomically), holding the best epoch; its folder must exist")->capture_default_str();
     sub->add_flag("--tta", o->evaluateTta, "Also report the best epoch's validation accuracy with flip averaging");
     sub->callback([o, &run] { run = [o] { return runTrain(*o); }; });
 }

@@ -104,6 +104,32 @@ def check_video(path, container, frames=CLIP_FRAMES):
     print(f'ok: {path}: {container}, H.264 640x480, {decoded} frames', flush=True)
 
 
+def write_phone_clip(path):
+    """Writes CLIP as a phone stores portrait footage: its frames turned 90 degrees counterclockwise
+    (480x640) in an MP4 whose track matrix says to turn them 90 degrees clockwise for display."""
+    pipeline = Gst.parse_launch('filesrc name=source ! decodebin ! videoconvert ! videoflip video-direction=90l ! '
+                                'videoconvert ! openh264enc ! h264parse ! mp4mux ! filesink name=sink')
+    pipeline.get_by_name('source').set_property('location', str(CLIP))
+    pipeline.get_by_name('sink').set_property('location', str(path))
+    pipeline.set_state(Gst.State.PLAYING)
+    message = pipeline.get_bus().timed_pop_filtered(120 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    pipeline.set_state(Gst.State.NULL)
+    expect(message is not None and message.type == Gst.MessageType.EOS, f'{path} could not be written')
+    data = bytearray(Path(path).read_bytes())
+    tkhd = data.find(b'tkhd')
+    expect(tkhd > 0 and data.find(b'tkhd', tkhd + 4) < 0, f'{path}: not one track header')
+    # ISO 14496-12 tkhd: version and flags, times and ids (20 bytes in version 0, 32 in 1), 16 bytes
+    # of reserved, layer, group and volume fields, then the 3x3 matrix of 32-bit fixed-point values.
+    matrix = tkhd + 4 + 4 + (32 if data[tkhd + 4] == 1 else 20) + 16
+    rotate_clockwise = [0, 1 << 16, 0, (-1 << 16) & 0xFFFFFFFF, 0, 0, 480 << 16, 0, 1 << 30]
+    data[matrix:matrix + 36] = b''.join(v.to_bytes(4, 'big') for v in rotate_clockwise)
+    Path(path).write_bytes(bytes(data))
+    info = GstPbutils.Discoverer.new(30 * Gst.SECOND).discover_uri(Gst.filename_to_uri(str(Path(path).resolve())))
+    tags = info.get_video_streams()[0].get_tags()
+    orientation = tags.get_string('image-orientation') if tags else (False, None)
+    expect(orientation == (True, 'rotate-90'), f'{path}: orientation {orientation}, expected rotate-90')
+
+
 def number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 

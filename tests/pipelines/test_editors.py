@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """pipelines/editors.py on a folder holding video_01.mp4 and a garbage file: the clip gets an
 annotated MP4, JSON Lines, CSV and WebVTT that all check out; the garbage file is skipped with a
-message and the exit status is non-zero. A folder of good clips only exits 0."""
+message and the exit status is non-zero. A folder of good clips only exits 0, and a phone's
+sideways-stored clip is analysed and annotated upright."""
 
 import os
 import tempfile
@@ -39,7 +40,13 @@ with tempfile.TemporaryDirectory() as folder:
     (clips / 'broken.mp4').unlink()
     (clips / 'short.webm').symlink_to(CLIP.parent / 'vp8_opus.webm')
     (clips / 'clip.mp4').unlink()
+    # Portrait phone footage, stored sideways with an orientation: analysed and annotated upright.
+    checks.write_phone_clip(clips / 'phone.mp4')
     checks.run_script('editors.py', '-i', clips, '-o', out / 'good', *detector)
     expect(sorted(p.name for p in (out / 'good').iterdir()) ==
-           ['short-annotated.mp4', 'short.csv', 'short.jsonl', 'short.vtt'], 'outputs of the good folder')
+           ['phone-annotated.mp4', 'phone.csv', 'phone.jsonl', 'phone.vtt',
+            'short-annotated.mp4', 'short.csv', 'short.jsonl', 'short.vtt'], 'outputs of the good folder')
+    checks.check_video(out / 'good' / 'phone-annotated.mp4', 'quicktime')
+    checks.check_jsonl(out / 'good' / 'phone.jsonl', Gst.filename_to_uri(str(clips / 'phone.mp4')),
+                       at_least=checks.CLIP_FRAMES - 4)
 print('editors test passed')
