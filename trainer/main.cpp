@@ -93,7 +93,7 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
         ->capture_default_str();
     sub->add_option("--warmup-epochs", o->warmupEpochs,
                     "Raise the learning rate linearly, step by step, from near 0 to the schedule's over the first N "
-                    "epochs; for large batches, whose linearly scaled --lr diverges without it (0 = off)")
+                    "epochs; for large batches, whose linearly scaled --lr otherwise stalls or diverges (0 = off)")
         ->check(kNonNegative)
         ->capture_default_str();
     sub->add_option("--epochs", o->epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();

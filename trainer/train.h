@@ -39,7 +39,7 @@ struct TrainOptions {
     double weightDecay = 1e-4;
     std::string scheduler = "cosine"; // cosine, plateau, none
     // The learning rate rises linearly, step by step, over the first N epochs to the schedule's
-    // (Goyal et al. 2017): large batches with a linearly scaled rate diverge without it.
+    // (Goyal et al. 2017): large batches with a linearly scaled rate stall or diverge without it.
     int warmupEpochs = 0;
     int epochs = 30;
     int batchSize = 64;
