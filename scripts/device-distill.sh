@@ -102,6 +102,8 @@ if runs teachers; then
 fi
 if ! runs students; then
   :
+elif [ -f "$WORK/teachers.pt" ] && [ $(( DEADLINE - $(elapsed) - 45 )) -lt 30 ]; then
+  say "no students: $(( DEADLINE - $(elapsed) )) s left of DEADLINE (the teachers' outputs are in teachers-soft-labels.bin)"
 elif [ -f "$WORK/teachers.pt" ]; then
   STUDENT_SECONDS=$(( DEADLINE - $(elapsed) - 45 ))
   say "students ($STUDENT_WIDTHS): $STUDENT_SECONDS s"
