@@ -67,10 +67,16 @@ echo "demo: annotating $URI"
 # videorate gives every frame a timestamp (some AVI files have none; mp4mux needs them); after
 # the analysis, so frames it duplicates are not analysed twice. -e: a live URI stopped with Ctrl-C
 # still ends with a playable MP4.
-meson devenv -C "$BUILD_DIR" gst-launch-1.0 -q -e \
+if ! meson devenv -C "$BUILD_DIR" gst-launch-1.0 -q -e \
   uridecodebin uri="$URI" caps=video/x-raw ! videoconvert ! videoflip video-direction=auto ! \
   feremotion ! feremotionexport location="$RESULTS" source="$URI" ! videorate ! \
-  videoconvert ! openh264enc bitrate=2000000 ! h264parse ! mp4mux ! filesink location="$VIDEO"
+  videoconvert ! openh264enc bitrate=2000000 ! h264parse ! mp4mux ! filesink location="$VIDEO"; then
+  # GStreamer's own words are above; "not-linked" there means no stream could become video.
+  echo "demo: could not annotate $URI: see GStreamer's error above (\"not-linked\": the input has no" \
+       "video stream, or none this system can decode)" >&2
+  rm -f "$VIDEO" "$RESULTS"
+  exit 1
+fi
 
 FRAMES=$(wc -l < "$RESULTS")
 echo "demo: annotated video: $VIDEO"
