@@ -4,6 +4,8 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <thread>
 
 #include <fcntl.h>
@@ -28,6 +30,7 @@ using namespace feremotion;
 using namespace feremotion::test;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 namespace fs = std::filesystem;
 
 namespace {
@@ -101,6 +104,30 @@ void expectPythonLogits(const std::string &bundlePath, const nlohmann::json &pyt
 void writeText(const std::string &path, const std::string &text)
 {
     std::ofstream(path) << text;
+}
+
+// `bundle` again at `out` with its feremotion.json changed by `edit`.
+void rewriteMetadata(const std::string &bundle, const std::string &out, const std::function<void(nlohmann::json &)> &edit)
+{
+    LoadedBundle loaded = loadBundle(bundle);
+    nlohmann::json meta = nlohmann::json::parse(loaded.metadataJson);
+    edit(meta);
+    saveBundle(loaded.module, meta.dump(), out);
+}
+
+// An image folder of random faces, 12 per class (happy, sad) of varied sizes, PNG and JPEG.
+std::string randomFaceFolder(const TempDir &dir)
+{
+    cv::RNG rng(4);
+    for (const char *label : {"happy", "sad"})
+        for (int i = 0; i < 12; ++i) {
+            fs::create_directories(dir.file(std::string("faces/") + label));
+            cv::Mat image(64 + i, 50 + 2 * i, CV_8UC3);
+            rng.fill(image, cv::RNG::UNIFORM, 0, 256);
+            cv::imwrite(dir.file(std::string("faces/") + label + "/" + std::to_string(i) + (i % 2 ? ".png" : ".jpg")),
+                        image);
+        }
+    return dir.file("faces");
 }
 
 std::string csvRow(int emotion, int pixels, const char *usage = "Training")
@@ -272,7 +299,8 @@ TEST(Trainer, ResumeWithOtherOptionsIsRefused)
     ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"), "--checkpoint-dir " + dir.file("ck"), 1)).status, 0);
     const auto result = runTrainer(tinyRun(*fer, dir.file("m.pt"), "--lr 0.5 --resume --checkpoint-dir " + dir.file("ck"), 1));
     EXPECT_EQ(result.status, 2);
-    EXPECT_THAT(result.output, HasSubstr("belongs to a run with other options"));
+    EXPECT_THAT(result.output,
+                AllOf(HasSubstr("belongs to a run with other options"), HasSubstr("lr 0.001 there, 0.5 here")));
 }
 
 TEST(Trainer, AMalformedCsvRowIsNamedByFileAndLine)
@@ -344,21 +372,93 @@ TEST(Trainer, AnUnknownLabelFolderIsRefused)
 TEST(Trainer, TrainsFromImageFoldersOfAnySize)
 {
     TempDir dir;
-    cv::RNG rng(4);
-    for (const char *label : {"happy", "sad"})
-        for (int i = 0; i < 12; ++i) {
-            fs::create_directories(dir.file(std::string("faces/") + label));
-            cv::Mat image(64 + i, 50 + 2 * i, CV_8UC3);
-            rng.fill(image, cv::RNG::UNIFORM, 0, 256);
-            cv::imwrite(dir.file(std::string("faces/") + label + "/" + std::to_string(i) + (i % 2 ? ".png" : ".jpg")),
-                        image);
-        }
-    const auto result = runTrainer("train --data " + dir.file("faces") + " --val " + dir.file("faces") +
+    const std::string faces = randomFaceFolder(dir);
+    const auto result = runTrainer("train --data " + faces + " --val " + faces +
                                    " --color rgb --val-limit 5 --arch mini-xception --width 4 --epochs 1 --threads 1 "
                                    "--out " + dir.file("rgb.pt"));
     ASSERT_EQ(result.status, 0) << result.output;
     EXPECT_THAT(result.output, AllOf(HasSubstr("training: 24 faces"), HasSubstr("validation: 5 faces")));
     EXPECT_EQ(metadataOf(dir.file("rgb.pt"))["input"]["color"], "rgb");
+}
+
+// FER-2013's gray faces are repeated into the three channels the network takes.
+TEST(Trainer, AnRgbImageFolderRunIsTestedOnGrayCsvFaces)
+{
+    TempDir dir;
+    const std::string faces = randomFaceFolder(dir), csv = dir.file("test.csv");
+    writeText(csv, "emotion,pixels,Usage\n" + csvRow(3, 2304, "PublicTest") + csvRow(4, 2304, "PublicTest"));
+    const auto result = runTrainer("train --data " + faces + " --holdout 0.25 --test " + csv +
+                                   " --color rgb --arch mini-xception --width 4 --epochs 1 --threads 1 --out " +
+                                   dir.file("rgb.pt"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_TRUE(metadataOf(dir.file("rgb.pt"))["training"]["metrics"]["PublicTest"].contains("accuracy"));
+}
+
+TEST(Trainer, ACsvWithoutAUsageColumnNeedsAHoldoutOrValidationRows)
+{
+    TempDir dir;
+    const std::string csv = dir.file("mine.csv");
+    std::string rows = "emotion,pixels\n";
+    for (int i = 0; i < 8; ++i) {
+        const std::string row = csvRow(i % 7, 2304);
+        rows += row.substr(0, row.rfind(',')) + "\n";
+    }
+    writeText(csv, rows);
+    const auto refused = runTrainer("train --data " + csv + " --epochs 1 --out " + dir.file("m.pt"));
+    EXPECT_EQ(refused.status, 2);
+    EXPECT_THAT(refused.output, AllOf(HasSubstr("mine.csv' has no Usage column"), HasSubstr("--holdout")));
+    const auto heldOut = runTrainer("train --data " + csv + " --holdout 0.25 --arch mini-xception --width 4 "
+                                    "--epochs 1 --threads 1 --out " + dir.file("m.pt"));
+    EXPECT_EQ(heldOut.status, 0) << heldOut.output;
+}
+
+// As spreadsheet programs and Python's csv.QUOTE_ALL write them.
+TEST(Trainer, CsvFieldsMayBeQuotedAfterAByteOrderMark)
+{
+    TempDir dir;
+    const std::string csv = dir.file("quoted.csv");
+    std::string rows = "\xEF\xBB\xBF\"emotion\",\"pixels\",\"Usage\"\n";
+    for (int i = 0; i < 8; ++i) {
+        std::string row = csvRow(i % 7, 2304);
+        row.pop_back();
+        const size_t first = row.find(','), last = row.rfind(',');
+        rows += "\"" + row.substr(0, first) + "\",\"" + row.substr(first + 1, last - first - 1) + "\",\"" +
+                row.substr(last + 1) + "\"\n";
+    }
+    writeText(csv, rows);
+    const auto result = runTrainer("train --data " + csv + " --holdout 0.25 --arch mini-xception --width 4 --epochs 1 "
+                                   "--threads 1 --out " + dir.file("m.pt"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, HasSubstr("training: 6 faces"));
+}
+
+TEST(Trainer, AnEmotionThatIsNoLabelIdIsNamedAsSuch)
+{
+    TempDir dir;
+    const std::string csv = dir.file("bad.csv");
+    writeText(csv, "emotion,pixels,Usage\n" + csvRow(3, 2304) + "-1" + csvRow(4, 2304).substr(1));
+    const auto result = runTrainer("train --data " + csv + " --holdout 0.5 --epochs 1 --out " + dir.file("m.pt"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr(csv + ":3"), HasSubstr("\"-1\" is not a label id 0-6")));
+}
+
+TEST(Trainer, WarmupNotShorterThanTheRunIsRefused)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const auto result = runTrainer(tinyRun(*fer, dir.file("m.pt"), "--warmup-epochs 2", 2));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("--warmup-epochs 2 is not below --epochs 2"));
+}
+
+TEST(Trainer, ACheckpointDirThatIsAFileIsRefused)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    writeText(dir.file("ck"), "a file\n");
+    const auto result = runTrainer(tinyRun(*fer, dir.file("m.pt"), "--checkpoint-dir " + dir.file("ck"), 1));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("is a file, not a folder"));
 }
 
 TEST(Trainer, AnUnwritableOutputFailsBeforeTraining)
@@ -460,6 +560,84 @@ TEST(Trainer, EvaluateWritesMetricsAndAConfusionMatrix)
     EXPECT_EQ(metrics["count"], 3589);
     EXPECT_EQ(metrics["confusion_matrix"].size(), 7u);
     EXPECT_TRUE(fs::exists(dir.file("m-eval-confusion.png")));
+}
+
+TEST(Trainer, EvaluateChecksWhereItWritesBeforeEvaluating)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"), "", 1)).status, 0);
+    const auto result = runTrainer("evaluate --model " + dir.file("m.pt") + " --data " + fer->publicTest +
+                                   " --confusion-png " + dir.file("missing/c.png"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("--confusion-png"), HasSubstr("does not exist")));
+    EXPECT_THAT(result.output, Not(HasSubstr("accuracy")));
+}
+
+// Scored against FER-2013's label ids, such a model's metrics would be silently wrong.
+TEST(Trainer, EvaluateRefusesAModelWithTheLabelsInAnotherOrder)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"), "", 1)).status, 0);
+    rewriteMetadata(dir.file("m.pt"), dir.file("swapped.pt"),
+                    [](nlohmann::json &meta) { std::swap(meta["labels"][0], meta["labels"][1]); });
+    const auto result = runTrainer("evaluate --model " + dir.file("swapped.pt") + " --data " + fer->publicTest);
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("disgust,angry,fear"), HasSubstr("names and order must match")));
+}
+
+TEST(Trainer, EvaluateRefusesAModelWithAnotherNumberOfOutputsThanLabels)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"), "", 1)).status, 0);
+    rewriteMetadata(dir.file("m.pt"), dir.file("five.pt"), [](nlohmann::json &meta) {
+        meta["labels"] = {"a", "b", "c", "d", "e"};
+    });
+    const auto result = runTrainer("evaluate --model " + dir.file("five.pt") + " --data " + fer->publicTest);
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("returns 7 outputs per face but has 5 labels"));
+}
+
+TEST(TrainerEnsemble, AMemberWithNonFiniteOutputsIsRefused)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("a.pt"), "", 1)).status, 0);
+    {
+        LoadedBundle loaded = loadBundle(dir.file("a.pt"));
+        torch::NoGradGuard noGrad;
+        for (auto p : loaded.module.parameters())
+            p.fill_(std::numeric_limits<float>::quiet_NaN());
+        saveBundle(loaded.module, loaded.metadataJson, dir.file("nan.pt"));
+    }
+    const auto result = runTrainer("ensemble --models " + dir.file("a.pt") + " " + dir.file("nan.pt") + " --out " +
+                                   dir.file("e.pt"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("nan.pt"), HasSubstr("non-finite")));
+    EXPECT_FALSE(fs::exists(dir.file("e.pt")));
+}
+
+TEST(Trainer, ExportWeightsRefusesAnEnsembleNamingWhatToDo)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("a.pt"), "", 1)).status, 0);
+    ASSERT_EQ(runTrainer("ensemble --models " + dir.file("a.pt") + " --flip --out " + dir.file("f.pt")).status, 0);
+    const auto result = runTrainer("export-weights --model " + dir.file("f.pt") + " --out " + dir.file("f.weights"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("export each member's bundle"));
+    EXPECT_FALSE(fs::exists(dir.file("f.weights")));
+}
+
+TEST(Trainer, CurvesNeedsAPngFileName)
+{
+    TempDir dir;
+    writeText(dir.file("m-metrics.json"), "{\"history\": [[1, 1.0, 0.5, 1.0, 0.5, 0.001, 1.0, 100.0]]}");
+    const auto result = runTrainer("curves --metrics " + dir.file("m-metrics.json") + " --out " + dir.file("curves"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("must end in .png"));
 }
 
 TEST(Trainer, CurvesRedrawsTheRunsLearningCurvesFromItsMetrics)
@@ -783,14 +961,19 @@ TEST(Trainer, TimeLimitLowersTheEpochsToWhatFitsAndRecordsThem)
     EXPECT_EQ(training["recipe"]["epochs"], epochs);
 }
 
-TEST(Trainer, TimeLimitWithResumeIsRefused)
+// The same command line resumes: the checkpoint holds the epoch count the first epoch chose.
+TEST(Trainer, ATimeLimitedRunResumesWithTheEpochsItChose)
 {
     REQUIRE_FER(fer);
     TempDir dir;
-    const auto result = runTrainer(tinyRun(*fer, dir.file("t.pt"), "--time-limit 60 --resume --checkpoint-dir " +
-                                                                          dir.file("ck")));
-    EXPECT_EQ(result.status, 2);
-    EXPECT_THAT(result.output, HasSubstr("resume with the --epochs it chose"));
+    const std::string run = tinyRun(*fer, dir.file("t.pt"), "--time-limit 1 --checkpoint-dir " + dir.file("ck"), 50);
+    ASSERT_EQ(runTrainer(run).status, 0);
+    const int chosen = metadataOf(dir.file("t.pt"))["training"]["epochs"];
+    ASSERT_LT(chosen, 50);
+    const auto resumed = runTrainer(run + " --resume");
+    ASSERT_EQ(resumed.status, 0) << resumed.output;
+    EXPECT_THAT(resumed.output, HasSubstr("resuming with the " + std::to_string(chosen) + " epochs the run chose"));
+    EXPECT_EQ(metadataOf(dir.file("t.pt"))["training"]["epochs"], chosen);
 }
 
 TEST(Trainer, TestDataIsReportedInTheBundleUnderItsUsage)

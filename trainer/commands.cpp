@@ -49,6 +49,7 @@ Bundle openBundle(const std::string &path)
         throw ModelError("model '" + path + "' has no feremotion.json; it is a bare TorchScript file, not a bundle");
     Bundle bundle{loaded.module, parseModelInfo(loaded.metadataJson, path)};
     bundle.module.eval();
+    checkModelRuns([&](const torch::Tensor &x) { return bundle.module.forward({x}).toTensor(); }, bundle.info, path);
     return bundle;
 }
 
@@ -57,24 +58,18 @@ void setThreads(int threads)
     at::set_num_threads(effectiveThreads(threads));
 }
 
+std::string joined(const std::vector<std::string> &names)
+{
+    std::string text;
+    for (const auto &name : names)
+        text += (text.empty() ? "" : ",") + name;
+    return text;
+}
+
 // CSV faces are 48x48 gray; a model may want another size or RGB.
 Dataset fitToInput(Dataset data, const InputSpec &input)
 {
-    torch::Tensor images = data.images;
-    if (images.size(2) != input.height || images.size(3) != input.width)
-        images = torch::nn::functional::interpolate(
-                     images.to(torch::kFloat32),
-                     torch::nn::functional::InterpolateFuncOptions()
-                         .size(std::vector<int64_t>{input.height, input.width})
-                         .mode(torch::kBilinear)
-                         .align_corners(false))
-                     .round()
-                     .clamp(0, 255)
-                     .to(torch::kUInt8);
-    if (images.size(1) == 1 && input.channels() == 3)
-        images = images.expand({-1, 3, -1, -1}).contiguous();
-    data.images = images;
-    return data;
+    return fittedTo(std::move(data), input.width, input.height, input.channels());
 }
 
 // The rows of `files` a bundle is evaluated on, fitted to its input: a compact folder's or the
@@ -84,28 +79,42 @@ Dataset loadRowsFor(const Bundle &bundle, const std::string &model, const std::v
 {
     if (files.empty())
         throw std::invalid_argument("no data to evaluate on");
-    if (files.size() == 1 && isCompactFolder(files.front()))
-        return fitToInput(loadCompact(files.front(), usage.empty() ? "PublicTest" : usage), bundle.info.input);
-    if (isImageFolder(files.front()))
+    const bool compact = files.size() == 1 && isCompactFolder(files.front());
+    if (!compact && isImageFolder(files.front()))
         return loadImageFolder(files.front(), bundle.info.labels, bundle.info.input.width, bundle.info.input.height,
                                bundle.info.input.color == ColorMode::Rgb);
-    CsvOptions csv;
-    csv.usage = usage;
-    csv.skipBad = skipBad;
-    LoadReport report;
-    Dataset data = fitToInput(loadFerCsv(files, csv, &report), bundle.info.input);
-    if (report.skipped)
-        std::printf("skipped %lld malformed rows\n", report.skipped);
-    if (bundle.info.labels.size() != data.labelNames.size())
-        throw ModelError("model '" + model + "' has " + std::to_string(bundle.info.labels.size()) +
-                         " labels; FER-2013 data has 7");
-    return data;
+    Dataset data;
+    if (compact) {
+        data = loadCompact(files.front(), usage.empty() ? "PublicTest" : usage);
+    } else {
+        CsvOptions csv;
+        csv.usage = usage;
+        csv.skipBad = skipBad;
+        LoadReport report;
+        data = loadFerCsv(files, csv, &report);
+        if (report.skipped)
+            std::printf("skipped %lld malformed rows\n", report.skipped);
+        if (!usage.empty() && !report.withoutUsage.empty())
+            std::printf("note: '%s' has no Usage column: all its rows are taken, not only \"%s\" ones\n",
+                        report.withoutUsage.c_str(), usage.c_str());
+    }
+    // FER-2013's label ids mean its labels in its order: a model with other names or another order
+    // would be scored against the wrong classes.
+    if (bundle.info.labels != data.labelNames)
+        throw ModelError("model '" + model + "' has the labels " + joined(bundle.info.labels) + "; FER-2013 data has " +
+                         joined(data.labelNames) + " (names and order must match)");
+    return fitToInput(std::move(data), bundle.info.input);
 }
 
 } // namespace
 
 int runEvaluate(const EvaluateOptions &o)
 {
+    const std::string stem = fs::path(o.model).replace_extension().string();
+    const std::string jsonPath = o.outJson.empty() ? stem + "-eval.json" : o.outJson;
+    const std::string pngPath = o.confusionPng.empty() ? stem + "-eval-confusion.png" : o.confusionPng;
+    checkWritable(jsonPath, "--out-json");
+    checkPngOutput(pngPath, "--confusion-png");
     setThreads(o.threads);
     Bundle bundle = openBundle(o.model);
     const Precision precision = precisionFromString(o.precision);
@@ -158,9 +167,6 @@ int runEvaluate(const EvaluateOptions &o)
         std::printf("\n");
     }
 
-    const std::string stem = fs::path(o.model).replace_extension().string();
-    const std::string jsonPath = o.outJson.empty() ? stem + "-eval.json" : o.outJson;
-    const std::string pngPath = o.confusionPng.empty() ? stem + "-eval-confusion.png" : o.confusionPng;
     json out = metrics.toJson();
     out["model"] = o.model;
     out["data"] = data.description;
@@ -244,6 +250,7 @@ int runPredict(const PredictOptions &o)
 
 int runCurves(const CurvesOptions &o)
 {
+    checkPngOutput(o.out, "--out");
     std::ifstream file(o.metrics);
     if (!file)
         throw std::invalid_argument("metrics file '" + o.metrics + "' cannot be opened");
@@ -259,7 +266,7 @@ int runCurves(const CurvesOptions &o)
     if (history.empty())
         throw std::invalid_argument("metrics file '" + o.metrics + "' records no epochs");
     if (!writeLearningCurves(history, o.out))
-        throw std::runtime_error("this feremotion-trainer was built without OpenCV and draws no pictures");
+        throw std::invalid_argument("this feremotion-trainer was built without OpenCV and draws no pictures");
     std::printf("wrote %s: %zu epochs\n", o.out.c_str(), history.size());
     return 0;
 }
@@ -296,9 +303,15 @@ std::string exportedName(std::string name)
 
 int runExportWeights(const ExportWeightsOptions &o)
 {
+    checkWritable(o.out, "--out");
     LoadedBundle loaded = loadBundle(o.model);
     if (loaded.metadataJson.empty())
         throw ModelError("model '" + o.model + "' has no feremotion.json; only bundles can be exported");
+    const json training = json::parse(loaded.metadataJson).value("training", json::object());
+    if (training.contains("ensemble"))
+        throw ModelError("model '" + o.model + "' is an ensemble of " +
+                         std::to_string(training["ensemble"].value("members", json::array()).size()) +
+                         " networks, which import-weights cannot rebuild: export each member's bundle");
     json tensors = json::array();
     std::string data;
     const auto add = [&](const std::string &name, torch::Tensor t) {
@@ -332,6 +345,7 @@ int runExportWeights(const ExportWeightsOptions &o)
 
 int runImportWeights(const ImportWeightsOptions &o)
 {
+    checkWritable(o.out, "--out");
     std::ifstream file(o.weights, std::ios::binary);
     if (!file)
         throw ModelError("weights file '" + o.weights + "' does not exist or cannot be read");
@@ -422,6 +436,7 @@ int runEnsemble(const EnsembleOptions &o)
 {
     if (o.models.size() < 2 && !o.flip)
         throw std::invalid_argument("an ensemble needs two or more --models (or --flip for one)");
+    checkWritable(o.out, "--out");
     setThreads(o.threads);
     std::vector<Bundle> members;
     for (const std::string &path : o.models) {
@@ -486,6 +501,7 @@ int runEnsemble(const EnsembleOptions &o)
 
 int runSoftLabels(const SoftLabelsOptions &o)
 {
+    checkWritable(o.out, "--out");
     setThreads(o.threads);
     const torch::Device device = resolveDevice(o.device);
     Bundle bundle = openBundle(o.model);

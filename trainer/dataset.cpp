@@ -51,6 +51,24 @@ Dataset Dataset::subset(const std::vector<int64_t> &indices) const
     return out;
 }
 
+Dataset fittedTo(Dataset data, int64_t width, int64_t height, int64_t channels)
+{
+    torch::Tensor images = data.images;
+    if (images.size(2) != height || images.size(3) != width)
+        images = torch::nn::functional::interpolate(images.to(torch::kFloat32),
+                                                    torch::nn::functional::InterpolateFuncOptions()
+                                                        .size(std::vector<int64_t>{height, width})
+                                                        .mode(torch::kBilinear)
+                                                        .align_corners(false))
+                     .round()
+                     .clamp(0, 255)
+                     .to(torch::kUInt8);
+    if (images.size(1) == 1 && channels == 3)
+        images = images.expand({-1, 3, -1, -1}).contiguous();
+    data.images = images;
+    return data;
+}
+
 Dataset firstRows(const Dataset &data, long long limit)
 {
     if (limit <= 0 || data.size() <= limit)
@@ -216,6 +234,8 @@ std::vector<std::string> splitCsvFields(const std::string &line)
         const size_t comma = line.find(',', start);
         std::string field = line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         field.erase(std::remove(field.begin(), field.end(), '\r'), field.end());
+        if (field.size() >= 2 && field.front() == '"' && field.back() == '"') // FER-2013's fields hold no commas
+            field = field.substr(1, field.size() - 2);
         fields.push_back(field);
         if (comma == std::string::npos)
             break;
@@ -237,7 +257,8 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
     const auto classes = static_cast<long>(fer2013Labels().size());
     for (const std::string &path : paths) {
         const std::string text = readAll(path);
-        size_t position = 0;
+        // A byte-order mark, as spreadsheet programs write UTF-8, is not part of the header.
+        size_t position = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
         long long lineNumber = 0;
         int emotionColumn = -1, pixelsColumn = -1, usageColumn = -1;
         size_t columns = 0;
@@ -272,16 +293,23 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
                 if (emotionColumn != 0 || pixelsColumn != 1)
                     throw DataError(path + ":1: header must start with \"emotion,pixels\" (FER-2013 CSV), found \"" +
                                     std::string(begin, std::min(stop, begin + 60)) + "\"");
+                if (usageColumn < 0 && local.withoutUsage.empty())
+                    local.withoutUsage = path;
                 continue;
             }
-            // emotion
+            // emotion, and pixels, each may be quoted as CSV writers may quote any field
             const char *p = begin;
             long emotion = 0;
+            const bool quotedEmotion = *p == '"';
+            p += quotedEmotion;
             const char *digits = p;
-            while (p < stop && *p >= '0' && *p <= '9')
+            while (p < stop && *p >= '0' && *p <= '9' && p - digits < 9)
                 emotion = emotion * 10 + (*p++ - '0');
-            if (p == digits || p >= stop || *p != ',') {
-                bad("the emotion field is not a number");
+            const bool emotionClosed = !quotedEmotion || (p < stop && *p++ == '"');
+            if (p == digits || !emotionClosed || p >= stop || *p != ',') {
+                const char *comma = std::find(begin, stop, ',');
+                bad("the emotion field \"" + std::string(begin, std::min(comma, begin + 20)) + "\" is not a label id 0-" +
+                    std::to_string(classes - 1));
                 continue;
             }
             if (emotion >= classes) {
@@ -290,20 +318,23 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
             }
             ++p;
             // pixels
+            const bool quotedPixels = p < stop && *p == '"';
+            p += quotedPixels;
+            const char fieldEnd = quotedPixels ? '"' : ',';
             const size_t offset = images.size();
             images.resize(offset + static_cast<size_t>(pixels));
             int count = 0;
             bool malformed = false;
-            while (p < stop && *p != ',') {
+            while (p < stop && *p != fieldEnd) {
                 while (p < stop && *p == ' ')
                     ++p;
-                if (p >= stop || *p == ',')
+                if (p >= stop || *p == fieldEnd)
                     break;
                 int value = 0;
                 const char *start = p;
-                while (p < stop && *p >= '0' && *p <= '9')
+                while (p < stop && *p >= '0' && *p <= '9' && p - start < 4)
                     value = value * 10 + (*p++ - '0');
-                if (p == start || (p < stop && *p != ' ' && *p != ',') || value > 255 || p - start > 3) {
+                if (p == start || (p < stop && *p != ' ' && *p != fieldEnd) || value > 255 || p - start > 3) {
                     malformed = true;
                     break;
                 }
@@ -311,6 +342,14 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
                     images[offset + static_cast<size_t>(count)] = static_cast<uint8_t>(value);
                 ++count;
             }
+            if (quotedPixels && !malformed) {
+                if (p < stop && *p == '"')
+                    ++p;
+                else
+                    malformed = true;
+            }
+            if (!malformed && p < stop && *p != ',')
+                malformed = true;
             if (malformed || count != pixels) {
                 images.resize(offset);
                 bad(malformed ? "the pixels field holds something other than integers 0-255"
@@ -353,7 +392,9 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
     std::string names;
     for (const auto &path : paths)
         names += (names.empty() ? "" : ", ") + fs::path(path).filename().string();
-    data.description = names + (options.usage.empty() ? "" : " (" + options.usage + ")");
+    // A file without a Usage column gave all its rows, whatever the usage asked.
+    const bool byUsage = !options.usage.empty() && local.withoutUsage.empty();
+    data.description = names + (byUsage ? " (" + options.usage + ")" : "");
     return data;
 }
 

@@ -31,6 +31,10 @@ struct Dataset {
 // The first `limit` rows of `data` (all of them when limit <= 0), as the commands' --limit.
 Dataset firstRows(const Dataset &data, long long limit);
 
+// `data`'s faces as a network of width x height x channels input takes them: resized (bilinear)
+// and, for 3 channels, gray repeated into each (FER-2013's faces are 48x48 gray).
+Dataset fittedTo(Dataset data, int64_t width, int64_t height, int64_t channels);
+
 // The rows `train --holdout fraction` holds out of n training rows when it draws with `seed`,
 // in ascending order. Throws std::invalid_argument when that leaves no rows on either side.
 std::vector<int64_t> holdoutRows(int64_t n, double fraction, uint64_t seed);
@@ -45,6 +49,8 @@ struct CsvOptions {
 struct LoadReport {
     long long rows = 0;
     long long skipped = 0;
+    // A file without a Usage column, whose rows count as rows of every usage (empty: none).
+    std::string withoutUsage;
 };
 
 // Reads FER-2013 CSVs (`emotion,pixels[,Usage]`, .csv or .csv.gz). Labels are FER-2013's.

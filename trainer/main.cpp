@@ -48,8 +48,8 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
     sub->add_option("--train-usage", o->trainUsage, "Usage value of training rows in the CSVs")->capture_default_str();
     sub->add_option("--val-usage", o->valUsage, "Usage value of validation rows in the CSVs")->capture_default_str();
     sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows instead of stopping");
-    sub->add_option("--limit", o->limit, "Use only the first N training rows (0 = all)")->capture_default_str();
-    sub->add_option("--val-limit", o->valLimit, "Use only the first N validation rows (0 = all)")->capture_default_str();
+    sub->add_option("--limit", o->limit, "Use only the first N training rows (0 = all)")->check(kNonNegative)->capture_default_str();
+    sub->add_option("--val-limit", o->valLimit, "Use only the first N validation rows (0 = all)")->check(kNonNegative)->capture_default_str();
     sub->add_option("--holdout", o->holdout,
                     "Validate on this fraction of the training rows (drawn with --seed, never trained on) "
                     "instead of --val or the --val-usage rows; 0 = off")
@@ -158,7 +158,7 @@ void setupEvaluate(CLI::App &app, std::function<int()> &run)
     sub->add_option("--model", o->model, "Bundle (.pt)")->required()->check(CLI::ExistingFile);
     sub->add_option("--data", o->data, "FER-2013 CSV files, a compact folder or one image folder")->required();
     sub->add_option("--usage", o->usage, "CSV rows to evaluate by Usage (empty: all)")->capture_default_str();
-    sub->add_option("--limit", o->limit, "Use only the first N rows (0 = all), as train's --limit")->capture_default_str();
+    sub->add_option("--limit", o->limit, "Use only the first N rows (0 = all), as train's --limit")->check(kNonNegative)->capture_default_str();
     auto *holdout = sub->add_option("--holdout", o->holdout,
                                     "Evaluate only the rows that train --holdout held out of these (give the same "
                                     "--data, --usage Training and --limit as the training run)")
@@ -209,7 +209,7 @@ void setupCurves(CLI::App &app, std::function<int()> &run)
     auto o = std::make_shared<CurvesOptions>();
     CLI::App *sub = app.add_subcommand(
         "curves", "Draw a training run's learning curves from its metrics JSON (e.g. a run on a GPU machine)");
-    sub->add_option("--metrics", o->metrics, "The run's <out>-metrics.json")->required();
+    sub->add_option("--metrics", o->metrics, "The run's <out>-metrics.json")->required()->check(CLI::ExistingFile);
     sub->add_option("--out", o->out, "PNG to write")->required();
     sub->callback([o, &run] { run = [o] { return runCurves(*o); }; });
 }
@@ -226,7 +226,7 @@ void setupWeights(CLI::App &app, std::function<int()> &run)
     auto in = std::make_shared<ImportWeightsOptions>();
     CLI::App *importer = app.add_subcommand(
         "import-weights", "Rebuild a bundle with this LibTorch from an export-weights file (e.g. trained on a GPU machine)");
-    importer->add_option("--weights", in->weights, "Weights file from export-weights")->required();
+    importer->add_option("--weights", in->weights, "Weights file from export-weights")->required()->check(CLI::ExistingFile);
     importer->add_option("--out", in->out, "Bundle to write")->required();
     importer->callback([in, &run] { run = [in] { return runImportWeights(*in); }; });
 }
@@ -255,7 +255,7 @@ void setupSoftLabels(CLI::App &app, std::function<int()> &run)
     sub->add_option("--data", o->data, "Faces: FER-2013 CSVs, a compact folder or an image folder")->required();
     sub->add_option("--usage", o->usage, "Usage value of the rows in CSVs and compact folders")->capture_default_str();
     sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows");
-    sub->add_option("--limit", o->limit, "Only the first N rows (0 = all), as train's --limit")->capture_default_str();
+    sub->add_option("--limit", o->limit, "Only the first N rows (0 = all), as train's --limit")->check(kNonNegative)->capture_default_str();
     sub->add_flag("--flip", o->flip, "Average each face's outputs with its mirror image's");
     sub->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
     sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();

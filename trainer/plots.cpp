@@ -80,7 +80,15 @@ void drawPanel(cv::Mat &canvas, const cv::Rect &area, const std::string &title, 
 
 bool save(const cv::Mat &image, const std::string &path)
 {
-    return cv::imwrite(path, image);
+    bool written = false;
+    try {
+        written = cv::imwrite(path, image);
+    } catch (const cv::Exception &e) {
+        throw std::runtime_error("cannot write '" + path + "': " + e.err);
+    }
+    if (!written)
+        throw std::runtime_error("cannot write '" + path + "'");
+    return true;
 }
 
 } // namespace

@@ -20,7 +20,8 @@ struct EpochRecord {
     double imagesPerSecond = 0;  // training steps only
 };
 
-// Each returns false (and writes nothing) when the trainer was built without OpenCV.
+// Each returns false (and writes nothing) when the trainer was built without OpenCV, and throws
+// std::runtime_error naming the file when it cannot be written.
 bool writeLearningCurves(const std::vector<EpochRecord> &history, const std::string &path);
 bool writeConfusionMatrix(const Metrics &metrics, const std::string &path);
 // `images` uint8 N×C×H×W; `probabilities` N×K.

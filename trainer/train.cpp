@@ -38,16 +38,6 @@ using nlohmann::json;
 
 namespace feremotion::trainer {
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start)
-{
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Fails early, before hours of training, when the bundle cannot be written.
 void checkWritable(const std::string &path, const char *what)
 {
     const fs::path target(path);
@@ -65,6 +55,24 @@ void checkWritable(const std::string &path, const char *what)
                                     "' is not writable");
     file.close();
     fs::remove(probe, ec);
+}
+
+void checkPngOutput(const std::string &path, const char *what)
+{
+    std::string extension = fs::path(path).extension().string();
+    std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (extension != ".png")
+        throw std::invalid_argument(std::string(what) + " '" + path + "' must end in .png");
+    checkWritable(path, what);
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 InputSpec inputSpecFor(const TrainOptions &o)
@@ -109,24 +117,29 @@ uint64_t holdoutSeed(const TrainOptions &o)
     return o.holdoutSeed != 0 ? o.holdoutSeed : o.seed;
 }
 
-// Rows to evaluate on: a compact folder's `usage` split, an image folder, or the `usage` rows of CSVs.
+// Rows to evaluate on: a compact folder's `usage` split, an image folder, or the `usage` rows of CSVs,
+// as the network takes them (an RGB image-folder run validates on gray CSV faces too).
 Dataset loadEvaluationRows(const std::vector<std::string> &files, const std::string &usage, long long limit,
                            const TrainOptions &o, const char *what)
 {
-    if (files.size() == 1 && isCompactFolder(files.front()))
-        return loadCompact(files.front(), usage, limit);
-    if (!files.empty() && isImageFolder(files.front()))
-        return firstRows(loadImageFolder(files.front(), fer2013Labels(), o.inputSize, o.inputSize, o.color == "rgb"),
-                         limit);
-    CsvOptions csv;
-    csv.usage = usage;
-    csv.skipBad = o.skipBad;
-    csv.limit = limit;
-    LoadReport report;
-    Dataset rows = loadFerCsv(files, csv, &report);
-    if (report.skipped)
-        std::printf("skipped %lld malformed rows in the %s data\n", report.skipped, what);
-    return rows;
+    const bool rgb = o.color == "rgb";
+    const bool compact = files.size() == 1 && isCompactFolder(files.front());
+    if (!compact && !files.empty() && isImageFolder(files.front()))
+        return firstRows(loadImageFolder(files.front(), fer2013Labels(), o.inputSize, o.inputSize, rgb), limit);
+    Dataset rows;
+    if (compact) {
+        rows = loadCompact(files.front(), usage, limit);
+    } else {
+        CsvOptions csv;
+        csv.usage = usage;
+        csv.skipBad = o.skipBad;
+        csv.limit = limit;
+        LoadReport report;
+        rows = loadFerCsv(files, csv, &report);
+        if (report.skipped)
+            std::printf("skipped %lld malformed rows in the %s data\n", report.skipped, what);
+    }
+    return fittedTo(std::move(rows), o.inputSize, o.inputSize, rgb ? 3 : 1);
 }
 
 Data loadTrainingAndValidation(const TrainOptions &o)
@@ -162,6 +175,10 @@ Data loadTrainingAndValidation(const TrainOptions &o)
         data.train = loadFerCsv(o.data, csv, &report);
         if (report.skipped)
             std::printf("skipped %lld malformed rows in the training data\n", report.skipped);
+        if (!report.withoutUsage.empty() && withVal && o.val.empty())
+            throw std::invalid_argument("'" + report.withoutUsage +
+                                        "' has no Usage column, so its rows would be both trained and validated on: "
+                                        "give --holdout 0.1 (or --val with other rows)");
     }
     if (!withVal)
         return holdOut(firstRows(data.train, o.limit), o.holdout, holdoutSeed(o), o.valLimit);
@@ -369,22 +386,56 @@ void saveCheckpoint(const TrainOptions &o, EmotionNet &net, torch::optim::Optimi
     fs::rename(temporary, path);
 }
 
-RunState loadCheckpoint(const TrainOptions &o, EmotionNet &net, torch::optim::Optimizer &optimizer, NamedTensors &best)
+// "lr 0.05 there, 0.1 here; ..." for each recipe entry (augment's by name) that differs.
+std::string recipeDifferences(const json &then, const json &now, const std::string &prefix = "")
 {
-    const std::string path = checkpointPath(o);
-    torch::serialize::InputArchive archive, model, optim, bestArchive;
+    std::string text;
+    const auto add = [&](const std::string &key) {
+        const json a = then.value(key, json()), b = now.value(key, json());
+        if (a == b)
+            return;
+        std::string part = a.is_object() && b.is_object()
+                               ? recipeDifferences(a, b, prefix + key + ".")
+                               : prefix + key + " " + (a.is_null() ? "unset" : a.dump()) + " there, " +
+                                     (b.is_null() ? "unset" : b.dump()) + " here";
+        text += (text.empty() ? "" : "; ") + part;
+    };
+    for (const auto &item : then.items())
+        add(item.key());
+    for (const auto &item : now.items())
+        if (!then.contains(item.key()))
+            add(item.key());
+    return text;
+}
+
+void openCheckpoint(torch::serialize::InputArchive &archive, const std::string &path)
+{
     try {
         archive.load_from(path);
     } catch (const c10::Error &e) {
         const std::string what = e.what_without_backtrace();
         throw std::invalid_argument("checkpoint '" + path + "' cannot be read: " + what.substr(0, what.find('\n')));
     }
-    c10::IValue recipeValue, stateValue;
+}
+
+json recipeOfCheckpoint(torch::serialize::InputArchive &archive)
+{
+    c10::IValue recipeValue;
     archive.read("recipe", recipeValue);
-    if (json::parse(recipeValue.toStringRef()) != recipe(o))
-        throw std::invalid_argument("checkpoint '" + path +
-                                    "' belongs to a run with other options; resume with the same options or use "
-                                    "another --checkpoint-dir");
+    return json::parse(recipeValue.toStringRef());
+}
+
+RunState loadCheckpoint(const TrainOptions &o, EmotionNet &net, torch::optim::Optimizer &optimizer, NamedTensors &best)
+{
+    const std::string path = checkpointPath(o);
+    torch::serialize::InputArchive archive, model, optim, bestArchive;
+    openCheckpoint(archive, path);
+    c10::IValue stateValue;
+    const json then = recipeOfCheckpoint(archive), now = recipe(o);
+    if (then != now)
+        throw std::invalid_argument("checkpoint '" + path + "' belongs to a run with other options (" +
+                                    recipeDifferences(then, now) +
+                                    "); resume with the same options or use another --checkpoint-dir");
     archive.read("model", model);
     archive.read("optimizer", optim);
     archive.read("best", bestArchive);
@@ -550,6 +601,8 @@ torch::jit::Module loadTeacher(const TrainOptions &o, const InputSpec &input, co
     if (const char *differs = interfaceDifference(parseModelInfo(bundle.metadataJson, o.teacher), student))
         throw ModelError("--teacher '" + o.teacher + "' does not fit this run: its " + std::string(differs) + " differ");
     bundle.module.eval();
+    checkModelRuns([&](const torch::Tensor &x) { return bundle.module.forward({x.to(device)}).toTensor(); }, student,
+                   o.teacher);
     // Its forward runs on every training batch: frozen, it costs a third less.
     if (device.is_cpu())
         optimizeForCpuInference(bundle.module, input);
@@ -605,16 +658,27 @@ int runTrain(const TrainOptions &options)
         throw std::invalid_argument("--epochs and --batch-size must be at least 1");
     if (o.resume && o.checkpointDir.empty())
         throw std::invalid_argument("--resume needs --checkpoint-dir");
+    if (o.freezeBackbone && o.init.empty())
+        throw std::invalid_argument("--freeze-backbone freezes the --init backbone: give --init");
+    if (o.warmupEpochs >= o.epochs)
+        throw std::invalid_argument("--warmup-epochs " + std::to_string(o.warmupEpochs) + " is not below --epochs " +
+                                    std::to_string(o.epochs) + ": the rate would never reach --lr");
     if (!o.teacher.empty() && !o.softLabels.empty())
         throw std::invalid_argument("--teacher and --soft-labels are two ways to distil: give one");
-    if (o.resume && o.timeLimit > 0)
-        throw std::invalid_argument("--time-limit chooses --epochs at the first epoch: resume with the --epochs it "
-                                    "chose (printed at the first epoch and kept in the bundle) instead");
     checkWritable(o.out, "--out");
     if (!o.checkpointDir.empty()) {
         std::error_code ec;
+        if (fs::exists(o.checkpointDir, ec) && !fs::is_directory(o.checkpointDir, ec))
+            throw std::invalid_argument("--checkpoint-dir '" + o.checkpointDir + "' is a file, not a folder");
         fs::create_directories(o.checkpointDir, ec);
         checkWritable((fs::path(o.checkpointDir) / "checkpoint.pt").string(), "--checkpoint-dir");
+    }
+    if (o.resume && o.timeLimit > 0 && fs::exists(checkpointPath(o))) {
+        // The run's first epoch chose the epoch count, which its checkpoints record.
+        torch::serialize::InputArchive archive;
+        openCheckpoint(archive, checkpointPath(o));
+        o.epochs = recipeOfCheckpoint(archive).value("epochs", o.epochs);
+        std::printf("--time-limit: resuming with the %d epochs the run chose at its first epoch\n", o.epochs);
     }
     const int threads = effectiveThreads(o.threads);
     at::set_num_threads(threads);
@@ -803,7 +867,7 @@ int runTrain(const TrainOptions &options)
             const double left = o.timeLimit - secondsSince(processStart);
             const int fits = std::max(1, static_cast<int>(std::floor(left / epochSeconds)));
             if (fits < o.epochs) {
-                std::printf("--time-limit %.0f s: an epoch takes %.1f s, so %d epochs instead of %d\n", o.timeLimit,
+                std::printf("--time-limit %g s: an epoch takes %.1f s, so %d epochs instead of %d\n", o.timeLimit,
                             epochSeconds, fits, o.epochs);
                 o.epochs = fits;
             }

@@ -77,6 +77,12 @@ struct TrainOptions {
     bool evaluateTta = false; // report the best epoch's validation metrics with flip averaging too
 };
 
+// Throw std::invalid_argument naming the option `what` and `path` when `path` cannot be written as a
+// file (it is a folder; its folder is missing or read-only) or, for a picture, does not end in .png:
+// checked before the work whose result it would hold.
+void checkWritable(const std::string &path, const char *what);
+void checkPngOutput(const std::string &path, const char *what);
+
 // Trains and writes the bundle; returns the process exit status. Throws DataError/ModelError/
 // std::invalid_argument on bad input (exit status 2 in main).
 int runTrain(const TrainOptions &options);

@@ -29,6 +29,51 @@ std::string firstLine(const std::string &text)
 
 } // namespace
 
+namespace {
+
+std::string shapeOf(const torch::Tensor &t)
+{
+    std::string s;
+    for (int64_t d = 0; d < t.dim(); ++d)
+        s += (d ? "x" : "") + std::to_string(t.size(d));
+    return s.empty() ? "scalar" : s;
+}
+
+} // namespace
+
+void checkModelOutput(const torch::Tensor &output, int64_t batch, size_t labels, const std::string &path,
+                      const char *when)
+{
+    const auto width = static_cast<int64_t>(labels);
+    if (output.dim() != 2 || output.size(0) != batch)
+        fail(path, std::string(when) + " returns shape " + shapeOf(output) + ", expected " + std::to_string(batch) +
+                       "x" + std::to_string(width));
+    if (output.size(1) != width)
+        fail(path, std::string(when) + " returns " + std::to_string(output.size(1)) + " outputs per face but has " +
+                       std::to_string(width) + " labels");
+    if (!torch::isfinite(output).all().item<bool>())
+        fail(path, std::string(when) + " returns non-finite values (NaN or infinity)");
+}
+
+void checkModelRuns(const std::function<torch::Tensor(const torch::Tensor &)> &forward, const ModelInfo &info,
+                    const std::string &path)
+{
+    c10::InferenceMode guard;
+    constexpr int64_t kBatch = 2;
+    const auto input = torch::zeros({kBatch, info.input.channels(), info.input.height, info.input.width});
+    torch::Tensor output;
+    try {
+        output = forward(input);
+    } catch (const c10::Error &e) {
+        fail(path, "fails on a " + shapeOf(input) + " input: " + firstLine(e.what_without_backtrace()));
+    } catch (const ModelError &) {
+        throw;
+    } catch (const std::exception &e) {
+        fail(path, "fails on a " + shapeOf(input) + " input: " + e.what());
+    }
+    checkModelOutput(output, kBatch, info.labels.size(), path, "at its test forward pass");
+}
+
 LoadedBundle loadBundle(const std::string &path, const c10::Device &device)
 {
     std::error_code ec;

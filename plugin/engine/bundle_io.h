@@ -2,6 +2,7 @@
 // Reading and writing model bundles: TorchScript archives carrying feremotion.json.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <torch/script.h>
@@ -18,6 +19,15 @@ struct LoadedBundle {
 // Opens a TorchScript archive with its feremotion.json; throws ModelError naming the file when it
 // is missing, unreadable, not a TorchScript archive or has no forward method.
 LoadedBundle loadBundle(const std::string &path, const c10::Device &device = c10::kCPU);
+
+// What a classifier needs of a model's output for `batch` faces: batch x `labels` finite values.
+// Throws ModelError naming `path` and saying `when` (e.g. "during inference").
+void checkModelOutput(const torch::Tensor &output, int64_t batch, size_t labels, const std::string &path,
+                      const char *when);
+// Runs `forward` on two blank faces of `info.input` and checks its output as above, so a model that
+// fails, or gives as many outputs as it has no labels for, is refused when loaded rather than midway.
+void checkModelRuns(const std::function<torch::Tensor(const torch::Tensor &)> &forward, const ModelInfo &info,
+                    const std::string &path);
 
 // Freezes an eval-mode module for CPU inference: batch norm folded into the convolutions, which run as
 // oneDNN kernels; a third more faces/s or better for our networks, outputs equal within 1e-5. Runs the

@@ -85,41 +85,12 @@ struct EmotionClassifier::Impl {
 
     void checkOutput(const torch::Tensor &output, int64_t batch, const char *when)
     {
-        const auto labels = static_cast<int64_t>(info.labels.size());
-        if (output.dim() != 2 || output.size(0) != batch)
-            throw ModelError("model '" + path + "' " + when + " returns shape " + shapeOf(output) +
-                             ", expected " + std::to_string(batch) + "x" + std::to_string(labels));
-        if (output.size(1) != labels)
-            throw ModelError("model '" + path + "' " + when + " returns " + std::to_string(output.size(1)) +
-                             " outputs per face but has " + std::to_string(labels) + " labels");
-        if (!torch::isfinite(output).all().item<bool>())
-            throw ModelError("model '" + path + "' " + when + " returns non-finite values (NaN or infinity)");
-    }
-
-    static std::string shapeOf(const torch::Tensor &t)
-    {
-        std::string s;
-        for (int64_t d = 0; d < t.dim(); ++d)
-            s += (d ? "x" : "") + std::to_string(t.size(d));
-        return s.empty() ? "scalar" : s;
+        checkModelOutput(output, batch, info.labels.size(), path, when);
     }
 
     void dryRun()
     {
-        c10::InferenceMode guard;
-        constexpr int64_t kBatch = 2;
-        const auto input = torch::zeros({kBatch, info.input.channels(), info.input.height, info.input.width});
-        torch::Tensor output;
-        try {
-            output = forward(input);
-        } catch (const c10::Error &e) {
-            const std::string what = e.what_without_backtrace();
-            throw ModelError("model '" + path + "' fails on a " + shapeOf(input) + " input: " +
-                             what.substr(0, what.find('\n')));
-        } catch (const std::exception &e) {
-            throw ModelError("model '" + path + "' fails on a " + shapeOf(input) + " input: " + e.what());
-        }
-        checkOutput(output, kBatch, "at its test forward pass");
+        checkModelRuns([this](const torch::Tensor &x) { return forward(x); }, info, path);
     }
 };
 
