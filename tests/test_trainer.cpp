@@ -381,6 +381,18 @@ TEST(Trainer, TrainsFromImageFoldersOfAnySize)
     EXPECT_EQ(metadataOf(dir.file("rgb.pt"))["input"]["color"], "rgb");
 }
 
+TEST(Trainer, ImageFoldersAreReadWithTheirSubFolders)
+{
+    TempDir dir;
+    const std::string faces = randomFaceFolder(dir);
+    fs::create_directories(faces + "/happy/session 2");
+    fs::copy_file(faces + "/happy/0.jpg", faces + "/happy/session 2/0.jpg");
+    const auto result = runTrainer("train --data " + faces + " --holdout 0.2 --arch mini-xception --width 4 "
+                                   "--epochs 1 --threads 1 --out " + dir.file("m.pt"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, HasSubstr("training: 20 faces"));
+}
+
 // FER-2013's gray faces are repeated into the three channels the network takes.
 TEST(Trainer, AnRgbImageFolderRunIsTestedOnGrayCsvFaces)
 {
@@ -854,6 +866,23 @@ TEST(Trainer, ImportRefusesWeightsThatDoNotFitTheirRecipe)
     const auto result = runTrainer("import-weights --weights " + dir.file("wide.weights") + " --out " + dir.file("r.pt"));
     EXPECT_EQ(result.status, 2);
     EXPECT_THAT(result.output, AllOf(HasSubstr("wide.weights"), HasSubstr("does not fit")));
+}
+
+TEST(Trainer, ImportRefusesWeightsDamagedAfterExport)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"), "", 1)).status, 0);
+    ASSERT_EQ(runTrainer("export-weights --model " + dir.file("m.pt") + " --out " + dir.file("m.weights")).status, 0);
+    {
+        std::fstream file(dir.file("m.weights"), std::ios::in | std::ios::out | std::ios::binary);
+        file.seekp(-100, std::ios::end);
+        file.write("\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f", 8);
+    }
+    const auto result = runTrainer("import-weights --weights " + dir.file("m.weights") + " --out " + dir.file("r.pt"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("m.weights' is damaged"), HasSubstr("checksum")));
+    EXPECT_FALSE(fs::exists(dir.file("r.pt")));
 }
 
 TEST(Trainer, ALimitTheFirstFileFillsLeavesTheOtherFilesUnread)

@@ -292,6 +292,17 @@ namespace {
 
 constexpr const char *kWeightsFormat = "feremotion-weights";
 
+// FNV-1a (64 bits) of the tensor bytes, in hex: a damaged copy is refused instead of rebuilt.
+std::string checksumOf(const std::string &data)
+{
+    uint64_t hash = 14695981039346656037ULL;
+    for (const unsigned char byte : data)
+        hash = (hash ^ byte) * 1099511628211ULL;
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+    return text;
+}
+
 // The exported module's names: the network's dotted names with '_' for '.' (exportTorchScript).
 std::string exportedName(std::string name)
 {
@@ -329,7 +340,11 @@ int runExportWeights(const ExportWeightsOptions &o)
         add(p.name, p.value);
     for (const auto &b : loaded.module.named_buffers())
         add(b.name, b.value);
-    const json header = {{"format", kWeightsFormat}, {"version", 1}, {"metadata", loaded.metadataJson}, {"tensors", tensors}};
+    const json header = {{"format", kWeightsFormat},
+                         {"version", 1},
+                         {"metadata", loaded.metadataJson},
+                         {"tensors", tensors},
+                         {"fnv1a64", checksumOf(data)}};
     const std::string temporary = o.out + ".part";
     {
         std::ofstream file(temporary, std::ios::binary);
@@ -359,8 +374,12 @@ int runImportWeights(const ImportWeightsOptions &o)
             throw ModelError("weights file '" + o.weights + "' is not a feremotion-weights file (version 1)");
         meta = json::parse(header.at("metadata").get<std::string>());
     } catch (const json::exception &e) {
-        throw ModelError("weights file '" + o.weights + "' has an invalid header: " + e.what());
+        throw ModelError("weights file '" + o.weights + "' has an invalid header: " + std::string(e.what()).substr(0, 160));
     }
+    // Files written before the checksum existed have none.
+    if (header.contains("fnv1a64") && header["fnv1a64"] != checksumOf(data))
+        throw ModelError("weights file '" + o.weights + "' is damaged: its tensor data does not match the checksum in "
+                         "its header");
     const ModelInfo info = parseModelInfo(header["metadata"].get<std::string>(), o.weights);
     const json recipe = meta.contains("training") ? meta["training"].value("recipe", json()) : json();
     if (!recipe.is_object() || !recipe.contains("arch"))

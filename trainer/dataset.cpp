@@ -418,7 +418,11 @@ Dataset loadImageFolder(const std::string &root, const std::vector<std::string> 
                     known += (known.empty() ? "" : ", ") + l;
                 return known;
             }() + ")");
-        for (const auto &file : fs::directory_iterator(entry.path())) {
+        // Recursively, as torchvision's ImageFolder reads its class folders.
+        for (const auto &file :
+             fs::recursive_directory_iterator(entry.path(), fs::directory_options::follow_directory_symlink)) {
+            if (!file.is_regular_file())
+                continue;
             std::string ext = file.path().extension().string();
             std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
             if (ext == ".png" || ext == ".jpg" || ext == ".jpeg")
