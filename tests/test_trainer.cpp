@@ -393,6 +393,27 @@ TEST(Trainer, ImageFoldersAreReadWithTheirSubFolders)
     EXPECT_THAT(result.output, HasSubstr("training: 20 faces"));
 }
 
+TEST(Trainer, AnImageThatCannotBeDecodedIsNamed)
+{
+    TempDir dir;
+    const std::string faces = randomFaceFolder(dir);
+    writeText(faces + "/sad/broken.png", "not a picture");
+    const auto result = runTrainer("train --data " + faces + " --holdout 0.2 --epochs 1 --out " + dir.file("m.pt"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr("broken.png' cannot be decoded"), HasSubstr("--skip-bad")));
+}
+
+TEST(Trainer, SkipBadSkipsAndCountsImagesThatCannotBeDecoded)
+{
+    TempDir dir;
+    const std::string faces = randomFaceFolder(dir);
+    writeText(faces + "/sad/broken.png", "not a picture");
+    const auto result = runTrainer("train --data " + faces + " --skip-bad --holdout 0.25 --arch mini-xception "
+                                   "--width 4 --epochs 1 --threads 1 --out " + dir.file("m.pt"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, AllOf(HasSubstr("skipped 1 images that cannot be decoded"), HasSubstr("training: 18 faces")));
+}
+
 // FER-2013's gray faces are repeated into the three channels the network takes.
 TEST(Trainer, AnRgbImageFolderRunIsTestedOnGrayCsvFaces)
 {

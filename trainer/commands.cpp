@@ -80,9 +80,15 @@ Dataset loadRowsFor(const Bundle &bundle, const std::string &model, const std::v
     if (files.empty())
         throw std::invalid_argument("no data to evaluate on");
     const bool compact = files.size() == 1 && isCompactFolder(files.front());
-    if (!compact && isImageFolder(files.front()))
-        return loadImageFolder(files.front(), bundle.info.labels, bundle.info.input.width, bundle.info.input.height,
-                               bundle.info.input.color == ColorMode::Rgb);
+    if (!compact && isImageFolder(files.front())) {
+        LoadReport report;
+        Dataset data = loadImageFolder(files.front(), bundle.info.labels, bundle.info.input.width,
+                                       bundle.info.input.height, bundle.info.input.color == ColorMode::Rgb, skipBad,
+                                       &report);
+        if (report.skipped)
+            std::printf("skipped %lld images that cannot be decoded\n", report.skipped);
+        return data;
+    }
     Dataset data;
     if (compact) {
         data = loadCompact(files.front(), usage.empty() ? "PublicTest" : usage);

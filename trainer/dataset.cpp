@@ -399,7 +399,7 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
 }
 
 Dataset loadImageFolder(const std::string &root, const std::vector<std::string> &labels, int width, int height,
-                        bool rgb)
+                        bool rgb, bool skipBad, LoadReport *report)
 {
 #ifdef FEREMOTION_TRAINER_OPENCV
     std::error_code ec;
@@ -435,19 +435,29 @@ Dataset loadImageFolder(const std::string &root, const std::vector<std::string> 
     const int channels = rgb ? 3 : 1;
     auto images = torch::empty({static_cast<int64_t>(files.size()), channels, height, width}, torch::kUInt8);
     std::vector<int64_t> labelIds;
+    LoadReport local;
     for (size_t i = 0; i < files.size(); ++i) {
         cv::Mat image = cv::imread(files[i].first, rgb ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE);
-        if (image.empty())
-            throw DataError("image '" + files[i].first + "' cannot be decoded");
+        if (image.empty()) {
+            if (!skipBad)
+                throw DataError("image '" + files[i].first + "' cannot be decoded (use --skip-bad to skip such files)");
+            ++local.skipped;
+            continue;
+        }
         if (rgb)
             cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
         cv::resize(image, image, {width, height}, 0, 0, cv::INTER_AREA);
         auto hwc = torch::from_blob(image.data, {height, width, channels}, torch::kUInt8);
-        images[static_cast<int64_t>(i)].copy_(hwc.permute({2, 0, 1}));
+        images[static_cast<int64_t>(labelIds.size())].copy_(hwc.permute({2, 0, 1}));
         labelIds.push_back(files[i].second);
+        ++local.rows;
     }
+    if (labelIds.empty())
+        throw DataError("image folder '" + root + "' holds no image that can be decoded");
+    if (report)
+        *report = local;
     Dataset data;
-    data.images = images;
+    data.images = images.slice(0, 0, static_cast<int64_t>(labelIds.size()));
     data.labels = torch::tensor(labelIds, torch::kInt64);
     data.labelNames = labels;
     data.description = "image folder " + root;
@@ -457,6 +467,8 @@ Dataset loadImageFolder(const std::string &root, const std::vector<std::string> 
     (void)width;
     (void)height;
     (void)rgb;
+    (void)skipBad;
+    (void)report;
     throw DataError("image folder '" + root + "': this feremotion-trainer was built without OpenCV");
 #endif
 }

@@ -56,10 +56,11 @@ struct LoadReport {
 // Reads FER-2013 CSVs (`emotion,pixels[,Usage]`, .csv or .csv.gz). Labels are FER-2013's.
 Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &options, LoadReport *report = nullptr);
 
-// Reads root/<label>/*.png|jpg|jpeg (any size), converted to gray or RGB at width×height.
-// Every sub-folder must be one of `labels`.
+// Reads root/<label>/**/*.png|jpg|jpeg (any size), converted to gray or RGB at width×height.
+// Every folder under root must be one of `labels`. An image that cannot be decoded stops the load,
+// naming it, unless `skipBad`: then it is left out and counted in report->skipped.
 Dataset loadImageFolder(const std::string &root, const std::vector<std::string> &labels, int width, int height,
-                        bool rgb);
+                        bool rgb, bool skipBad = false, LoadReport *report = nullptr);
 
 // True when `path` is a folder (an image-folder dataset) rather than a CSV file.
 bool isImageFolder(const std::string &path);

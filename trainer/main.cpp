@@ -47,7 +47,7 @@ void setupTrain(CLI::App &app, std::function<int()> &run)
     sub->add_option("--val", o->val, "Validation data, same kinds; default: the --val-usage rows of --data");
     sub->add_option("--train-usage", o->trainUsage, "Usage value of training rows in the CSVs")->capture_default_str();
     sub->add_option("--val-usage", o->valUsage, "Usage value of validation rows in the CSVs")->capture_default_str();
-    sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows instead of stopping");
+    sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows and images that cannot be decoded, instead of stopping");
     sub->add_option("--limit", o->limit, "Use only the first N training rows (0 = all)")->check(kNonNegative)->capture_default_str();
     sub->add_option("--val-limit", o->valLimit, "Use only the first N validation rows (0 = all)")->check(kNonNegative)->capture_default_str();
     sub->add_option("--holdout", o->holdout,
@@ -167,7 +167,7 @@ void setupEvaluate(CLI::App &app, std::function<int()> &run)
                     "The seed train drew its holdout with: its --holdout-seed, else its --seed")
         ->needs(holdout);
     holdout->needs("--holdout-seed");
-    sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows");
+    sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows and images that cannot be decoded");
     sub->add_flag("--tta", o->tta, "Average each face with its mirror image");
     sub->add_flag("--tta-crops", o->ttaCrops, "Also average four 2-pixel shifts (implies --tta)");
     sub->add_option("--precision", o->precision,
@@ -240,7 +240,7 @@ void setupEnsemble(CLI::App &app, std::function<int()> &run)
     sub->add_flag("--flip", o->flip, "Also average each member's output on the mirror image (twice the work per face)");
     sub->add_option("--test", o->test, "Data to report the ensemble's metrics on (recorded in the bundle)");
     sub->add_option("--test-usage", o->testUsage, "Usage value of the --test rows in CSVs and compact folders")->capture_default_str();
-    sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows");
+    sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows and images that cannot be decoded");
     sub->add_option("--out", o->out, "Bundle to write (atomically)")->required();
     sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
     sub->callback([o, &run] { run = [o] { return runEnsemble(*o); }; });
@@ -254,7 +254,7 @@ void setupSoftLabels(CLI::App &app, std::function<int()> &run)
     sub->add_option("--model", o->model, "Teacher bundle (.pt), e.g. an ensemble")->required()->check(CLI::ExistingFile);
     sub->add_option("--data", o->data, "Faces: FER-2013 CSVs, a compact folder or an image folder")->required();
     sub->add_option("--usage", o->usage, "Usage value of the rows in CSVs and compact folders")->capture_default_str();
-    sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows");
+    sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows and images that cannot be decoded");
     sub->add_option("--limit", o->limit, "Only the first N rows (0 = all), as train's --limit")->check(kNonNegative)->capture_default_str();
     sub->add_flag("--flip", o->flip, "Average each face's outputs with its mirror image's");
     sub->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();

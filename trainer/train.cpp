@@ -124,8 +124,13 @@ Dataset loadEvaluationRows(const std::vector<std::string> &files, const std::str
 {
     const bool rgb = o.color == "rgb";
     const bool compact = files.size() == 1 && isCompactFolder(files.front());
-    if (!compact && !files.empty() && isImageFolder(files.front()))
-        return firstRows(loadImageFolder(files.front(), fer2013Labels(), o.inputSize, o.inputSize, rgb), limit);
+    if (!compact && !files.empty() && isImageFolder(files.front())) {
+        LoadReport report;
+        Dataset rows = loadImageFolder(files.front(), fer2013Labels(), o.inputSize, o.inputSize, rgb, o.skipBad, &report);
+        if (report.skipped)
+            std::printf("skipped %lld images that cannot be decoded in the %s data\n", report.skipped, what);
+        return firstRows(rows, limit);
+    }
     Dataset rows;
     if (compact) {
         rows = loadCompact(files.front(), usage, limit);
@@ -166,7 +171,9 @@ Data loadTrainingAndValidation(const TrainOptions &o)
     if (folders) {
         if (o.data.size() != 1)
             throw std::invalid_argument("give one image folder with --data");
-        data.train = loadImageFolder(o.data.front(), fer2013Labels(), o.inputSize, o.inputSize, rgb);
+        data.train = loadImageFolder(o.data.front(), fer2013Labels(), o.inputSize, o.inputSize, rgb, o.skipBad, &report);
+        if (report.skipped)
+            std::printf("skipped %lld images that cannot be decoded in the training data\n", report.skipped);
     } else {
         CsvOptions csv;
         csv.usage = o.trainUsage;
