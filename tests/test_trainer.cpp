@@ -985,6 +985,20 @@ TEST(Trainer, EvaluateOnTheHoldoutSeesTheRowsTrainingHeldOut)
     EXPECT_EQ(evaluatedSupports, supports);
     const auto trained = metadataOf(dir.file("a.pt"))["training"]["metrics"]["holdout"];
     EXPECT_NEAR(evaluated["accuracy"].get<double>(), trained["accuracy"].get<double>(), 1.5 / 80);
+    EXPECT_THAT(result.output, Not(HasSubstr("another draw")));
+}
+
+TEST(Trainer, EvaluateOnAnotherHoldoutThanTheBundlesSaysSo)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    holdoutSupports(*fer, dir, "a.pt", "--seed 1 --holdout-seed 7");
+    const auto result = runTrainer("evaluate --model " + dir.file("a.pt") + " --data " + fer->train +
+                                   " --usage Training --limit 400 --holdout 0.2 --holdout-seed 8 --threads 1 --out-json " +
+                                   dir.file("e.json") + " --confusion-png " + dir.file("e.png"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, AllOf(HasSubstr("--holdout-seed 7 --limit 400 of its training rows"),
+                                     HasSubstr("another draw, which may hold faces it trained on")));
 }
 
 TEST(Trainer, EvaluateHoldoutNeedsItsSeed)

@@ -128,6 +128,19 @@ int runEvaluate(const EvaluateOptions &o)
     optimizeForCpuInference(bundle.module, bundle.info.input, scalarTypeOf(precision));
     Dataset data = firstRows(loadRowsFor(bundle, o.model, o.data, o.usage, o.skipBad), o.limit);
     if (o.holdout > 0) {
+        // The rows of another draw than the bundle's own holdout include faces it was trained on.
+        const json recipe = json::parse(bundle.info.jsonText).value("training", json::object()).value("recipe", json());
+        if (recipe.is_object() && recipe.value("holdout", 0.0) > 0) {
+            const uint64_t seed = recipe.value("holdout_seed", uint64_t{0}) ? recipe.value("holdout_seed", uint64_t{0})
+                                                                            : recipe.value("seed", uint64_t{0});
+            const long long limit = recipe.value("limit", 0LL);
+            if (recipe.value("holdout", 0.0) != o.holdout || seed != o.holdoutSeed || limit != o.limit)
+                std::printf("note: '%s' held out --holdout %g --holdout-seed %llu --limit %lld of its training rows; "
+                            "these rows (--holdout %g --holdout-seed %llu --limit %lld) are another draw, which may "
+                            "hold faces it trained on\n",
+                            o.model.c_str(), recipe.value("holdout", 0.0), static_cast<unsigned long long>(seed),
+                            limit, o.holdout, static_cast<unsigned long long>(o.holdoutSeed), o.limit);
+        }
         const std::string description = "holdout " + std::to_string(std::lround(o.holdout * 100)) + "% (seed " +
                                         std::to_string(o.holdoutSeed) + ") of " + data.description;
         data = data.subset(holdoutRows(data.size(), o.holdout, o.holdoutSeed));
