@@ -27,10 +27,6 @@ std::string firstLine(const std::string &text)
     return text.substr(0, text.find('\n'));
 }
 
-} // namespace
-
-namespace {
-
 std::string shapeOf(const torch::Tensor &t)
 {
     std::string s;
