@@ -32,7 +32,9 @@ def parse_args():
                         help='output file (default: NAME-annotated.mp4, or NAME.jsonl with --metadata-only, '
                              'in the current folder, NAME being the input\'s)')
     parser.add_argument('--container', choices=sorted(MUXERS),
-                        help='mp4 or ts (MPEG-TS); default: from the output\'s extension, else mp4')
+                        help='mp4 or ts (MPEG-TS); default: from the output\'s extension (.mp4, .m4v, .mov; '
+                             '.ts, .m2ts, .mts), mp4 without -o. A live source that drops ends an MP4 unplayable; '
+                             'MPEG-TS keeps what was written')
     parser.add_argument('--metadata-only', action='store_true',
                         help='no overlay and no video encode: JSON Lines through feremotionexport')
     parser.add_argument('--bitrate', type=int, default=2000, metavar='KBITS',
@@ -88,8 +90,13 @@ def main():
     counter = common.count_frames(pipeline.get_by_name('analysis'))
     what = 'JSON Lines' if args.metadata_only else f'H.264 in {args.container.upper()}'
     common.log(f'{uri} -> {args.output} ({what})')
-    error = common.run(pipeline)
+    error = common.run(pipeline, frames=counter)
     if error:
+        if counter['frames'] == 0 and os.path.exists(args.output):
+            os.remove(args.output)  # nothing was written into it
+        elif args.container == 'mp4':
+            common.log(f'{args.output} is incomplete and may not play: an MP4 is readable only once finished '
+                       '(-o NAME.ts keeps what was written)')
         common.fail(f'failed after {counter["frames"]} frames: {error}', common.EXIT_FAILED)
     if args.metadata_only:
         with open(args.output) as results:

@@ -41,6 +41,15 @@ CAMERA_PIPELINE = ('uridecodebin name=source caps=video/x-raw ! videoconvert ! f
 RESTREAM_LAUNCH = ('( intervideosrc channel={channel} ! videoconvert ! openh264enc bitrate=2000000 ! '
                    'h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )')
 FIRST_BACKOFF = 1.0
+EOS_WAIT_S = 5  # for the cameras that are finishing their files at the end of the run
+
+
+def seconds(text, zero_ok=False):
+    """An argparse type: a number of seconds above 0 (or at least 0)."""
+    value = float(text)
+    if value < 0 or (value == 0 and not zero_ok):
+        raise argparse.ArgumentTypeError(f'{text} is not {"0 or more" if zero_ok else "above 0"}')
+    return value
 
 
 def parse_args():
@@ -51,13 +60,13 @@ def parse_args():
                         help='folder of the camN.jsonl files, created if needed (default %(default)s)')
     parser.add_argument('--restream-port', type=int, metavar='PORT',
                         help='serve each camera\'s annotated video at rtsp://HOST:PORT/camN')
-    parser.add_argument('--duration', type=float, metavar='SECONDS', help='stop after this long (default: run '
+    parser.add_argument('--duration', type=seconds, metavar='SECONDS', help='stop after this long (default: run '
                         'until Ctrl-C or SIGTERM)')
-    parser.add_argument('--timeout', type=float, default=10, metavar='SECONDS',
+    parser.add_argument('--timeout', type=seconds, default=10, metavar='SECONDS',
                         help='a camera without a frame for this long is reconnected (default %(default)s)')
-    parser.add_argument('--max-backoff', type=float, default=30, metavar='SECONDS',
+    parser.add_argument('--max-backoff', type=seconds, default=30, metavar='SECONDS',
                         help='longest wait between reconnection attempts (default %(default)s)')
-    parser.add_argument('--latency', type=int, default=200, metavar='MS',
+    parser.add_argument('--latency', type=lambda text: int(seconds(text, zero_ok=True)), default=200, metavar='MS',
                         help='RTSP jitter buffer (rtspsrc latency, default %(default)s)')
     parser.add_argument('--tcp', action='store_true', help='receive RTSP over TCP (default: UDP, then TCP)')
     group = common.add_analysis_options(parser)
@@ -174,18 +183,17 @@ class Camera:
         if self.pipeline is not None and now - self.last_data > self.args.timeout:
             self.fail(f'no frame for {self.args.timeout:g} s')
 
-    def teardown(self, eos=False):
-        """Stops the pipeline, which closes the file (event lines can be appended then); with eos, first
-        lets the end of stream reach the sink so that the file is complete."""
+    def detach(self):
+        """The pipeline, no longer this camera's: its messages are not handled any more."""
         pipeline, self.pipeline = self.pipeline, None
         bus = pipeline.get_bus()
         bus.disconnect(self.bus_handler)  # the handler holds the pipeline: this frees it
         bus.remove_signal_watch()
-        if eos:
-            pipeline.send_event(Gst.Event.new_eos())
-            if bus.timed_pop_filtered(5 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR) is None:
-                self.log('no end of stream within 5 s; stopping anyway')
-        pipeline.set_state(Gst.State.NULL)
+        return pipeline
+
+    def teardown(self):
+        """Stops the pipeline, which closes the file (event lines can be appended then)."""
+        self.detach().set_state(Gst.State.NULL)
 
     def fail(self, reason):
         """Main thread: tears the pipeline down and schedules a reconnection."""
@@ -205,12 +213,22 @@ class Camera:
         self.retry = GLib.timeout_add(int(delay * 1000), self.start)
 
     def stop(self):
-        """At the end of the run (main loop stopped): EOS through a running pipeline, no more retries."""
+        """At the end of the run (main loop stopped): no more retries; a pipeline that has delivered
+        frames gets EOS so that its file ends complete and is returned, to be waited for; one that has
+        not (connecting, or a camera that is down) has nothing to finish and stops at once."""
         if self.retry:
             GLib.source_remove(self.retry)
             self.retry = 0
-        if self.pipeline is not None:
-            self.teardown(eos=True)
+        if self.pipeline is None:
+            return None
+        with self.lock:
+            delivered = not self.first_frame
+        if not delivered:
+            self.teardown()
+            return None
+        pipeline = self.detach()
+        pipeline.send_event(Gst.Event.new_eos())
+        return pipeline
 
 
 def start_restream_server(cameras, port):
@@ -269,8 +287,17 @@ def main():
         camera.start()
     loop.run()
 
-    for camera in cameras:
-        camera.stop()
+    # Every camera's end of stream runs at once; all of them get EOS_WAIT_S together.
+    finishing = [(camera, camera.stop()) for camera in cameras]
+    deadline = time.monotonic() + EOS_WAIT_S
+    for camera, pipeline in finishing:
+        if pipeline is None:
+            continue
+        left = max(0.0, deadline - time.monotonic())
+        if pipeline.get_bus().timed_pop_filtered(int(left * Gst.SECOND),
+                                                 Gst.MessageType.EOS | Gst.MessageType.ERROR) is None:
+            camera.log(f'no end of stream within {EOS_WAIT_S} s; stopping anyway')
+        pipeline.set_state(Gst.State.NULL)
     for camera in cameras:
         camera.log(f'{camera.frames} frames, {camera.outages} outages')
     return status['code']

@@ -10,7 +10,7 @@ import sys
 import gi
 
 gi.require_version('Gst', '1.0')
-from gi.repository import GLib, Gst  # noqa: E402
+from gi.repository import GLib, GObject, Gst  # noqa: E402
 
 PROGRAM = os.path.basename(sys.argv[0])
 
@@ -66,14 +66,44 @@ def has_property(element, name):
     return element.find_property(name) is not None
 
 
+NUMBER_TYPES = {GObject.TYPE_INT: int, GObject.TYPE_UINT: int, GObject.TYPE_INT64: int, GObject.TYPE_UINT64: int,
+                GObject.TYPE_LONG: int, GObject.TYPE_ULONG: int, GObject.TYPE_FLOAT: float, GObject.TYPE_DOUBLE: float}
+
+
+def check_value(factory, spec, text):
+    """Exits naming the property when `text` is not a value of its type and range: GStreamer would
+    only warn and keep the default."""
+    problem = None
+    parse = NUMBER_TYPES.get(spec.value_type)
+    if parse is not None:
+        try:
+            number = parse(text)
+        except ValueError:
+            problem = 'is not a number' if parse is float else 'is not a whole number'
+        else:
+            if not spec.minimum <= number <= spec.maximum:
+                problem = f'is outside {spec.minimum:g}-{spec.maximum:g}'
+    elif spec.value_type == GObject.TYPE_BOOLEAN:
+        if text.lower() not in ('true', 'false', 'yes', 'no', '1', '0'):
+            problem = 'is not true or false'
+    elif spec.value_type.is_a(GObject.TYPE_ENUM):
+        nicks = [v.value_nick for v in spec.enum_class.__enum_values__.values()]
+        if text not in nicks:
+            problem = 'is not one of ' + ', '.join(nicks)
+    if problem:
+        fail(f'{factory} property {spec.name}={text}: "{text}" {problem}')
+
+
 def set_property(element, name, value):
-    """Sets a property from Python or string values; an unknown property is an error naming it."""
+    """Sets a property from Python or string values; an unknown property, or a value it does not take,
+    is an error naming it."""
+    factory = element.get_factory().get_name()
     if not has_property(element, name):
-        factory = element.get_factory().get_name()
         fail(f'{factory} has no property "{name}" (gst-inspect-1.0 {factory} lists them; an older plugin '
              'build lacks the newer ones)')
     if isinstance(value, bool):
         value = 'true' if value else 'false'
+    check_value(factory, element.find_property(name), str(value))
     Gst.util_set_object_arg(element, name, str(value))
 
 
@@ -131,16 +161,25 @@ def describe_error(message):
     error, _debug = message.parse_error()
     text = error.message
     if error.matches(Gst.CoreError.quark(), Gst.CoreError.MISSING_PLUGIN):
-        text = 'no video stream that this GStreamer installation can decode'
+        text = 'no video stream, or none that this GStreamer installation can decode'
     return f'{text} ({message.src.get_name()})'
 
 
-def run(pipeline, on_tick=None, tick_ms=500):
+EOS_WAIT_S = 10
+
+
+def run(pipeline, on_tick=None, tick_ms=500, frames=None):
     """Plays `pipeline` until EOS or an error, calling on_tick() every tick_ms. SIGINT/SIGTERM send EOS
-    so that files are finished (a second one stops at once) and set stop_requested. Returns None, or
-    the error's text."""
+    so that files are finished (a second one, or EOS_WAIT_S without the end of stream, stops at once)
+    and set stop_requested; before the first frame (`frames`, a count_frames counter) there is nothing
+    to finish and the first one stops at once. Returns None, or the error's text."""
     loop = GLib.MainLoop()
     outcome = {'error': None, 'interrupts': 0}
+
+    def give_up():
+        outcome['error'] = f'interrupted: no end of stream within {EOS_WAIT_S} s'
+        loop.quit()
+        return GLib.SOURCE_REMOVE
 
     def on_message(_bus, message):
         if message.type == Gst.MessageType.EOS:
@@ -153,9 +192,13 @@ def run(pipeline, on_tick=None, tick_ms=500):
         global stop_requested
         stop_requested = True
         outcome['interrupts'] += 1
-        if outcome['interrupts'] == 1:
+        if outcome['interrupts'] == 1 and frames is not None and frames['frames'] == 0:
+            outcome['error'] = 'interrupted before the first frame'
+            loop.quit()
+        elif outcome['interrupts'] == 1:
             log('stopping: finishing the output (interrupt again to abort)')
             pipeline.send_event(Gst.Event.new_eos())
+            sources.append(GLib.timeout_add_seconds(EOS_WAIT_S, give_up))
         else:
             outcome['error'] = 'interrupted'
             loop.quit()
@@ -178,7 +221,8 @@ def run(pipeline, on_tick=None, tick_ms=500):
     else:
         loop.run()
     for source in sources:
-        GLib.source_remove(source)
+        if GLib.main_context_default().find_source_by_id(source):
+            GLib.source_remove(source)
     bus.remove_signal_watch()
     pipeline.set_state(Gst.State.NULL)
     return outcome['error']

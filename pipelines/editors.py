@@ -106,7 +106,7 @@ def annotate(path, outputs, args, prefix):
 
     counter = common.count_frames(pipeline.get_by_name('analysis'))
     progress = Progress(pipeline, prefix)
-    error = common.run(pipeline, on_tick=progress.update)
+    error = common.run(pipeline, on_tick=progress.update, frames=counter)
     frames = counter['frames']
     if not error and frames == 0:
         error = 'no video frames'

@@ -29,4 +29,22 @@ with tempfile.TemporaryDirectory() as folder:
     expect(f'{checks.CLIP_FRAMES} frames analysed, {len(records)} with faces' in log, 'no summary line')
     expect(sorted(p.name for p in out.iterdir()) == ['annotated.mp4', 'faces.jsonl', 'video_01-annotated.ts'],
            f'unexpected files: {sorted(p.name for p in out.iterdir())}')
+
+    # An element property value it does not take is an error before anything runs (GStreamer itself
+    # would only warn and keep the default).
+    for value, problem in (('threshold=0,1', 'is not a number'), ('batch-size=5000', 'is outside 1-1024'),
+                           ('overlay=maybe', 'is not true or false'), ('detector=eyes', 'is not one of')):
+        log = checks.run_script('broadcast.py', '-i', CLIP, '--metadata-only', '-o', out / 'p.jsonl', '-p', value,
+                                expect_status=2)
+        expect(problem in log, f'-p {value}: no "{problem}" in the message')
+    # Audio only: no video stream, said so, and no empty output left behind.
+    audio = out / 'audio.ogg'
+    pipeline = Gst.parse_launch(f'audiotestsrc num-buffers=20 ! audioconvert ! vorbisenc ! oggmux ! '
+                                f'filesink location="{audio}"')
+    pipeline.set_state(Gst.State.PLAYING)
+    pipeline.get_bus().timed_pop_filtered(30 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    pipeline.set_state(Gst.State.NULL)
+    log = checks.run_script('broadcast.py', '-i', audio, '-o', out / 'audio.mp4', *detector, expect_status=1)
+    expect('no video stream' in log, 'no "no video stream" message for an audio-only input')
+    expect(not (out / 'audio.mp4').exists(), 'an empty audio.mp4 was left behind')
 print('broadcast test passed')
