@@ -100,6 +100,8 @@ def check_events(path, camera, uri):
 def main():
     checks.check_help('cctv.py')
     checks.require_media()
+    for option, value in (('--duration', '-1'), ('--timeout', '0'), ('--max-backoff', 'x')):
+        checks.run_script('cctv.py', option, value, 'rtsp://127.0.0.1:9/cam', expect_status=2, timeout=60)
     port, restream_port = free_ports(2)
     uri = f'rtsp://127.0.0.1:{port}/cam'
     folder = Path(tempfile.mkdtemp())
