@@ -87,8 +87,9 @@ def check_value(factory, spec, text):
         if text.lower() not in ('true', 'false', 'yes', 'no', '1', '0'):
             problem = 'is not true or false'
     elif spec.value_type.is_a(GObject.TYPE_ENUM):
-        nicks = [v.value_nick for v in spec.enum_class.__enum_values__.values()]
-        if text not in nicks:
+        values = spec.enum_class.__enum_values__
+        nicks = [v.value_nick for v in values.values()]
+        if text not in nicks + [v.value_name for v in values.values()] + [str(number) for number in values]:
             problem = 'is not one of ' + ', '.join(nicks)
     if problem:
         fail(f'{factory} property {spec.name}={text}: "{text}" {problem}')
