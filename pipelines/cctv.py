@@ -44,8 +44,8 @@ FIRST_BACKOFF = 1.0
 EOS_WAIT_S = 5  # for the cameras that are finishing their files at the end of the run
 
 
-def seconds(text, zero_ok=False):
-    """An argparse type: a number of seconds above 0 (or at least 0)."""
+def amount(text, zero_ok=False):
+    """An argparse type: a number above 0 (or at least 0)."""
     value = float(text)
     if value < 0 or (value == 0 and not zero_ok):
         raise argparse.ArgumentTypeError(f'{text} is not {"0 or more" if zero_ok else "above 0"}')
@@ -60,13 +60,13 @@ def parse_args():
                         help='folder of the camN.jsonl files, created if needed (default %(default)s)')
     parser.add_argument('--restream-port', type=int, metavar='PORT',
                         help='serve each camera\'s annotated video at rtsp://HOST:PORT/camN')
-    parser.add_argument('--duration', type=seconds, metavar='SECONDS', help='stop after this long (default: run '
+    parser.add_argument('--duration', type=amount, metavar='SECONDS', help='stop after this long (default: run '
                         'until Ctrl-C or SIGTERM)')
-    parser.add_argument('--timeout', type=seconds, default=10, metavar='SECONDS',
+    parser.add_argument('--timeout', type=amount, default=10, metavar='SECONDS',
                         help='a camera without a frame for this long is reconnected (default %(default)s)')
-    parser.add_argument('--max-backoff', type=seconds, default=30, metavar='SECONDS',
+    parser.add_argument('--max-backoff', type=amount, default=30, metavar='SECONDS',
                         help='longest wait between reconnection attempts (default %(default)s)')
-    parser.add_argument('--latency', type=lambda text: int(seconds(text, zero_ok=True)), default=200, metavar='MS',
+    parser.add_argument('--latency', type=lambda text: int(amount(text, zero_ok=True)), default=200, metavar='MS',
                         help='RTSP jitter buffer (rtspsrc latency, default %(default)s)')
     parser.add_argument('--tcp', action='store_true', help='receive RTSP over TCP (default: UDP, then TCP)')
     group = common.add_analysis_options(parser)

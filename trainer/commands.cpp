@@ -66,12 +66,6 @@ std::string joined(const std::vector<std::string> &names)
     return text;
 }
 
-// CSV faces are 48x48 gray; a model may want another size or RGB.
-Dataset fitToInput(Dataset data, const InputSpec &input)
-{
-    return fittedTo(std::move(data), input.width, input.height, input.channels());
-}
-
 // The rows of `files` a bundle is evaluated on, fitted to its input: a compact folder's or the
 // CSVs' `usage` rows (empty: all CSV rows, a compact folder's PublicTest), or an image folder.
 Dataset loadRowsFor(const Bundle &bundle, const std::string &model, const std::vector<std::string> &files,
@@ -109,7 +103,9 @@ Dataset loadRowsFor(const Bundle &bundle, const std::string &model, const std::v
     if (bundle.info.labels != data.labelNames)
         throw ModelError("model '" + model + "' has the labels " + joined(bundle.info.labels) + "; FER-2013 data has " +
                          joined(data.labelNames) + " (names and order must match)");
-    return fitToInput(std::move(data), bundle.info.input);
+    // CSV faces are 48x48 gray; a model may want another size or RGB.
+    const InputSpec &input = bundle.info.input;
+    return fittedTo(std::move(data), input.width, input.height, input.channels());
 }
 
 } // namespace
@@ -131,8 +127,8 @@ int runEvaluate(const EvaluateOptions &o)
         // The rows of another draw than the bundle's own holdout include faces it was trained on.
         const json recipe = json::parse(bundle.info.jsonText).value("training", json::object()).value("recipe", json());
         if (recipe.is_object() && recipe.value("holdout", 0.0) > 0) {
-            const uint64_t seed = recipe.value("holdout_seed", uint64_t{0}) ? recipe.value("holdout_seed", uint64_t{0})
-                                                                            : recipe.value("seed", uint64_t{0});
+            // holdout_seed is recorded only when it was given; the run's seed drew the holdout otherwise.
+            const uint64_t seed = recipe.value("holdout_seed", recipe.value("seed", uint64_t{0}));
             const long long limit = recipe.value("limit", 0LL);
             if (recipe.value("holdout", 0.0) != o.holdout || seed != o.holdoutSeed || limit != o.limit)
                 std::printf("note: '%s' held out --holdout %g --holdout-seed %llu --limit %lld of its training rows; "
