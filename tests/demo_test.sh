@@ -26,7 +26,10 @@ SUFFIX=${CLIP##*.}
 NAME="$(basename "${CLIP%.*}") #1 (50% grün)"
 cp "$CLIP" "$OUT/$NAME.$SUFFIX"
 CLIP="$OUT/$NAME.$SUFFIX"
-"$SOURCE_DIR/scripts/demo.sh" --no-setup "$CLIP" "$OUT" | tee "$OUT/log"
+"$SOURCE_DIR/scripts/demo.sh" --no-setup "$CLIP" "$OUT" 2> "$OUT/stderr" | tee "$OUT/log"
+cat "$OUT/stderr" >&2
+# A run that worked reports no error (OpenH264's drain at the end of the stream used to print one).
+if grep -i "error" "$OUT/stderr"; then echo "the demo reported an error"; exit 1; fi
 grep -q "annotated video: $OUT/$NAME-annotated.mp4" "$OUT/log"
 grep -q "per-frame results" "$OUT/log"
 LINES=$(wc -l < "$OUT/$NAME.jsonl")
