@@ -356,6 +356,17 @@ TEST(Trainer, AnEmptyDatasetIsRefused)
     EXPECT_THAT(result.output, HasSubstr("no rows with Usage \"Training\""));
 }
 
+TEST(Trainer, ACsvWithoutTheUsageAskedForNamesTheUsagesItHas)
+{
+    TempDir dir;
+    writeText(dir.file("private.csv"),
+              "emotion,pixels,Usage\n" + csvRow(3, 2304, "PrivateTest") + csvRow(4, 2304, "PrivateTest"));
+    const auto result = runTrainer("train --data " + dir.file("private.csv") + " --out " + dir.file("m.pt"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("no rows with Usage \"Training\" in " + dir.file("private.csv") +
+                                         " (its rows have Usage \"PrivateTest\")"));
+}
+
 TEST(Trainer, AnUnknownLabelFolderIsRefused)
 {
     TempDir dir;

@@ -11,6 +11,7 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <set>
 
 #ifdef FEREMOTION_TRAINER_ZLIB
 #include <zlib.h>
@@ -254,6 +255,7 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
     std::vector<uint8_t> images;
     std::vector<int64_t> labels;
     LoadReport local;
+    std::set<std::string> otherUsages; // named when no row has the Usage asked for
     const auto classes = static_cast<long>(fer2013Labels().size());
     for (const std::string &path : paths) {
         const std::string text = readAll(path);
@@ -370,6 +372,8 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
                                     rest[static_cast<size_t>(usageColumn) - 2] != options.usage;
             if (otherUsage) {
                 images.resize(offset);
+                if (otherUsages.size() < 8)
+                    otherUsages.insert(rest[static_cast<size_t>(usageColumn) - 2]);
                 continue;
             }
             labels.push_back(emotion);
@@ -381,9 +385,14 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
     }
     if (report)
         *report = local;
-    if (labels.empty())
+    if (labels.empty()) {
+        std::string seen;
+        for (const auto &usage : otherUsages)
+            seen += (seen.empty() ? " (its rows have Usage " : ", ") + ("\"" + usage + "\"");
         throw DataError("no rows" + (options.usage.empty() ? std::string() : " with Usage \"" + options.usage + "\"") +
-                        " in " + paths.front() + (paths.size() > 1 ? " and the other data files" : ""));
+                        " in " + paths.front() + (paths.size() > 1 ? " and the other data files" : "") +
+                        (seen.empty() ? "" : seen + ")"));
+    }
     Dataset data;
     const auto n = static_cast<int64_t>(labels.size());
     data.images = torch::from_blob(images.data(), {n, 1, options.size, options.size}, torch::kUInt8).clone();
