@@ -11,11 +11,13 @@ written to the camera's file as event lines while it is down:
   {"event": "disconnected", "camera": "cam0", "source": URI, "time": ISO-8601 UTC, "reason": "..."}
   {"event": "reconnected", "camera": "cam0", ..., "downtime": seconds, "attempts": N}
 ("connected" marks a camera's first frame in a run). Frame records restart their timestamps after
-each (re)connection. Files are appended to, also across runs. Runs until Ctrl-C, SIGTERM or
---duration, then ends every stream with EOS so that all files are complete."""
+each (re)connection. Files are appended to, also across runs; two runs at once cannot share an
+output folder (it holds a lock, .cctv.lock). Runs until Ctrl-C, SIGTERM or --duration, then ends
+every stream with EOS so that all files are complete."""
 
 import argparse
 import datetime
+import fcntl
 import json
 import os
 import signal
@@ -247,11 +249,33 @@ def start_restream_server(cameras, port):
     return server
 
 
+def lock_output(folder):
+    """Holds an exclusive lock on FOLDER/.cctv.lock for the run: two runs appending to the same
+    camN.jsonl files would interleave their lines. The kernel drops the lock when the process ends,
+    however it ends; the file stays, as a file another run may have open must not be removed."""
+    path = os.path.join(folder, '.cctv.lock')
+    try:
+        lock = open(path, 'a+')
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or 'another process'
+        common.fail(f'the output folder "{folder}" is in use by another cctv.py run ({holder}); '
+                    'give each run its own --output')
+    except OSError as error:
+        common.fail(f'cannot lock the output folder "{folder}" ({path}): {error.strerror}')
+    lock.truncate(0)
+    lock.write(f'PID {os.getpid()}\n')
+    lock.flush()
+    return lock
+
+
 def main():
     args = parse_args()
     common.init()
     uris = [common.to_uri(uri) for uri in args.cameras]
     common.make_folder(args.output)
+    lock = lock_output(args.output)  # noqa: F841 (held until the process ends)
     loop = GLib.MainLoop()
     status = {'code': common.EXIT_OK}
 

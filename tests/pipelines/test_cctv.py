@@ -3,8 +3,8 @@
 """pipelines/cctv.py against a real RTSP server (rtsp_camera.py: video_01.mp4 looped, H.264): two
 cameras share one model and restream their annotated video; the server is stopped and restarted on
 the same port mid-run. Both cameras' files must hold frames before the outage, a disconnected and a
-reconnected event, and frames after it; the log must show the outage with timestamps; SIGINT must
-end the run with status 0."""
+reconnected event, and frames after it; the log must show the outage with timestamps; a second run
+on the same output folder must be refused; SIGINT must end the run with status 0."""
 
 import datetime
 import json
@@ -128,6 +128,10 @@ def main():
     try:
         wait_for('20 frame records from each camera',
                  lambda: all(sum(1 for r in records_of(f) if 'event' not in r) >= 20 for f in files), 90)
+        second = checks.run_script('cctv.py', '-o', out, '--duration', '5', uri, expect_status=2, timeout=60)
+        expect(f'"{out}" is in use by another cctv.py run (PID {cctv.pid})' in second,
+               'a second run on the same output folder does not name the run that holds it')
+        print('ok: a second run on the same output folder is refused', flush=True)
         viewer = subprocess.run(['gst-launch-1.0', '-q', 'rtspsrc', f'location=rtsp://127.0.0.1:{restream_port}/cam1',
                                  'latency=100', '!', 'rtph264depay', '!', 'h264parse', '!', 'avdec_h264', '!',
                                  'identity', 'eos-after=10', '!', 'fakesink'], timeout=60)
