@@ -105,6 +105,7 @@ class Camera:
         self.last_data = 0.0           # monotonic time of the last frame, or of the start
         self.frames = 0
         self.outages = 0
+        self.warnings = set()          # texts logged: a camera reconnected or a file replayed repeats them
 
     def log(self, message):
         common.log(f'{self.name}: {message}')
@@ -179,7 +180,10 @@ class Camera:
             self.fail('end of stream')
         elif message.type == Gst.MessageType.WARNING:
             warning, _debug = message.parse_warning()
-            self.log(f'warning: {warning.message} ({message.src.get_name()})')
+            text = f'{warning.message} ({message.src.get_name()})'
+            if text not in self.warnings:
+                self.warnings.add(text)
+                self.log(f'warning: {text} (logged once)')
 
     def check_timeout(self, now):
         if self.pipeline is not None and now - self.last_data > self.args.timeout:
