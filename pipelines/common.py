@@ -2,10 +2,12 @@
 """Code shared by the example pipelines: finding the plugin, inputs as URIs, feremotion options,
 timestamped logging, and running a pipeline to its end with Ctrl-C handled."""
 
+import atexit
 import datetime
 import os
 import signal
 import sys
+import threading
 
 import gi
 
@@ -44,8 +46,54 @@ def make_folder(path):
         fail(f'cannot create the output folder "{path}": {error.strerror}')
 
 
+# OpenH264 reports its drain at the end of every encode as an error although the file is complete:
+# "[OpenH264] this = 0x..., Error:CWelsH264SVCEncoder::EncodeFrame(), cmInitParaError."
+ENCODER_NOISE = (b'[OpenH264] ', b'Error:CWelsH264SVCEncoder::EncodeFrame(), cmInitParaError.')
+
+
+def drop_stderr_lines(start, text):
+    """Passes everything written to file descriptor 2 (by Python, GStreamer and the libraries under
+    it) on to the real stderr, except whole lines that begin with `start` and hold `text`. A thread
+    forwards each chunk as it arrives; only an unfinished line that may begin with `start` waits
+    for its end."""
+    read_end, write_end = os.pipe()
+    real_stderr = os.dup(2)
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def noise(line):
+        return line.startswith(start) and text in line
+
+    def forward():
+        held = b''
+        while True:
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                break
+            lines = (held + chunk).split(b'\n')
+            held = lines.pop()
+            out = b''.join(line + b'\n' for line in lines if not noise(line))
+            if not start.startswith(held[:len(start)]):
+                out, held = out + held, b''
+            if out:
+                os.write(real_stderr, out)
+        if held and not noise(held):
+            os.write(real_stderr, held)
+
+    thread = threading.Thread(target=forward, name='stderr-filter', daemon=True)
+    thread.start()
+
+    def restore():
+        sys.stderr.flush()
+        os.dup2(real_stderr, 2)  # closes the pipe's last write end: the thread reads its end
+        thread.join(timeout=5)
+
+    atexit.register(restore)
+
+
 def init():
     """Initialises GStreamer and checks that the feremotion plugin can be found."""
+    drop_stderr_lines(*ENCODER_NOISE)
     Gst.init(None)
     if Gst.ElementFactory.find('feremotion') is None or Gst.ElementFactory.find('feremotionexport') is None:
         fail('the feremotion GStreamer plugin was not found. From a checkout, run the script through the '
