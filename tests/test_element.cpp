@@ -693,6 +693,23 @@ TEST_F(Element, AReadyPropertySetWhilePlayingIsKeptForTheNextStartWithAWarning)
     EXPECT_THAT(log.text(), AllOf(HasSubstr("'precision' set while PLAYING"), HasSubstr("next start")));
 }
 
+TEST_F(Element, ADetectorSetWhilePlayingChangesNothingUntilTheNextStart)
+{
+    auto h = harness("detector=full-frame");
+    gst_buffer_unref(gst_harness_push_and_pull(h.get(), frame()));
+    GstElement *element = gst_harness_find_element(h.get(), "feremotion");
+    WarningLog log;
+    gst_util_set_object_arg(G_OBJECT(element), "detector", "roi");
+    gst_object_unref(element);
+    // Still the full-frame detector: one face, the whole frame (the roi detector would find none).
+    GstBuffer *out = gst_harness_push_and_pull(h.get(), frame());
+    const auto metas = roiMetas(out);
+    ASSERT_EQ(metas.size(), 1u);
+    EXPECT_EQ(metas[0]->w, 320u);
+    gst_buffer_unref(out);
+    EXPECT_THAT(log.text(), HasSubstr("'detector' set while PLAYING"));
+}
+
 TEST_F(Element, AFaceThatStaysKeepsItsTrackId)
 {
     auto h = harness("detector=full-frame");

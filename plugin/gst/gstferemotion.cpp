@@ -620,8 +620,9 @@ static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Setti
     detectorSettings.maxDetectionSide = static_cast<int>(settings.detectionMaxSide);
 
     std::vector<GstVideoRegionOfInterestMeta *> upstream;
+    // The detector loaded at start, not the property: a detector set while playing waits for the next start.
     const std::vector<TrackedFace> faces =
-        settings.detector == DetectorKind::Roi
+        priv->loaded.detector == DetectorKind::Roi
             ? analyse_upstream_regions(priv, frame, view, settings, detectorSettings, upstream)
             : analyse_tracked_faces(priv, view, settings, detectorSettings);
     const ModelInfo &info = priv->modelInfo();
