@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Specification of the feremotion element, driven through GstHarness.
+#include <chrono>
 #include <cmath>
 #include <fstream>
+#include <future>
 #include <numeric>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -762,6 +765,30 @@ TEST_F(Element, ElementsWithOneModelInstanceIdGiveTheResultsOfSeparateModels)
     const auto expected = pushFrame(separate.get(), frame()).probabilities;
     EXPECT_EQ(pushFrame(sharedA.get(), frame()).probabilities, expected);
     EXPECT_EQ(pushFrame(sharedB.get(), frame()).probabilities, expected);
+}
+
+TEST_F(Element, AFlushEndsTheWaitForTheOtherStreamsOfASharedModel)
+{
+    auto waiting = harness("detector=full-frame model-instance-id=flush-test batch-timeout=10000");
+    auto silent = harness("detector=full-frame model-instance-id=flush-test batch-timeout=10000"); // never pushes
+    const auto begin = std::chrono::steady_clock::now();
+    auto push = std::async(std::launch::async, [&] { return gst_harness_push(waiting.get(), frame()); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_EQ(push.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << "the frame did not wait";
+    gst_harness_push_event(waiting.get(), gst_event_new_flush_start());
+    push.get();
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5)) << "the flush waited for batch-timeout";
+    gst_harness_push_event(waiting.get(), gst_event_new_flush_stop(TRUE));
+}
+
+TEST_F(Element, WithASharedModelTheLatencyIncludesTheBatchTimeout)
+{
+    auto shared = harness("detector=full-frame model-instance-id=latency-test batch-timeout=40");
+    auto own = harness("detector=full-frame batch-timeout=40");
+    for (GstHarness *h : {shared.get(), own.get()})
+        gst_harness_set_upstream_latency(h, 10 * GST_MSECOND);
+    EXPECT_EQ(gst_harness_query_latency(shared.get()), 50 * GST_MSECOND);
+    EXPECT_EQ(gst_harness_query_latency(own.get()), 10 * GST_MSECOND);
 }
 
 TEST_F(Element, AModelInstanceIdHeldWithAnotherModelFailsTheStateChange)

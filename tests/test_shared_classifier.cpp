@@ -83,6 +83,49 @@ TEST_F(Shared, AStreamThatSubmitsNothingDelaysTheOthersOnlyUpToTheTimeout)
     EXPECT_EQ(shared.stats().forwardPasses, 2);
 }
 
+TEST_F(Shared, AStreamThatLetTheTimeoutPassIsNotWaitedForUntilItSubmitsAgain)
+{
+    SharedClassifier shared(load(), "test");
+    const int a = shared.addStream(), b = shared.addStream(); // b stalls, as a camera without frames
+    EXPECT_EQ(shared.classify(a, crops(1, 1), 100ms, 32, 1).size(), 1u);
+    const auto begin = std::chrono::steady_clock::now();
+    EXPECT_EQ(shared.classify(a, crops(1, 1), 30s, 32, 1).size(), 1u);
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, 15s) << "waited again for the stream that let the timeout pass";
+    // Once b submits again it is waited for again: a's faces wait for b's next frame.
+    EXPECT_EQ(shared.classify(b, crops(1, 2), 100ms, 32, 1).size(), 1u);
+    auto waiting = std::async(std::launch::async, [&] { return shared.classify(a, crops(1, 1), 30s, 32, 1); });
+    EXPECT_EQ(waiting.wait_for(300ms), std::future_status::timeout) << "a did not wait for b";
+    EXPECT_EQ(shared.classify(b, crops(1, 2), 30s, 32, 1).size(), 1u);
+    EXPECT_EQ(waiting.get().size(), 1u);
+}
+
+TEST_F(Shared, AFlushingStreamsWaitingFacesGoThroughAtOnce)
+{
+    SharedClassifier shared(load(), "test");
+    const int a = shared.addStream(), b = shared.addStream();
+    shared.addStream(); // registered, never submits: without the flush both would wait 30 s
+    const auto begin = std::chrono::steady_clock::now();
+    auto leader = std::async(std::launch::async, [&] { return shared.classify(a, crops(1, 1), 30s, 32, 1); });
+    std::this_thread::sleep_for(100ms);
+    auto flushing = std::async(std::launch::async, [&] { return shared.classify(b, crops(2, 2), 30s, 32, 1); });
+    std::this_thread::sleep_for(100ms);
+    shared.setStreamFlushing(b, true);
+    EXPECT_EQ(flushing.get().size(), 2u);
+    EXPECT_EQ(leader.get().size(), 1u);
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, 15s) << "the flush waited for the batch timeout";
+    EXPECT_EQ(shared.stats().forwardPasses, 1);
+}
+
+TEST_F(Shared, AFlushingStreamIsNotWaitedFor)
+{
+    SharedClassifier shared(load(), "test");
+    const int a = shared.addStream(), b = shared.addStream();
+    shared.setStreamFlushing(b, true);
+    const auto begin = std::chrono::steady_clock::now();
+    EXPECT_EQ(shared.classify(a, crops(1, 1), 30s, 32, 1).size(), 1u);
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, 15s) << "waited for the flushing stream";
+}
+
 TEST_F(Shared, AStreamAtEosIsNotWaitedFor)
 {
     SharedClassifier shared(load(), "test");

@@ -36,6 +36,7 @@ void SharedClassifier::removeStream(int stream)
     std::lock_guard lock(mutex_);
     streams_.erase(stream);
     idle_.erase(stream);
+    flushing_.erase(stream);
     lastSkip_.erase(stream);
     changed_.notify_all();
 }
@@ -47,6 +48,18 @@ void SharedClassifier::setStreamIdle(int stream)
     changed_.notify_all();
 }
 
+void SharedClassifier::setStreamFlushing(int stream, bool flushing)
+{
+    std::lock_guard lock(mutex_);
+    if (flushing) {
+        flushing_.insert(stream);
+        idle_.insert(stream);
+    } else {
+        flushing_.erase(stream);
+    }
+    changed_.notify_all();
+}
+
 void SharedClassifier::skipFrame(int stream)
 {
     std::lock_guard lock(mutex_);
@@ -55,18 +68,31 @@ void SharedClassifier::skipFrame(int stream)
     changed_.notify_all();
 }
 
+bool SharedClassifier::heardFrom(int stream, const Request &leader) const
+{
+    if (idle_.count(stream))
+        return true;
+    const auto skip = lastSkip_.find(stream);
+    if (skip != lastSkip_.end() && skip->second > leader.submitted)
+        return true;
+    return std::any_of(queue_.begin(), queue_.end(), [&](const Request *r) { return r->stream == stream; });
+}
+
 bool SharedClassifier::everyActiveStreamHeardFrom(const Request &leader) const
 {
-    for (int stream : streams_) {
-        if (idle_.count(stream))
-            continue;
-        const auto skip = lastSkip_.find(stream);
-        if (skip != lastSkip_.end() && skip->second > leader.submitted)
-            continue;
-        if (std::none_of(queue_.begin(), queue_.end(), [&](const Request *r) { return r->stream == stream; }))
-            return false;
-    }
-    return true;
+    return std::all_of(streams_.begin(), streams_.end(), [&](int stream) { return heardFrom(stream, leader); });
+}
+
+void SharedClassifier::idleStreamsNotHeardFrom(const Request &leader)
+{
+    for (int stream : streams_)
+        if (!heardFrom(stream, leader))
+            idle_.insert(stream);
+}
+
+bool SharedClassifier::aQueuedStreamIsFlushing() const
+{
+    return std::any_of(queue_.begin(), queue_.end(), [&](const Request *r) { return flushing_.count(r->stream); });
 }
 
 size_t SharedClassifier::queuedCrops() const
@@ -89,7 +115,8 @@ std::vector<Emotion> SharedClassifier::classify(int stream, const std::vector<cv
     request.stream = stream;
     request.crops = &crops;
     std::unique_lock lock(mutex_);
-    idle_.erase(stream);
+    if (!flushing_.count(stream))
+        idle_.erase(stream);
     request.submitted = ++events_;
     queue_.push_back(&request);
     changed_.notify_all();
@@ -99,10 +126,12 @@ std::vector<Emotion> SharedClassifier::classify(int stream, const std::vector<cv
             changed_.wait(lock);
             continue;
         }
-        const bool ready = everyActiveStreamHeardFrom(request) ||
-                           queuedCrops() >= static_cast<size_t>(batchSize) ||
-                           std::chrono::steady_clock::now() >= deadline;
-        if (ready)
+        const bool ready = everyActiveStreamHeardFrom(request) || aQueuedStreamIsFlushing() ||
+                           queuedCrops() >= static_cast<size_t>(batchSize);
+        const bool late = !ready && std::chrono::steady_clock::now() >= deadline;
+        if (late)
+            idleStreamsNotHeardFrom(request);
+        if (ready || late)
             runBatch(lock, batchSize, threads);
         else
             changed_.wait_until(lock, deadline);

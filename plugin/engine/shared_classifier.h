@@ -38,6 +38,9 @@ public:
     int addStream();
     void removeStream(int stream);
     void setStreamIdle(int stream);
+    // While a stream flushes (a seek), faces it has waiting go through at once, in a batch with
+    // whatever is queued, and it is not waited for; afterwards it is idle until it submits again.
+    void setStreamFlushing(int stream, bool flushing);
     // The stream has no faces to classify on its current frame: faces already waiting need not
     // wait for it.
     void skipFrame(int stream);
@@ -45,8 +48,9 @@ public:
     // Classifies the stream's crops (see cropFaces) together with the crops other streams submit
     // meanwhile. The first waiting stream runs the forward pass as soon as every other active
     // stream has submitted or skipped a frame since it submitted, `batchSize` crops are queued,
-    // or `maxWait` has passed since it submitted. An exception from the forward pass reaches
-    // every stream of that batch.
+    // or `maxWait` has passed since it submitted; streams that let `maxWait` pass are idle until
+    // they submit or skip again (a stalled camera delays the others once, not on every frame).
+    // An exception from the forward pass reaches every stream of that batch.
     std::vector<Emotion> classify(int stream, const std::vector<cv::Mat> &crops, std::chrono::milliseconds maxWait,
                                   int batchSize, int threads);
 
@@ -55,8 +59,11 @@ public:
 
 private:
     struct Request;
+    bool heardFrom(int stream, const Request &leader) const;
     bool everyActiveStreamHeardFrom(const Request &leader) const;
     size_t queuedCrops() const;
+    bool aQueuedStreamIsFlushing() const;
+    void idleStreamsNotHeardFrom(const Request &leader);
     void runBatch(std::unique_lock<std::mutex> &lock, int batchSize, int threads);
 
     std::unique_ptr<EmotionClassifier> classifier_;
@@ -64,7 +71,7 @@ private:
     std::mutex mutex_;
     std::condition_variable changed_;
     std::deque<Request *> queue_;
-    std::set<int> streams_, idle_;
+    std::set<int> streams_, idle_, flushing_;
     std::map<int, unsigned long long> lastSkip_; // stream -> `events_` when it last skipped a frame
     unsigned long long events_ = 0;               // orders submissions and skips
     int nextStream_ = 0;

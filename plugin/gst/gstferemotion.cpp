@@ -420,14 +420,55 @@ static gboolean gst_fer_emotion_sink_event(GstBaseTransform *trans, GstEvent *ev
         if (priv->shared && priv->sharedStream >= 0)
             priv->shared->setStreamIdle(priv->sharedStream);
         break;
-    case GST_EVENT_FLUSH_STOP:
-    case GST_EVENT_STREAM_START:
-        // After a seek or in a new stream, earlier tracks say nothing about the next frame.
-        priv->tracker.reset();
+    case GST_EVENT_FLUSH_START:
+        // Sent from the seeking thread while the streaming thread may wait for other streams'
+        // faces: the wait ends now, so that the flush does not last up to batch-timeout.
+        if (priv->shared && priv->sharedStream >= 0)
+            priv->shared->setStreamFlushing(priv->sharedStream, true);
         break;
+    case GST_EVENT_FLUSH_STOP:
+        if (priv->shared && priv->sharedStream >= 0)
+            priv->shared->setStreamFlushing(priv->sharedStream, false);
+        priv->tracker.reset(); // after a seek, earlier tracks say nothing about the next frame
+        break;
+    case GST_EVENT_STREAM_START: priv->tracker.reset(); break;
     default: break;
     }
     return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
+}
+
+static GstStateChangeReturn gst_fer_emotion_change_state(GstElement *element, GstStateChange transition)
+{
+    GstFerEmotionPrivate *priv = GST_FER_EMOTION(element)->priv;
+    // Stopping waits for the streaming thread, which may wait for other streams' faces: end that wait.
+    if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && priv->shared && priv->sharedStream >= 0)
+        priv->shared->setStreamFlushing(priv->sharedStream, true);
+    return GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+}
+
+// With a shared model a frame may wait up to batch-timeout for other streams' faces.
+static gboolean gst_fer_emotion_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
+{
+    if (!GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query))
+        return FALSE;
+    if (GST_QUERY_TYPE(query) != GST_QUERY_LATENCY || direction != GST_PAD_SRC)
+        return TRUE;
+    GstFerEmotion *self = GST_FER_EMOTION(trans);
+    GstClockTime wait = 0;
+    {
+        ObjectLocker lock(self);
+        const Settings &s = self->priv->settings;
+        if (!s.modelInstanceId.empty())
+            wait = s.batchTimeoutMs * GST_MSECOND;
+    }
+    gboolean live;
+    GstClockTime min, max;
+    gst_query_parse_latency(query, &live, &min, &max);
+    if (wait > 0) {
+        GST_DEBUG_OBJECT(self, "adding %" GST_TIME_FORMAT " of batch-timeout to the latency", GST_TIME_ARGS(wait));
+        gst_query_set_latency(query, live, min + wait, GST_CLOCK_TIME_IS_VALID(max) ? max + wait : max);
+    }
+    return TRUE;
 }
 
 static std::vector<Detection> roi_regions(GstBuffer *buffer,
@@ -682,10 +723,25 @@ static void set_string(std::string &target, const GValue *value)
     target = s ? s : "";
 }
 
+static void set_property_locked(GstFerEmotion *self, guint id, const GValue *value, GParamSpec *pspec);
+
 static void gst_fer_emotion_set_property(GObject *object, guint id, const GValue *value, GParamSpec *pspec)
 {
     GstFerEmotion *self = GST_FER_EMOTION(object);
-    ObjectLocker lock(self);
+    bool shared;
+    {
+        ObjectLocker lock(self);
+        set_property_locked(self, id, value, pspec);
+        shared = !self->priv->settings.modelInstanceId.empty();
+    }
+    // The wait for other streams is part of the latency the element reports.
+    if (id == PROP_BATCH_TIMEOUT && shared)
+        gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+}
+
+static void set_property_locked(GstFerEmotion *self, guint id, const GValue *value, GParamSpec *pspec)
+{
+    GObject *object = G_OBJECT(self);
     if ((pspec->flags & GST_PARAM_MUTABLE_READY) && GST_STATE(self) > GST_STATE_READY)
         GST_WARNING_OBJECT(self, "'%s' set while %s: it takes effect at the next start (READY to PAUSED)",
                            pspec->name, gst_element_state_get_name(GST_STATE(self)));
@@ -951,7 +1007,10 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
         g_param_spec_uint("batch-timeout", "Batch timeout",
                           "With model-instance-id: longest wait for other streams' faces before the forward pass "
                           "(milliseconds, 0-10000); the wait ends early when every other active stream has "
-                          "submitted faces or passed a frame without any, or batch-size faces are queued",
+                          "submitted faces or passed a frame without any, or batch-size faces are queued. A "
+                          "stream that let the wait run out is not waited for until it submits again. Added to "
+                          "the latency the element reports. Two elements in one streaming thread (one after the "
+                          "other) would wait for each other: give them different ids",
                           0, kMaxBatchTimeoutMs, kDefaultBatchTimeoutMs, playingFlags));
 
     gst_element_class_set_static_metadata(
@@ -962,9 +1021,11 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
     gst_element_class_add_static_pad_template(element_class, &sink_template);
     gst_element_class_add_static_pad_template(element_class, &src_template);
 
+    element_class->change_state = GST_DEBUG_FUNCPTR(gst_fer_emotion_change_state);
     transform_class->start = GST_DEBUG_FUNCPTR(gst_fer_emotion_start);
     transform_class->stop = GST_DEBUG_FUNCPTR(gst_fer_emotion_stop);
     transform_class->sink_event = GST_DEBUG_FUNCPTR(gst_fer_emotion_sink_event);
+    transform_class->query = GST_DEBUG_FUNCPTR(gst_fer_emotion_query);
     filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_fer_emotion_transform_frame_ip);
 
     gst_type_mark_as_plugin_api(GST_TYPE_FER_EMOTION_DETECTOR, static_cast<GstPluginAPIFlags>(0));
