@@ -12,7 +12,7 @@ PACKAGES="build-essential meson ninja-build pkg-config
   gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp gstreamer1.0-x
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev zlib1g-dev liblzma-dev
   python3-torch python3-opencv python3-numpy
-  python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0"
+  python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0"
 
 missing=""
 for p in $PACKAGES; do
