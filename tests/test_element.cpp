@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <mutex>
 #include <future>
 #include <numeric>
 #include <thread>
@@ -653,32 +654,48 @@ TEST_F(Element, AModelInstanceIdHeldInAnotherPrecisionFailsTheStateChange)
 
 namespace {
 
-// Collects the warnings GStreamer's debug log receives while it lives.
-class WarningLog {
+// Collects the element's debug log lines of one level while it lives.
+class DebugLog {
 public:
-    WarningLog()
+    explicit DebugLog(GstDebugLevel level = GST_LEVEL_WARNING) : level_(level)
     {
         previous_ = gst_debug_get_default_threshold();
-        gst_debug_set_threshold_for_name("feremotion", GST_LEVEL_WARNING);
-        gst_debug_add_log_function(&WarningLog::collect, this, nullptr);
+        gst_debug_set_threshold_for_name("feremotion", level);
+        gst_debug_add_log_function(&DebugLog::collect, this, nullptr);
     }
-    ~WarningLog()
+    ~DebugLog()
     {
         gst_debug_remove_log_function_by_data(this);
         gst_debug_set_threshold_for_name("feremotion", previous_);
     }
-    std::string text() const { return text_; }
+    std::string text() const
+    {
+        std::lock_guard lock(mutex_);
+        return text_;
+    }
 
 private:
     static void collect(GstDebugCategory *, GstDebugLevel level, const gchar *, const gchar *, gint, GObject *,
-                        GstDebugMessage *message, gpointer self)
+                        GstDebugMessage *message, gpointer data)
     {
-        if (level == GST_LEVEL_WARNING)
-            static_cast<WarningLog *>(self)->text_ += std::string(gst_debug_message_get(message)) + "\n";
+        auto *self = static_cast<DebugLog *>(data);
+        std::lock_guard lock(self->mutex_);
+        if (level == self->level_)
+            self->text_ += std::string(gst_debug_message_get(message)) + "\n";
     }
+    const GstDebugLevel level_;
     GstDebugLevel previous_;
+    mutable std::mutex mutex_;
     std::string text_;
 };
+
+size_t occurrences(const std::string &text, const std::string &part)
+{
+    size_t count = 0;
+    for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1))
+        ++count;
+    return count;
+}
 
 } // namespace
 
@@ -687,7 +704,7 @@ TEST_F(Element, AReadyPropertySetWhilePlayingIsKeptForTheNextStartWithAWarning)
     auto h = harness("detector=full-frame precision=fp32");
     gst_buffer_unref(gst_harness_push_and_pull(h.get(), frame()));
     GstElement *element = gst_harness_find_element(h.get(), "feremotion");
-    WarningLog log;
+    DebugLog log;
     g_object_set(element, "precision", 2 /* bf16 */, nullptr);
     gint precision = -1;
     g_object_get(element, "precision", &precision, nullptr);
@@ -701,7 +718,7 @@ TEST_F(Element, ADetectorSetWhilePlayingChangesNothingUntilTheNextStart)
     auto h = harness("detector=full-frame");
     gst_buffer_unref(gst_harness_push_and_pull(h.get(), frame()));
     GstElement *element = gst_harness_find_element(h.get(), "feremotion");
-    WarningLog log;
+    DebugLog log;
     gst_util_set_object_arg(G_OBJECT(element), "detector", "roi");
     gst_object_unref(element);
     // Still the full-frame detector: one face, the whole frame (the roi detector would find none).
@@ -711,6 +728,24 @@ TEST_F(Element, ADetectorSetWhilePlayingChangesNothingUntilTheNextStart)
     EXPECT_EQ(metas[0]->w, 320u);
     gst_buffer_unref(out);
     EXPECT_THAT(log.text(), HasSubstr("'detector' set while PLAYING"));
+}
+
+TEST_F(Element, ReadyKeepsTheModelAndNullReleasesIt)
+{
+    const std::string launch = "videotestsrc num-buffers=1 ! video/x-raw,width=96,height=64 ! feremotion model=" +
+                               model_ + " detector=full-frame ! fakesink";
+    GstElement *pipeline = gst_parse_launch(launch.c_str(), nullptr);
+    ASSERT_NE(pipeline, nullptr);
+    DebugLog log(GST_LEVEL_INFO);
+    for (GstState between : {GST_STATE_READY, GST_STATE_NULL, GST_STATE_PAUSED}) {
+        ASSERT_EQ(gst_element_set_state(pipeline, GST_STATE_PAUSED), GST_STATE_CHANGE_ASYNC);
+        ASSERT_EQ(gst_element_get_state(pipeline, nullptr, nullptr, 10 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+        ASSERT_NE(gst_element_set_state(pipeline, between), GST_STATE_CHANGE_FAILURE);
+    }
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+    // Loaded at the first start and again after NULL; the start after READY reused it.
+    EXPECT_EQ(occurrences(log.text(), "loaded model '" + model_ + "'"), 2u) << log.text();
 }
 
 TEST_F(Element, AFaceThatStaysKeepsItsTrackId)

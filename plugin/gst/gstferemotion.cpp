@@ -443,7 +443,14 @@ static GstStateChangeReturn gst_fer_emotion_change_state(GstElement *element, Gs
     // Stopping waits for the streaming thread, which may wait for other streams' faces: end that wait.
     if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && priv->shared && priv->sharedStream >= 0)
         priv->shared->setStreamFlushing(priv->sharedStream, true);
-    return GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+    const GstStateChangeReturn result = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+    // READY keeps the model for a quick restart; NULL holds no resources (GPU memory, open files).
+    if (transition == GST_STATE_CHANGE_READY_TO_NULL) {
+        priv->classifier.reset();
+        priv->detector.reset();
+        priv->loaded = LoadKey();
+    }
+    return result;
 }
 
 // With a shared model a frame may wait up to batch-timeout for other streams' faces.
