@@ -28,10 +28,16 @@ working folder (devenv otherwise runs the command in build/), so relative paths 
 stop_requested = False
 
 
+_log_lock = threading.Lock()
+
+
 def log(message):
-    """One stderr line: local time with milliseconds, the script's name, the message."""
+    """One stderr line: local time with milliseconds, the script's name, the message. Whole lines
+    also when streaming threads log at once (print() writes the text and its newline apart)."""
     now = datetime.datetime.now().isoformat(sep=' ', timespec='milliseconds')
-    print(f'{now} {PROGRAM}: {message}', file=sys.stderr, flush=True)
+    with _log_lock:
+        sys.stderr.write(f'{now} {PROGRAM}: {message}\n')
+        sys.stderr.flush()
 
 
 def fail(message, status=EXIT_USAGE):
