@@ -135,6 +135,28 @@ TEST(Detector, TinyFramesHaveNoFaces)
     }
 }
 
+TEST(YuNetDetector, RunsOnFramesWithASideUnder64Pixels)
+{
+    if (yunetModel().empty())
+        GTEST_SKIP() << "../shared/models/face_detection_yunet_2022mar.onnx is absent";
+    for (const cv::Size size : {cv::Size(100, 60), cv::Size(61, 100), cv::Size(16, 16), cv::Size(200, 33)})
+        EXPECT_NO_THROW(detectIn(syntheticImage(size.width, size.height), DetectorKind::YuNet)) << size;
+}
+
+TEST(YuNetDetector, FindsTheAstronautInAFrameDownscaledUnder64Pixels)
+{
+    const auto image = sharedFile("media/astronaut.png");
+    if (yunetModel().empty() || !image)
+        GTEST_SKIP() << "../shared/models or ../shared/media is absent";
+    // A strip that the default detection-max-size (640) turns into 640x60 for the detector.
+    cv::Mat strip(120, 1280, CV_8UC3, cv::Scalar::all(128));
+    cv::resize(cv::imread(*image)(cv::Rect(131, 23, 187, 187)), strip(cv::Rect(600, 0, 120, 120)), {120, 120});
+    const auto faces = detectIn(strip, DetectorKind::YuNet);
+    ASSERT_FALSE(faces.empty());
+    EXPECT_TRUE(contains(faces[0].box, 660, 60)) << "the face in the middle of the strip";
+    EXPECT_LE(faces[0].box.y + faces[0].box.height, 120.0f);
+}
+
 TEST(Detector, FullFrameIsOneFace)
 {
     const auto faces = detectIn(syntheticImage(64, 48), DetectorKind::FullFrame);

@@ -117,6 +117,8 @@ private:
 };
 
 class YuNetDetector : public FaceDetector {
+    static constexpr int kYuNetMinSide = 64;
+
 public:
     explicit YuNetDetector(const std::string &path) : path_(path)
     {
@@ -133,9 +135,14 @@ public:
 
     std::vector<Detection> detect(const FrameView &frame, const DetectorSettings &settings) override
     {
-        const DetectionImage view = makeDetectionImage(frame, DetectorColor::Bgr, settings.maxDetectionSide);
+        DetectionImage view = makeDetectionImage(frame, DetectorColor::Bgr, settings.maxDetectionSide);
         if (view.image.cols < 8 || view.image.rows < 8)
             return {};
+        // OpenCV 4.6's YuNet throws on images with a side under about 63 px (a pooling layer's output
+        // becomes empty): such images are padded at the right and bottom, which moves no box.
+        if (view.image.cols < kYuNetMinSide || view.image.rows < kYuNetMinSide)
+            cv::copyMakeBorder(view.image, view.image, 0, std::max(0, kYuNetMinSide - view.image.rows), 0,
+                               std::max(0, kYuNetMinSide - view.image.cols), cv::BORDER_CONSTANT, cv::Scalar::all(0));
         net_->setInputSize(view.image.size());
         net_->setScoreThreshold(settings.threshold);
         cv::Mat rows;
