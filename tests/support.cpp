@@ -105,14 +105,9 @@ def forward(self, x):
             bias[0] = std::numeric_limits<float>::quiet_NaN();
         module.register_parameter("weight", torch::randn({spec.outputs, inputs}) * 0.02, false);
         module.register_parameter("bias", bias, false);
-        module.define(spec.float32Only ? R"(
-def forward(self, x):
-    return torch.linear(torch.flatten(x, 1), self.weight.float(), self.bias.float())
-)"
-                                        : R"(
-def forward(self, x):
-    return torch.linear(torch.flatten(x, 1), self.weight, self.bias)
-)");
+        const std::string weights = spec.float32Only ? "self.weight.float(), self.bias.float()" : "self.weight, self.bias";
+        module.define("def forward(self, x):\n    return torch.linear(torch.flatten(x, 1), " + weights + ")" +
+                      (spec.squeezeOutput ? ".squeeze()" : "") + "\n");
     }
     const std::string json = spec.metadataOverride.empty() ? metadataJson(spec) : spec.metadataOverride;
     if (spec.writeMetadata)

@@ -40,6 +40,7 @@ struct TestBundle {
     bool nanOutput = false;       // the forward returns NaN
     bool convolutional = false;   // conv+pool+linear instead of one linear layer
     bool float32Only = false;     // the forward casts its weights to float32, so it fails in bfloat16
+    bool squeezeOutput = false;   // the forward squeezes its output: one face gives 7 values, not 1x7
     int seed = 1;
 };
 

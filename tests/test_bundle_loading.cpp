@@ -151,7 +151,17 @@ TEST(BundleLoading, InputSizeThatDoesNotFitTheNetworkIsReported)
         return other;
     }());
     const std::string path = writeTestBundle(dir.file("mismatch.pt"), spec);
-    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("fails on a 2x1x48x64 input")));
+    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("fails on a 1x1x48x64 input"),
+                                       HasSubstr("mat1 and mat2 shapes cannot be multiplied")));
+}
+
+TEST(BundleLoading, AnOutputWithoutItsBatchDimensionForOneFaceIsRefused)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.squeezeOutput = true;
+    const std::string path = writeTestBundle(dir.file("squeezed.pt"), spec);
+    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("expected 1x7"), HasSubstr("test forward pass")));
 }
 
 TEST(BundleLoading, BareTorchScriptTakesLabelsAndInputFromOptions)

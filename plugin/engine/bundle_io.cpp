@@ -27,6 +27,22 @@ std::string firstLine(const std::string &text)
     return text.substr(0, text.find('\n'));
 }
 
+} // namespace
+
+std::string torchErrorCause(const std::string &text)
+{
+    // TorchScript's interpreter puts a banner and the script's traceback before the cause.
+    static const std::string banner = "The following operation failed in the TorchScript interpreter";
+    if (text.compare(0, banner.size(), banner) != 0)
+        return firstLine(text);
+    const size_t end = text.find_last_not_of(" \n");
+    if (end == std::string::npos)
+        return firstLine(text);
+    const size_t lineBreak = text.rfind('\n', end);
+    const size_t begin = lineBreak == std::string::npos ? 0 : lineBreak + 1;
+    return text.substr(begin, end + 1 - begin);
+}
+
 std::string shapeOf(const torch::Tensor &t)
 {
     std::string s;
@@ -34,8 +50,6 @@ std::string shapeOf(const torch::Tensor &t)
         s += (d ? "x" : "") + std::to_string(t.size(d));
     return s.empty() ? "scalar" : s;
 }
-
-} // namespace
 
 void checkModelOutput(const torch::Tensor &output, int64_t batch, size_t labels, const std::string &path,
                       const char *when)
@@ -55,19 +69,21 @@ void checkModelRuns(const std::function<torch::Tensor(const torch::Tensor &)> &f
                     const std::string &path)
 {
     c10::InferenceMode guard;
-    constexpr int64_t kBatch = 2;
-    const auto input = torch::zeros({kBatch, info.input.channels(), info.input.height, info.input.width});
-    torch::Tensor output;
-    try {
-        output = forward(input);
-    } catch (const c10::Error &e) {
-        fail(path, "fails on a " + shapeOf(input) + " input: " + firstLine(e.what_without_backtrace()));
-    } catch (const ModelError &) {
-        throw;
-    } catch (const std::exception &e) {
-        fail(path, "fails on a " + shapeOf(input) + " input: " + e.what());
+    // One face, the usual frame, and two: some outputs lose their batch dimension at one (squeeze).
+    for (const int64_t batch : {1, 2}) {
+        const auto input = torch::zeros({batch, info.input.channels(), info.input.height, info.input.width});
+        torch::Tensor output;
+        try {
+            output = forward(input);
+        } catch (const c10::Error &e) {
+            fail(path, "fails on a " + shapeOf(input) + " input: " + torchErrorCause(e.what_without_backtrace()));
+        } catch (const ModelError &) {
+            throw;
+        } catch (const std::exception &e) {
+            fail(path, "fails on a " + shapeOf(input) + " input: " + e.what());
+        }
+        checkModelOutput(output, batch, info.labels.size(), path, "at its test forward pass");
     }
-    checkModelOutput(output, kBatch, info.labels.size(), path, "at its test forward pass");
 }
 
 LoadedBundle loadBundle(const std::string &path, const c10::Device &device)
@@ -93,7 +109,7 @@ LoadedBundle loadBundle(const std::string &path, const c10::Device &device)
     try {
         bundle.module = torch::jit::load(path, device, extra);
     } catch (const c10::Error &e) {
-        fail(path, "is not a loadable TorchScript archive: " + firstLine(e.what_without_backtrace()));
+        fail(path, "is not a loadable TorchScript archive: " + torchErrorCause(e.what_without_backtrace()));
     } catch (const std::exception &e) {
         fail(path, "is not a loadable TorchScript archive: " + firstLine(e.what()));
     }

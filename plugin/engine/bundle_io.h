@@ -24,10 +24,17 @@ LoadedBundle loadBundle(const std::string &path, const c10::Device &device = c10
 // Throws ModelError naming `path` and saying `when` (e.g. "during inference").
 void checkModelOutput(const torch::Tensor &output, int64_t batch, size_t labels, const std::string &path,
                       const char *when);
-// Runs `forward` on two blank faces of `info.input` and checks its output as above, so a model that
-// fails, or gives as many outputs as it has no labels for, is refused when loaded rather than midway.
+// Runs `forward` on one and on two blank faces of `info.input` and checks its output as above, so a
+// model that fails, or gives as many outputs as it has no labels for, is refused when loaded rather
+// than midway.
 void checkModelRuns(const std::function<torch::Tensor(const torch::Tensor &)> &forward, const ModelInfo &info,
                     const std::string &path);
+
+// The cause in a LibTorch error text (what_without_backtrace): its first line, or for an error
+// raised inside TorchScript the last line, after the interpreter's banner and the script's traceback.
+std::string torchErrorCause(const std::string &text);
+// A tensor's sizes as "2x1x48x48".
+std::string shapeOf(const torch::Tensor &tensor);
 
 // Freezes an eval-mode module for CPU inference: batch norm folded into the convolutions, which run as
 // oneDNN kernels; a third more faces/s or better for our networks, outputs equal within 1e-5. Runs the

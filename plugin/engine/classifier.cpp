@@ -60,7 +60,12 @@ struct EmotionClassifier::Impl {
     // Runs one chunk; `input` is N×C×H×W on the CPU.
     torch::Tensor forward(const torch::Tensor &input)
     {
-        return module.forward({inputFor(input.to(device), precision)}).toTensor();
+        try {
+            return module.forward({inputFor(input.to(device), precision)}).toTensor();
+        } catch (const c10::Error &e) { // its what() holds pages of C++ backtrace
+            throw ModelError("model '" + path + "' fails on a " + shapeOf(input) +
+                             " input: " + torchErrorCause(e.what_without_backtrace()));
+        }
     }
 
     // Converts the weights to bfloat16 and checks that the model still runs. A failure throws when
