@@ -79,8 +79,8 @@ void checkModelRuns(const std::function<torch::Tensor(const torch::Tensor &)> &f
             fail(path, "fails on a " + shapeOf(input) + " input: " + torchErrorCause(e.what_without_backtrace()));
         } catch (const ModelError &) {
             throw;
-        } catch (const std::exception &e) {
-            fail(path, "fails on a " + shapeOf(input) + " input: " + e.what());
+        } catch (const std::exception &e) { // torch::jit::JITException, from inside TorchScript
+            fail(path, "fails on a " + shapeOf(input) + " input: " + torchErrorCause(e.what()));
         }
         checkModelOutput(output, batch, info.labels.size(), path, "at its test forward pass");
     }

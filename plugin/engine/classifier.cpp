@@ -65,6 +65,10 @@ struct EmotionClassifier::Impl {
         } catch (const c10::Error &e) { // its what() holds pages of C++ backtrace
             throw ModelError("model '" + path + "' fails on a " + shapeOf(input) +
                              " input: " + torchErrorCause(e.what_without_backtrace()));
+        } catch (const ModelError &) {
+            throw;
+        } catch (const std::exception &e) { // torch::jit::JITException, raised inside TorchScript
+            throw ModelError("model '" + path + "' fails on a " + shapeOf(input) + " input: " + torchErrorCause(e.what()));
         }
     }
 
