@@ -149,6 +149,15 @@ TEST(Overlay, OnGrayFramesTheBoxIsWhiteOnDarkPicturesAndBlackOnLightOnes)
     }
 }
 
+TEST(Overlay, CaptionsDrawLatin1LettersWithoutAccentsAndOtherCharactersAsOneQuestionMark)
+{
+    EXPECT_EQ(drawableText("happy 87%"), "happy 87%");
+    EXPECT_EQ(drawableText("fr\u00f6hlich 42%"), "frohlich 42%");
+    EXPECT_EQ(drawableText("\u00c9tonn\u00e9 Gru\u00df"), "Etonne Gruss");
+    EXPECT_EQ(drawableText("\u5f00\u5fc3 \U0001F600"), "?? ?");
+    EXPECT_EQ(drawableText(std::string("bad \xff\xc3 end")), "bad ?? end");
+}
+
 TEST(Overlay, BoxesOutsideTheFrameDrawNothing)
 {
     OwnedFrame frame = makeFrame(syntheticImage(64, 48), PixelFormat::I420);

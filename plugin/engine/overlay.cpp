@@ -146,6 +146,35 @@ cv::Scalar packedScalar(Rgb c, PixelFormat format)
 
 } // namespace
 
+std::string drawableText(const std::string &utf8)
+{
+    // U+00C0-U+00FF (Latin-1 letters) by their letters without accents.
+    static const char *const latin1[64] = {
+        "A", "A", "A", "A", "A", "A", "AE", "C", "E", "E", "E", "E", "I", "I", "I", "I",
+        "D", "N", "O", "O", "O", "O", "O", "x", "O", "U", "U", "U", "U", "Y", "TH", "ss",
+        "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+        "d", "n", "o", "o", "o", "o", "o", "/", "o", "u", "u", "u", "u", "y", "th", "y"};
+    std::string out;
+    for (size_t i = 0; i < utf8.size();) {
+        const auto byte = static_cast<unsigned char>(utf8[i]);
+        if (byte < 0x80) {
+            out += static_cast<char>(byte);
+            ++i;
+            continue;
+        }
+        // One "?" per character that has no ASCII form, not one per byte of it.
+        const size_t length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1;
+        bool valid = length > 1 && i + length <= utf8.size();
+        for (size_t k = 1; valid && k < length; ++k)
+            valid = (static_cast<unsigned char>(utf8[i + k]) & 0xC0) == 0x80;
+        const unsigned codePoint =
+            valid && length == 2 ? ((byte & 0x1Fu) << 6) | (static_cast<unsigned char>(utf8[i + 1]) & 0x3Fu) : 0;
+        out += codePoint >= 0xC0 && codePoint <= 0xFF ? latin1[codePoint - 0xC0] : "?";
+        i += valid ? length : 1;
+    }
+    return out;
+}
+
 void drawOverlay(FrameView &frame, const std::vector<OverlayItem> &items)
 {
     const Style style = styleFor(frame.width, frame.height);
@@ -153,13 +182,14 @@ void drawOverlay(FrameView &frame, const std::vector<OverlayItem> &items)
         const cv::Rect rect = cropRect(item.box, 0, frame.width, frame.height);
         if (rect.empty())
             continue;
-        const Caption caption = layoutCaption(item.text, rect, {frame.width, frame.height}, style);
+        const std::string text = drawableText(item.text);
+        const Caption caption = layoutCaption(text, rect, {frame.width, frame.height}, style);
         const Rgb textRgb = isLight(item.color) ? Rgb{0, 0, 0} : Rgb{255, 255, 255};
         cv::Mat first = planeMat(frame, 0);
         if (!isYuv(frame.format) && frame.format != PixelFormat::GRAY8) {
             drawBoxAndBackground(first, rect, caption.background, style.thickness,
                                  packedScalar(item.color, frame.format));
-            drawText(first, item.text, caption, packedScalar(textRgb, frame.format));
+            drawText(first, text, caption, packedScalar(textRgb, frame.format));
             continue;
         }
         const Yuv color = toYuv(item.color);
@@ -168,11 +198,11 @@ void drawOverlay(FrameView &frame, const std::vector<OverlayItem> &items)
             // white on dark pictures, black on light ones, the caption's text says the emotion.
             const bool dark = cv::mean(first(rect))[0] < 128;
             drawBoxAndBackground(first, rect, caption.background, style.thickness, cv::Scalar(dark ? 255 : 0));
-            drawText(first, item.text, caption, cv::Scalar(dark ? 0 : 255));
+            drawText(first, text, caption, cv::Scalar(dark ? 0 : 255));
             continue;
         }
         drawBoxAndBackground(first, rect, caption.background, style.thickness, cv::Scalar(color.y));
-        drawText(first, item.text, caption, cv::Scalar(toYuv(textRgb).y));
+        drawText(first, text, caption, cv::Scalar(toYuv(textRgb).y));
         const int chromaThickness = std::max(1, static_cast<int>(std::lround(style.thickness * 0.5)));
         const cv::Rect box = chromaInside(rect), background = chromaInside(caption.background);
         if (frame.format == PixelFormat::I420) {

@@ -30,4 +30,8 @@ struct OverlayItem {
 // Packed RGB-family formats are drawn in place; I420/NV12 on their planes; GRAY8 in luma.
 void drawOverlay(FrameView &frame, const std::vector<OverlayItem> &items);
 
+// `utf8` as OpenCV's Hershey fonts can draw it (they draw ASCII only): Latin-1 letters without
+// their accents ("fröhlich" -> "frohlich", "ß" -> "ss"), any other non-ASCII character one "?".
+std::string drawableText(const std::string &utf8);
+
 } // namespace feremotion
