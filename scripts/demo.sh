@@ -78,7 +78,7 @@ annotate() {
 # the rest is kept. The filter ignores Ctrl-C so that gst-launch can still finish the MP4 after it.
 STATUS_FILE=$(mktemp)
 { { annotate 2>&1 1>&3 3>&-; echo $? > "$STATUS_FILE"; } |
-  (trap '' INT; grep -v -F 'CWelsH264SVCEncoder::EncodeFrame(), cmInitParaError' >&2 || true); } 3>&1
+  (trap '' INT; grep --line-buffered -v -F 'CWelsH264SVCEncoder::EncodeFrame(), cmInitParaError' >&2 || true); } 3>&1
 STATUS=$(cat "$STATUS_FILE")
 rm -f "$STATUS_FILE"
 if [ "$STATUS" != 0 ]; then
