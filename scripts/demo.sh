@@ -57,7 +57,15 @@ case "$INPUT" in
     URI=$(file_uri "$(realpath "$INPUT")") ;;
 esac
 mkdir -p "$OUTPUT_DIR"
-NAME=$(basename "${INPUT%.*}")
+# Outputs are named for the input: a file's name, or a URI's last path part (rtsp://cam/live -> live),
+# without its extension.
+NAME=$INPUT
+case "$INPUT" in *://*) NAME=${NAME%%[?#]*} ;; esac  # a URI's query and fragment
+NAME=${NAME%/}
+NAME=${NAME##*/}
+case "$INPUT" in *://*) [ "$NAME" = "${INPUT#*://}" ] && NAME=stream ;; esac  # a URI without a path
+NAME=${NAME%.*}
+[ -n "$NAME" ] || NAME=stream
 VIDEO="$(realpath "$OUTPUT_DIR")/$NAME-annotated.mp4"
 RESULTS="$(realpath "$OUTPUT_DIR")/$NAME.jsonl"
 
@@ -67,8 +75,14 @@ echo "demo: annotating $URI"
 # videorate gives every frame a timestamp (some AVI files have none; mp4mux needs them); after
 # the analysis, so frames it duplicates are not analysed twice. -e: a live URI stopped with Ctrl-C
 # still ends with a playable MP4.
+# The build tree's plugin and default model are set in this shell, not through "meson devenv CMD":
+# on Ctrl-C meson kills its command a quarter of a second later, before gst-launch has finished
+# the MP4 of a live source.
+set +u # the dump appends to variables that may be unset
+eval "$(meson devenv -C "$BUILD_DIR" --dump)"
+set -u
 annotate() {
-  meson devenv -C "$BUILD_DIR" gst-launch-1.0 -q -e \
+  gst-launch-1.0 -q -e \
     uridecodebin uri="$URI" caps=video/x-raw ! videoconvert ! videoflip video-direction=auto ! \
     feremotion ! feremotionexport location="$RESULTS" source="$URI" ! videorate ! \
     videoconvert ! openh264enc bitrate=2000000 ! h264parse ! mp4mux ! filesink location="$VIDEO"
