@@ -140,9 +140,12 @@ public:
             return {};
         // OpenCV 4.6's YuNet throws on images with a side under about 63 px (a pooling layer's output
         // becomes empty): such images are padded at the right and bottom, which moves no box.
-        if (view.image.cols < kYuNetMinSide || view.image.rows < kYuNetMinSide)
-            cv::copyMakeBorder(view.image, view.image, 0, std::max(0, kYuNetMinSide - view.image.rows), 0,
+        if (view.image.cols < kYuNetMinSide || view.image.rows < kYuNetMinSide) {
+            cv::Mat padded;
+            cv::copyMakeBorder(view.image, padded, 0, std::max(0, kYuNetMinSide - view.image.rows), 0,
                                std::max(0, kYuNetMinSide - view.image.cols), cv::BORDER_CONSTANT, cv::Scalar::all(0));
+            view.image = padded;
+        }
         net_->setInputSize(view.image.size());
         net_->setScoreThreshold(settings.threshold);
         cv::Mat rows;
