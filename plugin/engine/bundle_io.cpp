@@ -27,17 +27,13 @@ std::string firstLine(const std::string &text)
     return text.substr(0, text.find('\n'));
 }
 
-} // namespace
-
 std::string torchErrorCause(const std::string &text)
 {
     // TorchScript's interpreter puts a banner and the script's traceback before the cause.
     static const std::string banner = "The following operation failed in the TorchScript interpreter";
     if (text.compare(0, banner.size(), banner) != 0)
         return firstLine(text);
-    const size_t end = text.find_last_not_of(" \n");
-    if (end == std::string::npos)
-        return firstLine(text);
+    const size_t end = text.find_last_not_of(" \n"); // the banner is there, so not npos
     const size_t lineBreak = text.rfind('\n', end);
     const size_t begin = lineBreak == std::string::npos ? 0 : lineBreak + 1;
     return text.substr(begin, end + 1 - begin);
@@ -50,6 +46,8 @@ std::string shapeOf(const torch::Tensor &t)
         s += (d ? "x" : "") + std::to_string(t.size(d));
     return s.empty() ? "scalar" : s;
 }
+
+} // namespace
 
 void checkModelOutput(const torch::Tensor &output, int64_t batch, size_t labels, const std::string &path,
                       const char *when)
@@ -72,17 +70,21 @@ void checkModelRuns(const std::function<torch::Tensor(const torch::Tensor &)> &f
     // One face, the usual frame, and two: some outputs lose their batch dimension at one (squeeze).
     for (const int64_t batch : {1, 2}) {
         const auto input = torch::zeros({batch, info.input.channels(), info.input.height, info.input.width});
-        torch::Tensor output;
-        try {
-            output = forward(input);
-        } catch (const c10::Error &e) {
-            fail(path, "fails on a " + shapeOf(input) + " input: " + torchErrorCause(e.what_without_backtrace()));
-        } catch (const ModelError &) {
-            throw;
-        } catch (const std::exception &e) { // torch::jit::JITException, from inside TorchScript
-            fail(path, "fails on a " + shapeOf(input) + " input: " + torchErrorCause(e.what()));
-        }
-        checkModelOutput(output, batch, info.labels.size(), path, "at its test forward pass");
+        checkModelOutput(runModel(forward, input, path), batch, info.labels.size(), path, "at its test forward pass");
+    }
+}
+
+torch::Tensor runModel(const std::function<torch::Tensor(const torch::Tensor &)> &forward, const torch::Tensor &input,
+                       const std::string &path)
+{
+    try {
+        return forward(input);
+    } catch (const c10::Error &e) { // its what() holds pages of C++ backtrace
+        fail(path, "fails on a " + shapeOf(input) + " input: " + torchErrorCause(e.what_without_backtrace()));
+    } catch (const ModelError &) {
+        throw;
+    } catch (const std::exception &e) { // torch::jit::JITException, raised inside TorchScript
+        fail(path, "fails on a " + shapeOf(input) + " input: " + torchErrorCause(e.what()));
     }
 }
 

@@ -29,12 +29,11 @@ void checkModelOutput(const torch::Tensor &output, int64_t batch, size_t labels,
 // than midway.
 void checkModelRuns(const std::function<torch::Tensor(const torch::Tensor &)> &forward, const ModelInfo &info,
                     const std::string &path);
-
-// The cause in a LibTorch error text (what_without_backtrace): its first line, or for an error
-// raised inside TorchScript the last line, after the interpreter's banner and the script's traceback.
-std::string torchErrorCause(const std::string &text);
-// A tensor's sizes as "2x1x48x48".
-std::string shapeOf(const torch::Tensor &tensor);
+// `forward(input)`; a LibTorch or TorchScript error becomes a ModelError naming `path`, the input's
+// shape and the cause (for an error raised inside TorchScript the last line of its text, after the
+// interpreter's banner and the script's traceback).
+torch::Tensor runModel(const std::function<torch::Tensor(const torch::Tensor &)> &forward, const torch::Tensor &input,
+                       const std::string &path);
 
 // Freezes an eval-mode module for CPU inference: batch norm folded into the convolutions, which run as
 // oneDNN kernels; a third more faces/s or better for our networks, outputs equal within 1e-5. Runs the

@@ -60,16 +60,10 @@ struct EmotionClassifier::Impl {
     // Runs one chunk; `input` is N×C×H×W on the CPU.
     torch::Tensor forward(const torch::Tensor &input)
     {
-        try {
-            return module.forward({inputFor(input.to(device), precision)}).toTensor();
-        } catch (const c10::Error &e) { // its what() holds pages of C++ backtrace
-            throw ModelError("model '" + path + "' fails on a " + shapeOf(input) +
-                             " input: " + torchErrorCause(e.what_without_backtrace()));
-        } catch (const ModelError &) {
-            throw;
-        } catch (const std::exception &e) { // torch::jit::JITException, raised inside TorchScript
-            throw ModelError("model '" + path + "' fails on a " + shapeOf(input) + " input: " + torchErrorCause(e.what()));
-        }
+        const auto run = [this](const torch::Tensor &x) {
+            return module.forward({inputFor(x.to(device), precision)}).toTensor();
+        };
+        return runModel(run, input, path);
     }
 
     // Converts the weights to bfloat16 and checks that the model still runs. A failure throws when
