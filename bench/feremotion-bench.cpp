@@ -184,6 +184,8 @@ void benchmarkPipelines(const Options &options)
         const std::string element = " ! feremotion model=" + options.model + " overlay=false";
         const PipelineRun haar = best(decode + element, options.repeats);
         printRow(name, "decode ! feremotion detector=haar", haar, alone.fps());
+        printRow(name, "decode ! feremotion detector=haar haar-verification=false",
+                 best(decode + element + " haar-verification=false", options.repeats), alone.fps());
         printRow(name, "decode ! feremotion detector=yunet",
                  best(decode + element + " detector=yunet detector-model=" + yunet, options.repeats), alone.fps());
         printRow(name, "decode ! feremotion detector=haar overlay=true",

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
 
 #include "frames.h"
 #include "gst_support.h"
@@ -926,4 +927,54 @@ TEST_F(Element, TinyFramesAreFollowedBetweenDetections)
             EXPECT_EQ(face.tracked, i % 2 == 1) << side << "x" << side << " frame " << i;
         }
     }
+}
+
+namespace {
+
+// Faces reported on each of the frames pushed: a blank frame, then `faceFrames` frames of the astronaut.
+std::vector<size_t> facesPerFrameAfterABlankOne(GstHarness *h, const cv::Mat &astronaut, int faceFrames)
+{
+    std::vector<size_t> counts;
+    for (int i = 0; i <= faceFrames; ++i) {
+        const cv::Mat image = i == 0 ? cv::Mat(astronaut.size(), CV_8UC3, cv::Scalar::all(128)) : astronaut;
+        GstBuffer *out = gst_harness_push_and_pull(h, bufferFromBgr(image, GST_VIDEO_FORMAT_BGR));
+        counts.push_back(roiMetas(out).size());
+        gst_buffer_unref(out);
+    }
+    return counts;
+}
+
+} // namespace
+
+TEST_F(Element, ANewFaceIsReportedFromItsSecondDetectionByDefault)
+{
+    const auto path = sharedFile("media/astronaut.png");
+    if (!path)
+        GTEST_SKIP() << "../shared/media is absent";
+    const cv::Mat astronaut = cv::imread(*path, cv::IMREAD_COLOR);
+    auto byDefault = harness("", GST_VIDEO_FORMAT_BGR, astronaut.cols, astronaut.rows);
+    EXPECT_EQ(facesPerFrameAfterABlankOne(byDefault.get(), astronaut, 3), (std::vector<size_t>{0, 0, 1, 1}));
+    auto atOnce = harness("track-confirmation=1", GST_VIDEO_FORMAT_BGR, astronaut.cols, astronaut.rows);
+    EXPECT_EQ(facesPerFrameAfterABlankOne(atOnce.get(), astronaut, 2), (std::vector<size_t>{0, 1, 1}));
+}
+
+TEST_F(Element, HaarVerificationOffAlsoReportsWhatOnlyTheDefaultCascadeSees)
+{
+    const auto clip = sharedFile("media/video_02.mp4");
+    if (!clip)
+        GTEST_SKIP() << "../shared/media is absent";
+    cv::VideoCapture capture(*clip);
+    cv::Mat frame;
+    for (int i = 0; i <= 51; ++i) // on frame 51 the default cascade also fires on a hiker's legs and pack
+        ASSERT_TRUE(capture.read(frame)) << *clip;
+    std::vector<size_t> faces;
+    for (const char *verification : {"true", "false"}) {
+        auto h =
+            harness(std::string("haar-verification=") + verification, GST_VIDEO_FORMAT_BGR, frame.cols, frame.rows);
+        GstBuffer *out = gst_harness_push_and_pull(h.get(), bufferFromBgr(frame, GST_VIDEO_FORMAT_BGR));
+        faces.push_back(roiMetas(out).size());
+        gst_buffer_unref(out);
+    }
+    EXPECT_GE(faces[0], 1u);
+    EXPECT_GT(faces[1], faces[0]);
 }

@@ -47,9 +47,11 @@ Emotion emotionOf(std::vector<float> probabilities)
 
 class Tracker : public ::testing::Test {
 protected:
-    void configure(int detectionInterval, int inferenceInterval = 1, int reclassifyInterval = 1, float smoothing = 0)
+    void configure(int detectionInterval, int inferenceInterval = 1, int reclassifyInterval = 1, float smoothing = 0,
+                   int confirmDetections = 1)
     {
         TrackingSettings s;
+        s.confirmDetections = confirmDetections;
         s.detectionInterval = detectionInterval;
         s.inferenceInterval = inferenceInterval;
         s.reclassifyInterval = reclassifyInterval;
@@ -223,6 +225,60 @@ TEST_F(Tracker, ResetForgetsTracksAndStartsAtADetectionFrame)
     EXPECT_EQ(faces()[0].id, 2) << "ids are not reused after a reset either";
 }
 
+// Confirmation: the stream's first frame shows no face, so the exemption of first-frame tracks is
+// out of the way.
+TEST_F(Tracker, ANewFaceIsReportedOnceDetectedOnEnoughDetectionFramesInARow)
+{
+    configure(1, 1, 1, 0, 3);
+    step({50, 50}, {});
+    std::vector<size_t> reported, classified;
+    for (int i = 0; i < 4; ++i) {
+        classified.push_back(step({50, 50}, {detectionAt(50, 50)}).size());
+        reported.push_back(faces().size());
+    }
+    EXPECT_EQ(reported, (std::vector<size_t>{0, 0, 1, 1}));
+    EXPECT_EQ(classified, (std::vector<size_t>{0, 0, 1, 1})) << "an unconfirmed face costs no classification";
+    EXPECT_EQ(faces()[0].id, 1);
+}
+
+TEST_F(Tracker, AnUnconfirmedFaceMissedOnceStartsOverAndUsesNoId)
+{
+    configure(1, 1, 1, 0, 2);
+    step({50, 50}, {});
+    step({50, 50}, {detectionAt(200, 100)}); // a one-off false hit
+    step({50, 50}, {});
+    step({50, 50}, {detectionAt(200, 100)});
+    EXPECT_TRUE(faces().empty()) << "the miss in between ended the first sighting";
+    step({50, 50}, {detectionAt(200, 100)});
+    ASSERT_EQ(faces().size(), 1u);
+    EXPECT_EQ(faces()[0].id, 1);
+}
+
+TEST_F(Tracker, FacesOnTheFirstFrameAfterAResetAreReportedAtOnce)
+{
+    configure(1, 1, 1, 0, 3);
+    step({50, 50}, {detectionAt(50, 50)});
+    EXPECT_EQ(faces().size(), 1u) << "a still image has no second frame";
+    tracker_.reset();
+    step({50, 50}, {detectionAt(50, 50)});
+    EXPECT_EQ(faces().size(), 1u);
+}
+
+TEST_F(Tracker, AnUnconfirmedFaceIsFollowedBetweenDetections)
+{
+    configure(4, 1, 1, 0, 2);
+    step({100, 80}, {});
+    for (int i = 1; i <= 3; ++i)
+        step({100, 80}, {});
+    step({100, 80}, {detectionAt(100, 80)});
+    for (int i = 1; i <= 3; ++i)
+        step({100 + 10 * i, 80}, {});
+    // 40 px from where it was first seen: matched only because its box moved with it.
+    step({140, 80}, {detectionAt(140, 80)});
+    ASSERT_EQ(faces().size(), 1u);
+    EXPECT_EQ(faces()[0].id, 1);
+}
+
 TEST_F(Tracker, InvalidSettingsAreRejected)
 {
     TrackingSettings s;
@@ -230,6 +286,9 @@ TEST_F(Tracker, InvalidSettingsAreRejected)
     EXPECT_THROW(tracker_.setSettings(s), std::invalid_argument);
     s = {};
     s.smoothing = 1.0f;
+    EXPECT_THROW(tracker_.setSettings(s), std::invalid_argument);
+    s = {};
+    s.confirmDetections = 0;
     EXPECT_THROW(tracker_.setSettings(s), std::invalid_argument);
 }
 

@@ -16,6 +16,9 @@
 #ifndef FEREMOTION_HAAR_CASCADE
 #define FEREMOTION_HAAR_CASCADE "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
 #endif
+#ifndef FEREMOTION_HAAR_VERIFIER_CASCADE
+#define FEREMOTION_HAAR_VERIFIER_CASCADE "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml"
+#endif
 
 namespace feremotion {
 
@@ -33,6 +36,11 @@ std::string toString(DetectorKind kind)
 std::string defaultHaarCascadePath()
 {
     return FEREMOTION_HAAR_CASCADE;
+}
+
+std::string haarVerifierCascadePath()
+{
+    return FEREMOTION_HAAR_VERIFIER_CASCADE;
 }
 
 namespace {
@@ -76,18 +84,24 @@ int minNeighboursFor(float threshold)
     return std::clamp(static_cast<int>(std::ceil(0.5f / (1.0f - threshold) - 1e-3f)), 1, 500);
 }
 
+void loadCascade(cv::CascadeClassifier &cascade, const std::string &path, const std::string &what)
+{
+    requireReadable(path, what);
+    bool loaded = false;
+    try {
+        loaded = cascade.load(path);
+    } catch (const cv::Exception &) { // OpenCV's XML/YAML reader throws on files that are neither
+    }
+    if (!loaded)
+        throw std::runtime_error(what + " '" + path + "' is not a valid OpenCV cascade file");
+}
+
 class HaarDetector : public FaceDetector {
 public:
     explicit HaarDetector(const std::string &path) : path_(path.empty() ? defaultHaarCascadePath() : path)
     {
-        requireReadable(path_, "Haar cascade");
-        bool loaded = false;
-        try {
-            loaded = cascade_.load(path_);
-        } catch (const cv::Exception &) { // OpenCV's XML/YAML reader throws on files that are neither
-        }
-        if (!loaded)
-            throw std::runtime_error("Haar cascade '" + path_ + "' is not a valid OpenCV cascade file");
+        loadCascade(cascade_, path_, "Haar cascade");
+        loadCascade(verifier_, haarVerifierCascadePath(), "Haar verification cascade");
     }
 
     std::vector<Detection> detect(const FrameView &frame, const DetectorSettings &settings) override
@@ -104,7 +118,8 @@ public:
         std::vector<Detection> faces;
         for (size_t i = 0; i < boxes.size(); ++i) {
             const float confidence = haarConfidence(neighbours[i]);
-            if (confidence + 1e-6f >= settings.threshold)
+            if (confidence + 1e-6f >= settings.threshold &&
+                (!settings.verifyHaarFaces || confirmedByVerifier(view.image, boxes[i])))
                 faces.push_back(toFrame(boxes[i], confidence, view));
         }
         sortLargestFirst(faces);
@@ -112,8 +127,23 @@ public:
     }
 
 private:
+    // The verifier looks in the box widened by a quarter of its side on each side, for a face at
+    // least 3/5 of the box's side; one raw hit is enough (the default cascade has already
+    // required several), so few true faces are lost.
+    bool confirmedByVerifier(const cv::Mat &image, const cv::Rect &box)
+    {
+        const int margin = box.width / 4;
+        const cv::Rect widened(box.x - margin, box.y - margin, box.width + 2 * margin, box.height + 2 * margin);
+        const cv::Rect around = widened & cv::Rect(0, 0, image.cols, image.rows);
+        const int side = std::max(verifier_.getOriginalWindowSize().width, box.width * 3 / 5);
+        std::vector<cv::Rect> found;
+        verifier_.detectMultiScale(image(around), found, 1.1, 1, 0, {side, side});
+        return !found.empty();
+    }
+
     std::string path_;
     cv::CascadeClassifier cascade_;
+    cv::CascadeClassifier verifier_;
 };
 
 class YuNetDetector : public FaceDetector {

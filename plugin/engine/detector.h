@@ -22,6 +22,10 @@ struct DetectorSettings {
     int minFaceSize = 24; // frame pixels; smaller faces are ignored
     // Frames whose longer side exceeds this are detected on a downscaled copy (0 = never).
     int maxDetectionSide = 640;
+    // Haar: keep only faces that a second cascade (haarVerifierCascadePath()) also finds around
+    // the box. Most of the default cascade's false hits on hands, clothes and furniture go, a few
+    // faces with them.
+    bool verifyHaarFaces = true;
 };
 
 class FaceDetector {
@@ -33,6 +37,8 @@ public:
 
 // Default Haar cascade of Debian's opencv-data.
 std::string defaultHaarCascadePath();
+// The cascade that confirms Haar faces (opencv-data's haarcascade_frontalface_alt2.xml).
+std::string haarVerifierCascadePath();
 
 // `modelPath`: the cascade XML for haar (empty: the default), the ONNX file for yunet, unused
 // otherwise. Throws std::runtime_error naming the file when it cannot be loaded.

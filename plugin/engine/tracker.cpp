@@ -75,6 +75,8 @@ void FaceTracker::setSettings(const TrackingSettings &settings)
         throw std::invalid_argument("tracking intervals must be at least 1 (reclassify: at least 0)");
     if (!(settings.smoothing >= 0.0f && settings.smoothing < 1.0f))
         throw std::invalid_argument("smoothing must be in [0, 1)");
+    if (settings.confirmDetections < 1)
+        throw std::invalid_argument("a track needs at least 1 detection to be confirmed");
     settings_ = settings;
 }
 
@@ -188,7 +190,10 @@ void FaceTracker::applyDetections(const std::vector<Detection> &detections)
         if (detectionUsed[d] || trackUsed[t])
             continue;
         detectionUsed[d] = trackUsed[t] = true;
-        tracks_[t].face.detection = detections[d];
+        Track &track = tracks_[t];
+        track.face.detection = detections[d];
+        if (!track.confirmed && ++track.detectionsInARow >= settings_.confirmDetections)
+            confirm(track);
     }
     for (size_t t = 0; t < tracks_.size(); ++t) {
         tracks_[t].visible = trackUsed[t];
@@ -200,17 +205,22 @@ void FaceTracker::applyDetections(const std::vector<Detection> &detections)
     const long long forgetAfter =
         std::max<long long>(settings_.maxUnseenFrames, 3LL * settings_.detectionInterval);
     tracks_.erase(std::remove_if(tracks_.begin(), tracks_.end(),
-                                 [&](const Track &t) { return frame_ - t.lastSeenFrame > forgetAfter; }),
+                                 [&](const Track &t) {
+                                     const bool missedNow = t.lastSeenFrame != frame_;
+                                     return (!t.confirmed && missedNow) || frame_ - t.lastSeenFrame > forgetAfter;
+                                 }),
                   tracks_.end());
     for (size_t d = 0; d < detections.size(); ++d) {
         if (detectionUsed[d])
             continue;
         Track track;
-        track.face.id = nextId_++;
         track.face.detection = detections[d];
         track.face.detectedNow = true;
         track.lastSeenFrame = frame_;
         track.visible = true;
+        track.detectionsInARow = 1;
+        if (settings_.confirmDetections <= 1 || frame_ == 0)
+            confirm(track);
         tracks_.push_back(std::move(track));
     }
     publish();
@@ -254,11 +264,17 @@ void FaceTracker::applyEmotions(const std::vector<size_t> &faces, const std::vec
     publish();
 }
 
+void FaceTracker::confirm(Track &track)
+{
+    track.confirmed = true;
+    track.face.id = nextId_++;
+}
+
 void FaceTracker::publish()
 {
     visibleTracks_.clear();
     for (size_t t = 0; t < tracks_.size(); ++t)
-        if (tracks_[t].visible)
+        if (tracks_[t].visible && tracks_[t].confirmed)
             visibleTracks_.push_back(t);
     // Largest first, as the detectors report faces.
     std::stable_sort(visibleTracks_.begin(), visibleTracks_.end(), [&](size_t a, size_t b) {

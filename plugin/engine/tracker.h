@@ -23,10 +23,15 @@ struct TrackingSettings {
     // A track not seen by the detector for more frames than this is forgotten (its id is not
     // reused); below it, a face the detector missed once keeps its id when it is seen again.
     int maxUnseenFrames = 15;
+    // A new track is reported once the detector has found it on this many detection frames in a
+    // row: detectors' one-off false hits (a hand, a lamp) then never show. Until then it is
+    // followed but neither reported nor classified, and one missed detection ends it. Tracks
+    // started on the first frame after a reset are reported at once (a still image has no second).
+    int confirmDetections = 1;
 };
 
 struct TrackedFace {
-    int id = 0;             // stable while the face stays; never reused
+    int id = 0;             // stable while the face stays; never reused; given when the track is confirmed
     Detection detection;    // box in frame pixels, followed between detections
     bool detectedNow = false;  // the box came from this frame's detection, not from following
     Emotion emotion;        // smoothed probabilities (equal to `raw` when smoothing is 0)
@@ -65,7 +70,10 @@ private:
         TrackedFace face;
         long long lastSeenFrame = 0;
         bool visible = false;
+        int detectionsInARow = 0; // while unconfirmed
+        bool confirmed = false;
     };
+    void confirm(Track &track);
     void follow(const cv::Mat &gray, double scaleX, double scaleY);
     void publish();
 

@@ -71,6 +71,8 @@ constexpr const char *kDefaultInputMean = "0.5";
 constexpr const char *kDefaultInputStd = "0.5";
 constexpr guint kMaxInterval = 100000;
 constexpr gfloat kMaxSmoothing = 0.99f;
+constexpr guint kDefaultTrackConfirmation = 2;
+constexpr guint kMaxTrackConfirmation = 100;
 constexpr guint kDefaultBatchTimeoutMs = 5;
 constexpr guint kMaxBatchTimeoutMs = 10000;
 
@@ -88,6 +90,7 @@ enum {
     PROP_DETECTOR_MODEL,
     PROP_THRESHOLD,
     PROP_MIN_FACE_SIZE,
+    PROP_HAAR_VERIFICATION,
     PROP_DETECTION_MAX_SIZE,
     PROP_OVERLAY,
     PROP_POST_MESSAGES,
@@ -102,6 +105,7 @@ enum {
     PROP_INFERENCE_INTERVAL,
     PROP_RECLASSIFY_INTERVAL,
     PROP_SMOOTHING,
+    PROP_TRACK_CONFIRMATION,
     PROP_MODEL_INSTANCE_ID,
     PROP_BATCH_TIMEOUT,
 };
@@ -116,6 +120,7 @@ struct Settings {
     std::string detectorModel;
     gfloat threshold = kDefaultThreshold;
     guint minFaceSize = kDefaultMinFaceSize;
+    gboolean haarVerification = TRUE;
     guint detectionMaxSide = kDefaultDetectionMaxSide;
     gboolean overlay = kDefaultOverlay;
     gboolean postMessages = kDefaultPostMessages;
@@ -130,6 +135,7 @@ struct Settings {
     guint inferenceInterval = 1;
     guint reclassifyInterval = 1;
     gfloat smoothing = 0.0f;
+    guint trackConfirmation = kDefaultTrackConfirmation;
     std::string modelInstanceId; // empty: a model of its own
     guint batchTimeoutMs = kDefaultBatchTimeoutMs;
 };
@@ -642,6 +648,7 @@ static std::vector<TrackedFace> analyse_tracked_faces(GstFerEmotionPrivate *priv
     tracking.inferenceInterval = static_cast<int>(settings.inferenceInterval);
     tracking.reclassifyInterval = static_cast<int>(settings.reclassifyInterval);
     tracking.smoothing = settings.smoothing;
+    tracking.confirmDetections = static_cast<int>(settings.trackConfirmation);
     tracker.setSettings(tracking);
     // Faces are followed between detections only; with detection on every frame no image is needed.
     const DetectionImage gray = settings.detectionInterval > 1
@@ -666,6 +673,7 @@ static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Setti
     detectorSettings.threshold = settings.threshold;
     detectorSettings.minFaceSize = static_cast<int>(settings.minFaceSize);
     detectorSettings.maxDetectionSide = static_cast<int>(settings.detectionMaxSide);
+    detectorSettings.verifyHaarFaces = settings.haarVerification;
 
     std::vector<GstVideoRegionOfInterestMeta *> upstream;
     // The detector loaded at start, not the property: a detector set while playing waits for the next start.
@@ -766,6 +774,7 @@ static void set_property_locked(GstFerEmotion *self, guint id, const GValue *val
     case PROP_DETECTOR_MODEL: set_string(s.detectorModel, value); break;
     case PROP_THRESHOLD: s.threshold = g_value_get_float(value); break;
     case PROP_MIN_FACE_SIZE: s.minFaceSize = g_value_get_uint(value); break;
+    case PROP_HAAR_VERIFICATION: s.haarVerification = g_value_get_boolean(value); break;
     case PROP_DETECTION_MAX_SIZE: s.detectionMaxSide = g_value_get_uint(value); break;
     case PROP_OVERLAY: s.overlay = g_value_get_boolean(value); break;
     case PROP_POST_MESSAGES: s.postMessages = g_value_get_boolean(value); break;
@@ -788,6 +797,7 @@ static void set_property_locked(GstFerEmotion *self, guint id, const GValue *val
     case PROP_INFERENCE_INTERVAL: s.inferenceInterval = g_value_get_uint(value); break;
     case PROP_RECLASSIFY_INTERVAL: s.reclassifyInterval = g_value_get_uint(value); break;
     case PROP_SMOOTHING: s.smoothing = g_value_get_float(value); break;
+    case PROP_TRACK_CONFIRMATION: s.trackConfirmation = g_value_get_uint(value); break;
     case PROP_MODEL_INSTANCE_ID: set_string(s.modelInstanceId, value); break;
     case PROP_BATCH_TIMEOUT: s.batchTimeoutMs = g_value_get_uint(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
@@ -813,6 +823,7 @@ static void gst_fer_emotion_get_property(GObject *object, guint id, GValue *valu
     case PROP_DETECTOR_MODEL: set_string_value(value, s.detectorModel); break;
     case PROP_THRESHOLD: g_value_set_float(value, s.threshold); break;
     case PROP_MIN_FACE_SIZE: g_value_set_uint(value, s.minFaceSize); break;
+    case PROP_HAAR_VERIFICATION: g_value_set_boolean(value, s.haarVerification); break;
     case PROP_DETECTION_MAX_SIZE: g_value_set_uint(value, s.detectionMaxSide); break;
     case PROP_OVERLAY: g_value_set_boolean(value, s.overlay); break;
     case PROP_POST_MESSAGES: g_value_set_boolean(value, s.postMessages); break;
@@ -827,6 +838,7 @@ static void gst_fer_emotion_get_property(GObject *object, guint id, GValue *valu
     case PROP_INFERENCE_INTERVAL: g_value_set_uint(value, s.inferenceInterval); break;
     case PROP_RECLASSIFY_INTERVAL: g_value_set_uint(value, s.reclassifyInterval); break;
     case PROP_SMOOTHING: g_value_set_float(value, s.smoothing); break;
+    case PROP_TRACK_CONFIRMATION: g_value_set_uint(value, s.trackConfirmation); break;
     case PROP_MODEL_INSTANCE_ID: set_string_value(value, s.modelInstanceId); break;
     case PROP_BATCH_TIMEOUT: g_value_set_uint(value, s.batchTimeoutMs); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
@@ -920,6 +932,14 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
                           "Smallest face side detected, in frame pixels (haar, yunet)", 1, kMaxFaceSize,
                           kDefaultMinFaceSize, playingFlags));
     g_object_class_install_property(
+        gobject_class, PROP_HAAR_VERIFICATION,
+        g_param_spec_boolean("haar-verification", "Haar verification",
+                             "detector=haar: keep only faces that a second cascade (opencv-data's "
+                             "haarcascade_frontalface_alt2.xml) also finds around the box. Drops most false hits on "
+                             "hands, clothes and furniture and a few faces (docs/detection.md); false: more small "
+                             "faces, more false ones",
+                             TRUE, playingFlags));
+    g_object_class_install_property(
         gobject_class, PROP_DETECTION_MAX_SIZE,
         g_param_spec_uint("detection-max-size", "Detection image size",
                           "Frames whose longer side exceeds this many pixels are detected on a downscaled copy "
@@ -988,7 +1008,8 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
         gobject_class, PROP_INFERENCE_INTERVAL,
         g_param_spec_uint("inference-interval", "Inference interval",
                           "Classify faces on every Nth frame only (frames, 1-100000); other frames reuse each "
-                          "track's last result (emotion \"reused\" = true). A new face is classified at once",
+                          "track's last result (emotion \"reused\" = true). A new face is classified on the frame "
+                          "it is first reported",
                           1, kMaxInterval, 1, playingFlags));
     g_object_class_install_property(
         gobject_class, PROP_RECLASSIFY_INTERVAL,
@@ -1003,6 +1024,15 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
                            "value against a new classification (0-0.99; 0 = off). label/confidence/probabilities "
                            "are smoothed, raw_* hold the classifier's last output (detector=roi: not applied)",
                            0.0f, kMaxSmoothing, 0.0f, playingFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_TRACK_CONFIRMATION,
+        g_param_spec_uint("track-confirmation", "Track confirmation",
+                          "A new face is reported (and classified) once the detector has found it on this many "
+                          "detection frames in a row, so that its one-off false hits (a hand, a lamp) never show "
+                          "(detection frames, 1-100; 1 = at once). Faces on the first frame after a start, seek or "
+                          "size change are reported at once: a still image has no second frame (detector=roi: "
+                          "not applied)",
+                          1, kMaxTrackConfirmation, kDefaultTrackConfirmation, playingFlags));
     g_object_class_install_property(
         gobject_class, PROP_MODEL_INSTANCE_ID,
         g_param_spec_string("model-instance-id", "Model instance id",
