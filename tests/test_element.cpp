@@ -758,6 +758,17 @@ TEST_F(Element, AFaceThatStaysKeepsItsTrackId)
         EXPECT_EQ(pushFrame(h.get(), frame()).id, first);
 }
 
+TEST_F(Element, ANewSegmentStartsNewTracks)
+{
+    auto h = harness("detector=full-frame");
+    const gint before = pushFrame(h.get(), frame()).id;
+    GstSegment segment;
+    gst_segment_init(&segment, GST_FORMAT_TIME);
+    segment.start = segment.time = 10 * GST_SECOND; // a non-flushing seek to 10 s
+    ASSERT_TRUE(gst_harness_push_event(h.get(), gst_event_new_segment(&segment)));
+    EXPECT_NE(pushFrame(h.get(), frame()).id, before);
+}
+
 TEST_F(Element, BetweenDetectionsBoxesAreMarkedTracked)
 {
     auto h = harness("detector=full-frame detection-interval=3");

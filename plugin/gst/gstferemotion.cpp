@@ -437,6 +437,8 @@ static gboolean gst_fer_emotion_sink_event(GstBaseTransform *trans, GstEvent *ev
             priv->shared->setStreamFlushing(priv->sharedStream, false);
         priv->tracker.reset(); // after a seek, earlier tracks say nothing about the next frame
         break;
+    // A new segment without a flush: a non-flushing or segment seek (a loop), or concat's next file.
+    case GST_EVENT_SEGMENT:
     case GST_EVENT_STREAM_START: priv->tracker.reset(); break;
     default: break;
     }
