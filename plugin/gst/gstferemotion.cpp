@@ -30,6 +30,7 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <sys/stat.h>
 #include <vector>
@@ -187,7 +188,9 @@ struct LoadKey {
 } // namespace
 
 // C++ state; created in _init, deleted in _finalize. `settings` is guarded by the object lock;
-// the rest belongs to the streaming thread between start and stop.
+// `shared` and `sharedStream` change under `sharedLock` (a seeking thread's FLUSH_START reads them
+// while another thread may stop the element); the rest belongs to the streaming thread between
+// start and stop.
 struct GstFerEmotionPrivate {
     Settings settings;
     // Exactly one of the two is set once started: a model of its own, or one shared by
@@ -195,6 +198,7 @@ struct GstFerEmotionPrivate {
     std::unique_ptr<EmotionClassifier> classifier;
     std::shared_ptr<SharedClassifier> shared;
     int sharedStream = -1; // this element's stream in `shared` while started
+    std::mutex sharedLock;
     std::unique_ptr<FaceDetector> detector;
     FaceTracker tracker;
     LoadKey loaded;
@@ -345,7 +349,10 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
         return;
 
     priv->classifier.reset();
-    priv->shared.reset();
+    {
+        std::lock_guard<std::mutex> lock(priv->sharedLock);
+        priv->shared.reset();
+    }
     priv->detector.reset();
     const auto loadClassifier = [&] {
         ClassifierOptions options;
@@ -366,10 +373,13 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
         throw std::runtime_error("detector=yunet needs detector-model, the path of a YuNet ONNX file "
                                  "such as face_detection_yunet_2022mar.onnx");
     auto detector = createDetector(settings.detector, settings.detectorModel);
-    if (settings.modelInstanceId.empty())
+    if (settings.modelInstanceId.empty()) {
         priv->classifier = loadClassifier();
-    else
-        priv->shared = acquireSharedClassifier(settings.modelInstanceId, key.describeModel(), loadClassifier);
+    } else {
+        auto shared = acquireSharedClassifier(settings.modelInstanceId, key.describeModel(), loadClassifier);
+        std::lock_guard<std::mutex> lock(priv->sharedLock);
+        priv->shared = std::move(shared);
+    }
     priv->detector = std::move(detector);
     priv->loaded = key;
     priv->modelName = std::filesystem::path(key.modelPath).stem().string();
@@ -400,8 +410,11 @@ static gboolean gst_fer_emotion_start(GstBaseTransform *trans)
         return FALSE;
     }
     GstFerEmotionPrivate *priv = self->priv;
-    if (priv->shared)
-        priv->sharedStream = priv->shared->addStream();
+    {
+        std::lock_guard<std::mutex> lock(priv->sharedLock);
+        if (priv->shared)
+            priv->sharedStream = priv->shared->addStream();
+    }
     priv->tracker.reset();
     return TRUE;
 }
@@ -411,11 +424,19 @@ static gboolean gst_fer_emotion_stop(GstBaseTransform *trans)
     GstFerEmotionPrivate *priv = GST_FER_EMOTION(trans)->priv;
     // Other streams sharing the model must not wait for this one any more, and a stopped element
     // must not keep the instance alive: the group may restart with another model.
+    std::lock_guard<std::mutex> lock(priv->sharedLock);
     if (priv->shared && priv->sharedStream >= 0)
         priv->shared->removeStream(priv->sharedStream);
     priv->shared.reset();
     priv->sharedStream = -1;
     return TRUE;
+}
+
+static void set_shared_stream_flushing(GstFerEmotionPrivate *priv, bool flushing)
+{
+    std::lock_guard<std::mutex> lock(priv->sharedLock);
+    if (priv->shared && priv->sharedStream >= 0)
+        priv->shared->setStreamFlushing(priv->sharedStream, flushing);
 }
 
 static gboolean gst_fer_emotion_sink_event(GstBaseTransform *trans, GstEvent *event)
@@ -429,12 +450,10 @@ static gboolean gst_fer_emotion_sink_event(GstBaseTransform *trans, GstEvent *ev
     case GST_EVENT_FLUSH_START:
         // Sent from the seeking thread while the streaming thread may wait for other streams'
         // faces: the wait ends now, so that the flush does not last up to batch-timeout.
-        if (priv->shared && priv->sharedStream >= 0)
-            priv->shared->setStreamFlushing(priv->sharedStream, true);
+        set_shared_stream_flushing(priv, true);
         break;
     case GST_EVENT_FLUSH_STOP:
-        if (priv->shared && priv->sharedStream >= 0)
-            priv->shared->setStreamFlushing(priv->sharedStream, false);
+        set_shared_stream_flushing(priv, false);
         priv->tracker.reset(); // after a seek, earlier tracks say nothing about the next frame
         break;
     // A new segment without a flush: a non-flushing or segment seek (a loop), or concat's next file.
@@ -449,8 +468,8 @@ static GstStateChangeReturn gst_fer_emotion_change_state(GstElement *element, Gs
 {
     GstFerEmotionPrivate *priv = GST_FER_EMOTION(element)->priv;
     // Stopping waits for the streaming thread, which may wait for other streams' faces: end that wait.
-    if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && priv->shared && priv->sharedStream >= 0)
-        priv->shared->setStreamFlushing(priv->sharedStream, true);
+    if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+        set_shared_stream_flushing(priv, true);
     const GstStateChangeReturn result = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
     // READY keeps the model for a quick restart; NULL holds no resources (GPU memory, open files).
     if (transition == GST_STATE_CHANGE_READY_TO_NULL) {
