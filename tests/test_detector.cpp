@@ -100,6 +100,29 @@ TEST(HaarDetector, VerificationDropsMostFalseHitsAndKeepsTheFacesOnTheHikersClip
     EXPECT_GE(faces[1], faces[0] * 9 / 10) << counts;
 }
 
+TEST(HaarDetector, AnotherCascadeIsNotVerified)
+{
+    const auto clip = sharedFile("media/video_02.mp4");
+    if (!clip)
+        GTEST_SKIP() << "../shared/media/video_02.mp4 is absent";
+    cv::VideoCapture capture(*clip);
+    cv::Mat frame;
+    for (int i = 0; i <= 51; ++i) // on frame 51 the default cascade also fires on a hiker's legs and pack
+        ASSERT_TRUE(capture.read(frame)) << *clip;
+    // The default cascade under another name stands for any cascade of the user's.
+    TempDir dir;
+    {
+        std::ifstream in(defaultHaarCascadePath(), std::ios::binary);
+        std::ofstream(dir.file("mine.xml"), std::ios::binary) << in.rdbuf();
+    }
+    DetectorSettings unverified;
+    unverified.verifyHaarFaces = false;
+    OwnedFrame owned = makeFrame(frame, PixelFormat::BGR);
+    const auto mine = createDetector(DetectorKind::Haar, dir.file("mine.xml"))->detect(owned.view, DetectorSettings{});
+    EXPECT_GT(mine.size(), detectIn(frame, DetectorKind::Haar).size());
+    EXPECT_EQ(mine.size(), detectIn(frame, DetectorKind::Haar, PixelFormat::BGR, unverified).size());
+}
+
 TEST(YuNetDetector, FindsTheAstronautsFace)
 {
     REQUIRE_MEDIA(image, "astronaut.png");

@@ -769,6 +769,16 @@ TEST_F(Element, ANewSegmentStartsNewTracks)
     EXPECT_NE(pushFrame(h.get(), frame()).id, before);
 }
 
+TEST_F(Element, ARepeatedSegmentKeepsTheTracks)
+{
+    auto h = harness("detector=full-frame");
+    const gint before = pushFrame(h.get(), frame()).id;
+    GstSegment segment;
+    gst_segment_init(&segment, GST_FORMAT_TIME); // the harness's own segment, sent again
+    ASSERT_TRUE(gst_harness_push_event(h.get(), gst_event_new_segment(&segment)));
+    EXPECT_EQ(pushFrame(h.get(), frame()).id, before);
+}
+
 TEST_F(Element, BetweenDetectionsBoxesAreMarkedTracked)
 {
     auto h = harness("detector=full-frame detection-interval=3");
@@ -967,6 +977,19 @@ TEST_F(Element, ANewFaceIsReportedFromItsSecondDetectionByDefault)
     EXPECT_EQ(facesPerFrameAfterABlankOne(byDefault.get(), astronaut, 3), (std::vector<size_t>{0, 0, 1, 1}));
     auto atOnce = harness("track-confirmation=1", GST_VIDEO_FORMAT_BGR, astronaut.cols, astronaut.rows);
     EXPECT_EQ(facesPerFrameAfterABlankOne(atOnce.get(), astronaut, 2), (std::vector<size_t>{0, 1, 1}));
+}
+
+TEST_F(Element, InAStreamOfStillsAtFrameRateZeroEveryFaceIsReportedAtOnce)
+{
+    const auto path = sharedFile("media/astronaut.png");
+    if (!path)
+        GTEST_SKIP() << "../shared/media is absent";
+    const cv::Mat astronaut = cv::imread(*path, cv::IMREAD_COLOR);
+    Harness h = makeHarness("feremotion model=" + model_);
+    gst_harness_set_src_caps_str(h.get(), ("video/x-raw,format=BGR,width=" + std::to_string(astronaut.cols) +
+                                           ",height=" + std::to_string(astronaut.rows) + ",framerate=0/1")
+                                              .c_str());
+    EXPECT_EQ(facesPerFrameAfterABlankOne(h.get(), astronaut, 2), (std::vector<size_t>{0, 1, 1}));
 }
 
 TEST_F(Element, HaarVerificationOffAlsoReportsWhatOnlyTheDefaultCascadeSees)

@@ -271,12 +271,26 @@ TEST_F(Tracker, AnUnconfirmedFaceIsFollowedBetweenDetections)
     for (int i = 1; i <= 3; ++i)
         step({100, 80}, {});
     step({100, 80}, {detectionAt(100, 80)});
-    for (int i = 1; i <= 3; ++i)
+    for (int i = 1; i <= 3; ++i) {
         step({100 + 10 * i, 80}, {});
+        EXPECT_TRUE(faces().empty()) << "followed, not reported, on frame " << i;
+    }
     // 40 px from where it was first seen: matched only because its box moved with it.
     step({140, 80}, {detectionAt(140, 80)});
     ASSERT_EQ(faces().size(), 1u);
     EXPECT_EQ(faces()[0].id, 1);
+}
+
+TEST_F(Tracker, ANewTrackBesideAConfirmedFaceCannotTakeItsDetection)
+{
+    configure(1, 1, 1, 0, 2);
+    step({50, 50}, {detectionAt(50, 50)});
+    step({50, 50}, {detectionAt(50, 50), detectionAt(70, 50)}); // a second, shifted box starts a track
+    // The one detection overlaps the new track more (IoU 0.88) than the face's (0.58).
+    step({50, 50}, {detectionAt(66, 50)});
+    ASSERT_EQ(faces().size(), 1u);
+    EXPECT_EQ(faces()[0].id, 1);
+    EXPECT_TRUE(faces()[0].detectedNow);
 }
 
 TEST_F(Tracker, InvalidSettingsAreRejected)

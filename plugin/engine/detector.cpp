@@ -71,7 +71,8 @@ void sortLargestFirst(std::vector<Detection> &faces)
 }
 
 // A Haar face seen by n overlapping raw detections gets confidence 1 - 1/(2n): 0.5 for one,
-// 0.9 for five (OpenCV's customary minNeighbors), approaching 1 for many.
+// 0.9 for five, approaching 1 for many. OpenCV keeps groups of more than minNeighbors raw
+// detections, so at threshold 0.9 (minNeighbors 5, OpenCV's customary value) n is at least 6.
 float haarConfidence(int neighbours)
 {
     return 1.0f - 0.5f / static_cast<float>(std::max(1, neighbours));
@@ -101,7 +102,10 @@ public:
     explicit HaarDetector(const std::string &path) : path_(path.empty() ? defaultHaarCascadePath() : path)
     {
         loadCascade(cascade_, path_, "Haar cascade");
-        loadCascade(verifier_, haarVerifierCascadePath(), "Haar verification cascade");
+        // The verifier was chosen for the default frontal cascade; another cascade (profile faces,
+        // an LBP one) is taken as it is.
+        if (path_ == defaultHaarCascadePath())
+            loadCascade(verifier_, haarVerifierCascadePath(), "Haar verification cascade");
     }
 
     std::vector<Detection> detect(const FrameView &frame, const DetectorSettings &settings) override
@@ -119,7 +123,7 @@ public:
         for (size_t i = 0; i < boxes.size(); ++i) {
             const float confidence = haarConfidence(neighbours[i]);
             if (confidence + 1e-6f >= settings.threshold &&
-                (!settings.verifyHaarFaces || confirmedByVerifier(view.image, boxes[i])))
+                (!settings.verifyHaarFaces || verifier_.empty() || confirmedByVerifier(view.image, boxes[i])))
                 faces.push_back(toFrame(boxes[i], confidence, view));
         }
         sortLargestFirst(faces);
@@ -127,9 +131,10 @@ public:
     }
 
 private:
-    // The verifier looks in the box widened by a quarter of its side on each side, for a face at
-    // least 3/5 of the box's side; one raw hit is enough (the default cascade has already
-    // required several), so few true faces are lost.
+    // The verifier looks in the box widened by a quarter of its side on each side for a face of
+    // at least 3/5 of the box's side centred inside the box (a face beside a false hit does not
+    // confirm it). Two overlapping raw hits are enough (minNeighbors 1; the default cascade has
+    // already required six), so few true faces are lost.
     bool confirmedByVerifier(const cv::Mat &image, const cv::Rect &box)
     {
         const int margin = box.width / 4;
@@ -138,7 +143,10 @@ private:
         const int side = std::max(verifier_.getOriginalWindowSize().width, box.width * 3 / 5);
         std::vector<cv::Rect> found;
         verifier_.detectMultiScale(image(around), found, 1.1, 1, 0, {side, side});
-        return !found.empty();
+        return std::any_of(found.begin(), found.end(), [&](const cv::Rect &face) {
+            const cv::Point centre = around.tl() + face.tl() + cv::Point(face.width / 2, face.height / 2);
+            return box.contains(centre);
+        });
     }
 
     std::string path_;

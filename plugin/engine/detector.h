@@ -17,14 +17,15 @@ std::string toString(DetectorKind kind);
 
 struct DetectorSettings {
     // Minimum detection confidence in [0,1]. YuNet: its face score. Haar: 1 - 1/(2n) for a face
-    // seen by n overlapping raw detections, so 0.9 keeps faces seen at least 5 times.
+    // seen by n overlapping raw detections; 0.9 is OpenCV's customary minNeighbors of 5, which
+    // keeps faces seen at least 6 times.
     float threshold = 0.9f;
     int minFaceSize = 24; // frame pixels; smaller faces are ignored
     // Frames whose longer side exceeds this are detected on a downscaled copy (0 = never).
     int maxDetectionSide = 640;
-    // Haar: keep only faces that a second cascade (haarVerifierCascadePath()) also finds around
-    // the box. Most of the default cascade's false hits on hands, clothes and furniture go, a few
-    // faces with them.
+    // Haar with its default cascade: keep only faces that a second cascade
+    // (haarVerifierCascadePath()) also finds in the box. Most of the default cascade's false hits
+    // on hands, clothes and furniture go, a few faces with them. Other cascades are not verified.
     bool verifyHaarFaces = true;
 };
 

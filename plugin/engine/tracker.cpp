@@ -177,16 +177,22 @@ bool FaceTracker::isDetectionFrame() const
 
 void FaceTracker::applyDetections(const std::vector<Detection> &detections)
 {
-    std::vector<std::tuple<float, size_t, size_t>> pairs; // (iou, detection, track)
+    // Confirmed tracks (reported or hidden) are matched first, unconfirmed ones to what is left,
+    // each stage by decreasing overlap (a cascade as in DeepSORT): a new track beside a face
+    // cannot take that face's detection and with it its id.
+    const auto stage = [](const Track &t) { return t.confirmed ? 0 : 1; };
+    std::vector<std::tuple<int, float, size_t, size_t>> pairs; // (stage, iou, detection, track)
     for (size_t d = 0; d < detections.size(); ++d)
         for (size_t t = 0; t < tracks_.size(); ++t) {
             const float iou = intersectionOverUnion(detections[d].box, tracks_[t].face.detection.box);
             if (iou >= settings_.matchIou)
-                pairs.emplace_back(iou, d, t);
+                pairs.emplace_back(stage(tracks_[t]), iou, d, t);
         }
-    std::sort(pairs.begin(), pairs.end(), [](const auto &a, const auto &b) { return std::get<0>(a) > std::get<0>(b); });
+    std::sort(pairs.begin(), pairs.end(), [](const auto &a, const auto &b) {
+        return std::get<0>(a) != std::get<0>(b) ? std::get<0>(a) < std::get<0>(b) : std::get<1>(a) > std::get<1>(b);
+    });
     std::vector<bool> detectionUsed(detections.size(), false), trackUsed(tracks_.size(), false);
-    for (const auto &[iou, d, t] : pairs) {
+    for (const auto &[trackStage, iou, d, t] : pairs) {
         if (detectionUsed[d] || trackUsed[t])
             continue;
         detectionUsed[d] = trackUsed[t] = true;

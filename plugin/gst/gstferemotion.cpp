@@ -328,6 +328,19 @@ static ModelInfo bare_model_info(const Settings &settings)
 }
 
 // Loads the model and detector the settings name, unless the loaded ones already match.
+
+// Leaves the shared model's group (if in one) and lets go of it. The last holder unloads the model
+// (GPU memory, a while), which happens after the lock is released.
+static void release_shared_model(GstFerEmotionPrivate *priv)
+{
+    std::shared_ptr<SharedClassifier> released;
+    std::lock_guard<std::mutex> lock(priv->sharedLock);
+    if (priv->shared && priv->sharedStream >= 0)
+        priv->shared->removeStream(priv->sharedStream);
+    released = std::move(priv->shared);
+    priv->sharedStream = -1;
+}
+
 static void load_engine(GstFerEmotion *self, const Settings &settings)
 {
     GstFerEmotionPrivate *priv = self->priv;
@@ -349,10 +362,7 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
         return;
 
     priv->classifier.reset();
-    {
-        std::lock_guard<std::mutex> lock(priv->sharedLock);
-        priv->shared.reset();
-    }
+    release_shared_model(priv);
     priv->detector.reset();
     const auto loadClassifier = [&] {
         ClassifierOptions options;
@@ -421,14 +431,9 @@ static gboolean gst_fer_emotion_start(GstBaseTransform *trans)
 
 static gboolean gst_fer_emotion_stop(GstBaseTransform *trans)
 {
-    GstFerEmotionPrivate *priv = GST_FER_EMOTION(trans)->priv;
     // Other streams sharing the model must not wait for this one any more, and a stopped element
     // must not keep the instance alive: the group may restart with another model.
-    std::lock_guard<std::mutex> lock(priv->sharedLock);
-    if (priv->shared && priv->sharedStream >= 0)
-        priv->shared->removeStream(priv->sharedStream);
-    priv->shared.reset();
-    priv->sharedStream = -1;
+    release_shared_model(GST_FER_EMOTION(trans)->priv);
     return TRUE;
 }
 
@@ -456,8 +461,15 @@ static gboolean gst_fer_emotion_sink_event(GstBaseTransform *trans, GstEvent *ev
         set_shared_stream_flushing(priv, false);
         priv->tracker.reset(); // after a seek, earlier tracks say nothing about the next frame
         break;
-    // A new segment without a flush: a non-flushing or segment seek (a loop), or concat's next file.
-    case GST_EVENT_SEGMENT:
+    case GST_EVENT_SEGMENT: {
+        // A different segment without a flush: a non-flushing or segment seek (a loop). Sources
+        // that repeat the same segment continue the picture.
+        const GstSegment *segment = nullptr;
+        gst_event_parse_segment(event, &segment);
+        if (!gst_segment_is_equal(segment, &trans->segment))
+            priv->tracker.reset();
+        break;
+    }
     case GST_EVENT_STREAM_START: priv->tracker.reset(); break;
     default: break;
     }
@@ -659,7 +671,9 @@ static std::vector<TrackedFace> analyse_upstream_regions(GstFerEmotionPrivate *p
     return faces;
 }
 
-static std::vector<TrackedFace> analyse_tracked_faces(GstFerEmotionPrivate *priv, const FrameView &view,
+// `stills`: the caps' frame rate is 0/1, a sequence of unrelated images (multifilesrc, snapshots),
+// where a face is not seen twice in a row; every face is then reported at once.
+static std::vector<TrackedFace> analyse_tracked_faces(GstFerEmotionPrivate *priv, const FrameView &view, bool stills,
                                                       const Settings &settings,
                                                       const DetectorSettings &detectorSettings)
 {
@@ -669,7 +683,7 @@ static std::vector<TrackedFace> analyse_tracked_faces(GstFerEmotionPrivate *priv
     tracking.inferenceInterval = static_cast<int>(settings.inferenceInterval);
     tracking.reclassifyInterval = static_cast<int>(settings.reclassifyInterval);
     tracking.smoothing = settings.smoothing;
-    tracking.confirmDetections = static_cast<int>(settings.trackConfirmation);
+    tracking.confirmDetections = stills ? 1 : static_cast<int>(settings.trackConfirmation);
     tracker.setSettings(tracking);
     // Faces are followed between detections only; with detection on every frame no image is needed.
     const DetectionImage gray = settings.detectionInterval > 1
@@ -701,7 +715,7 @@ static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Setti
     const std::vector<TrackedFace> faces =
         priv->loaded.detector == DetectorKind::Roi
             ? analyse_upstream_regions(priv, frame, view, settings, detectorSettings, upstream)
-            : analyse_tracked_faces(priv, view, settings, detectorSettings);
+            : analyse_tracked_faces(priv, view, GST_VIDEO_INFO_FPS_N(&frame->info) == 0, settings, detectorSettings);
     const ModelInfo &info = priv->modelInfo();
 
     std::vector<OverlayItem> overlay;
@@ -944,8 +958,9 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
         gobject_class, PROP_THRESHOLD,
         g_param_spec_float("threshold", "Detection threshold",
                            "Lowest face confidence kept (0-1). yunet: its face score; haar: 1 - 1/(2n) for a face "
-                           "seen by n overlapping raw detections (0.9 keeps faces seen at least 5 times, OpenCV's "
-                           "usual minNeighbors); roi: the upstream detection confidence",
+                           "seen by n overlapping raw detections; OpenCV's minNeighbors is ceil(0.5/(1-threshold)) "
+                           "and it keeps faces seen more often (0.9: minNeighbors 5, OpenCV's usual value, so n >= 6); "
+                           "roi: the upstream detection confidence",
                            0.0f, 1.0f, kDefaultThreshold, playingFlags));
     g_object_class_install_property(
         gobject_class, PROP_MIN_FACE_SIZE,
@@ -955,10 +970,10 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
     g_object_class_install_property(
         gobject_class, PROP_HAAR_VERIFICATION,
         g_param_spec_boolean("haar-verification", "Haar verification",
-                             "detector=haar: keep only faces that a second cascade (opencv-data's "
-                             "haarcascade_frontalface_alt2.xml) also finds around the box. Drops most false hits on "
-                             "hands, clothes and furniture and a few faces (docs/detection.md); false: more small "
-                             "faces, more false ones",
+                             "detector=haar with its default cascade: keep only faces that a second cascade "
+                             "(opencv-data's haarcascade_frontalface_alt2.xml) also finds in the box. Drops most false "
+                             "hits on hands, clothes and furniture and a few faces (feremotion's docs/detection.md); "
+                             "false: every face the cascade finds. A cascade given in detector-model is not verified",
                              TRUE, playingFlags));
     g_object_class_install_property(
         gobject_class, PROP_DETECTION_MAX_SIZE,
@@ -1050,9 +1065,10 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
         g_param_spec_uint("track-confirmation", "Track confirmation",
                           "A new face is reported (and classified) once the detector has found it on this many "
                           "detection frames in a row, so that its one-off false hits (a hand, a lamp) never show "
-                          "(detection frames, 1-100; 1 = at once). Faces on the first frame after a start, seek or "
-                          "size change are reported at once: a still image has no second frame (detector=roi: "
-                          "not applied)",
+                          "(detection frames, 1-100; 1 = at once). Faces on the first frame after a start, seek, new "
+                          "segment or stream, or size change are reported at once (a still image has no second "
+                          "frame), and so is every face at frame rate 0/1 (multifilesrc, snapshots: unrelated "
+                          "images) (detector=roi: not applied)",
                           1, kMaxTrackConfirmation, kDefaultTrackConfirmation, playingFlags));
     g_object_class_install_property(
         gobject_class, PROP_MODEL_INSTANCE_ID,
