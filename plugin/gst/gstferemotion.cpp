@@ -73,6 +73,7 @@ constexpr const char *kDefaultInputStd = "0.5";
 constexpr guint kMaxInterval = 100000;
 constexpr gfloat kMaxSmoothing = 0.99f;
 constexpr guint kDefaultTrackConfirmation = 2;
+constexpr gboolean kDefaultHaarVerification = TRUE;
 constexpr guint kMaxTrackConfirmation = 100;
 constexpr guint kDefaultBatchTimeoutMs = 5;
 constexpr guint kMaxBatchTimeoutMs = 10000;
@@ -121,7 +122,7 @@ struct Settings {
     std::string detectorModel;
     gfloat threshold = kDefaultThreshold;
     guint minFaceSize = kDefaultMinFaceSize;
-    gboolean haarVerification = TRUE;
+    gboolean haarVerification = kDefaultHaarVerification;
     guint detectionMaxSide = kDefaultDetectionMaxSide;
     gboolean overlay = kDefaultOverlay;
     gboolean postMessages = kDefaultPostMessages;
@@ -327,8 +328,6 @@ static ModelInfo bare_model_info(const Settings &settings)
     return info;
 }
 
-// Loads the model and detector the settings name, unless the loaded ones already match.
-
 // Leaves the shared model's group (if in one) and lets go of it. The last holder unloads the model
 // (GPU memory, a while), which happens after the lock is released.
 static void release_shared_model(GstFerEmotionPrivate *priv)
@@ -341,6 +340,7 @@ static void release_shared_model(GstFerEmotionPrivate *priv)
     priv->sharedStream = -1;
 }
 
+// Loads the model and detector the settings name, unless the loaded ones already match.
 static void load_engine(GstFerEmotion *self, const Settings &settings)
 {
     GstFerEmotionPrivate *priv = self->priv;
@@ -715,7 +715,8 @@ static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Setti
     const std::vector<TrackedFace> faces =
         priv->loaded.detector == DetectorKind::Roi
             ? analyse_upstream_regions(priv, frame, view, settings, detectorSettings, upstream)
-            : analyse_tracked_faces(priv, view, GST_VIDEO_INFO_FPS_N(&frame->info) == 0, settings, detectorSettings);
+            : analyse_tracked_faces(priv, view, GST_VIDEO_INFO_FPS_N(&frame->info) == 0, settings,
+                                    detectorSettings);
     const ModelInfo &info = priv->modelInfo();
 
     std::vector<OverlayItem> overlay;
@@ -958,9 +959,9 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
         gobject_class, PROP_THRESHOLD,
         g_param_spec_float("threshold", "Detection threshold",
                            "Lowest face confidence kept (0-1). yunet: its face score; haar: 1 - 1/(2n) for a face "
-                           "seen by n overlapping raw detections; OpenCV's minNeighbors is ceil(0.5/(1-threshold)) "
-                           "and it keeps faces seen more often (0.9: minNeighbors 5, OpenCV's usual value, so n >= 6); "
-                           "roi: the upstream detection confidence",
+                           "seen by n overlapping raw detections; OpenCV's minNeighbors is "
+                           "ceil(0.5/(1-threshold)) and it keeps faces seen more often (0.9: minNeighbors 5, OpenCV's "
+                           "usual value, so n >= 6); roi: the upstream detection confidence",
                            0.0f, 1.0f, kDefaultThreshold, playingFlags));
     g_object_class_install_property(
         gobject_class, PROP_MIN_FACE_SIZE,
@@ -974,7 +975,7 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
                              "(opencv-data's haarcascade_frontalface_alt2.xml) also finds in the box. Drops most false "
                              "hits on hands, clothes and furniture and a few faces (feremotion's docs/detection.md); "
                              "false: every face the cascade finds. A cascade given in detector-model is not verified",
-                             TRUE, playingFlags));
+                             kDefaultHaarVerification, playingFlags));
     g_object_class_install_property(
         gobject_class, PROP_DETECTION_MAX_SIZE,
         g_param_spec_uint("detection-max-size", "Detection image size",
