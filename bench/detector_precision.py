@@ -71,6 +71,8 @@ def element_faces(clip, properties, build):
         return faces
 
 
+# Frames are paired by index: the export's "frame" counts the element's frames from 0, as
+# cv2.VideoCapture reads them; true for clips with one video stream and no dropped frames.
 def score(reference, found):
     faces = false_hits = total = 0
     for index, truth in enumerate(reference):
