@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
 
 namespace feremotion::test {
 
@@ -129,6 +130,16 @@ cv::Mat referenceGray(const cv::Mat &bgr, PixelFormat format)
     // the result equals BGR2GRAY of the source.
     cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
     return gray;
+}
+
+cv::Mat videoFrame(const std::string &path, int index)
+{
+    cv::VideoCapture capture(path);
+    cv::Mat frame;
+    for (int i = 0; i <= index; ++i)
+        if (!capture.read(frame))
+            return {};
+    return frame;
 }
 
 } // namespace feremotion::test

@@ -2,6 +2,7 @@
 // Test frames in every supported pixel format, made from one BGR image.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -30,5 +31,12 @@ cv::Mat syntheticImage(int width, int height, int seed = 7);
 // The reference conversion of a whole frame to RGB (CV_8UC3) or gray, with cv::cvtColor.
 cv::Mat referenceRgb(const cv::Mat &bgr, PixelFormat format);
 cv::Mat referenceGray(const cv::Mat &bgr, PixelFormat format);
+
+// Frame `index` (from 0) of a video file as BGR, read with cv::VideoCapture; empty when the file
+// cannot be read that far.
+cv::Mat videoFrame(const std::string &path, int index);
+// In ../shared/media/video_02.mp4 (hikers), a frame where the default Haar cascade also fires on a
+// hiker's legs and pack.
+constexpr int kHikersFrameWithFalseHits = 51;
 
 } // namespace feremotion::test

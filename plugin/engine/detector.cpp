@@ -38,11 +38,6 @@ std::string defaultHaarCascadePath()
     return FEREMOTION_HAAR_CASCADE;
 }
 
-std::string haarVerifierCascadePath()
-{
-    return FEREMOTION_HAAR_VERIFIER_CASCADE;
-}
-
 namespace {
 
 void requireReadable(const std::string &path, const std::string &what)
@@ -105,7 +100,7 @@ public:
         // The verifier was chosen for the default frontal cascade; another cascade (profile faces,
         // an LBP one) is taken as it is.
         if (path_ == defaultHaarCascadePath())
-            loadCascade(verifier_, haarVerifierCascadePath(), "Haar verification cascade");
+            loadCascade(verifier_, FEREMOTION_HAAR_VERIFIER_CASCADE, "Haar verification cascade");
     }
 
     std::vector<Detection> detect(const FrameView &frame, const DetectorSettings &settings) override

@@ -23,8 +23,8 @@ struct DetectorSettings {
     int minFaceSize = 24; // frame pixels; smaller faces are ignored
     // Frames whose longer side exceeds this are detected on a downscaled copy (0 = never).
     int maxDetectionSide = 640;
-    // Haar with its default cascade: keep only faces that a second cascade
-    // (haarVerifierCascadePath()) also finds in the box. Most of the default cascade's false hits
+    // Haar with its default cascade: keep only faces that a second cascade (opencv-data's
+    // haarcascade_frontalface_alt2.xml) also finds in the box. Most of the default cascade's false hits
     // on hands, clothes and furniture go, a few faces with them. Other cascades are not verified.
     bool verifyHaarFaces = true;
 };
@@ -38,8 +38,6 @@ public:
 
 // Default Haar cascade of Debian's opencv-data.
 std::string defaultHaarCascadePath();
-// The cascade that confirms Haar faces (opencv-data's haarcascade_frontalface_alt2.xml).
-std::string haarVerifierCascadePath();
 
 // `modelPath`: the cascade XML for haar (empty: the default), the ONNX file for yunet, unused
 // otherwise. Throws std::runtime_error naming the file when it cannot be loaded.
