@@ -837,6 +837,21 @@ TEST_F(Element, AFlushEndsTheWaitForTheOtherStreamsOfASharedModel)
     gst_harness_push_event(waiting.get(), gst_event_new_flush_stop(TRUE));
 }
 
+TEST_F(Element, SharingElementsInOneStreamingThreadDoNotWaitForEachOther)
+{
+    const std::string element =
+        "feremotion model=" + model_ + " detector=full-frame model-instance-id=chain-test batch-timeout=10000";
+    Harness chain = makeHarness(element + " ! " + element);
+    gst_harness_set_src_caps_str(chain.get(), capsFor(GST_VIDEO_FORMAT_RGB, 320, 240).c_str());
+    const auto begin = std::chrono::steady_clock::now();
+    for (int i = 0; i < 2; ++i) {
+        GstBuffer *out = gst_harness_push_and_pull(chain.get(), frame());
+        EXPECT_EQ(roiMetas(out).size(), 2u) << "one face from each element";
+        gst_buffer_unref(out);
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5)) << "an element waited for batch-timeout";
+}
+
 TEST_F(Element, WithASharedModelTheLatencyIncludesTheBatchTimeout)
 {
     auto shared = harness("detector=full-frame model-instance-id=latency-test batch-timeout=40");

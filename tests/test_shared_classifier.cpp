@@ -99,6 +99,27 @@ TEST_F(Shared, AStreamThatLetTheTimeoutPassIsNotWaitedForUntilItSubmitsAgain)
     EXPECT_EQ(waiting.get().size(), 1u);
 }
 
+TEST_F(Shared, AStreamCarriedByTheWaitingThreadIsNotWaitedFor)
+{
+    // feremotion ! feremotion with one id: both elements run in one streaming thread.
+    SharedClassifier shared(load(), "test");
+    const int first = shared.addStream(), second = shared.addStream();
+    EXPECT_EQ(shared.classify(second, crops(1, 2), 100ms, 32, 1).size(), 1u);
+    const auto begin = std::chrono::steady_clock::now();
+    EXPECT_EQ(shared.classify(first, crops(1, 1), 30s, 32, 1).size(), 1u);
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, 15s) << "waited for a stream of the waiting thread";
+}
+
+TEST_F(Shared, AStreamWhoseThreadIsKnownIsNotWaitedForFromItsFirstFrame)
+{
+    SharedClassifier shared(load(), "test");
+    const int first = shared.addStream(), second = shared.addStream();
+    shared.setStreamThread(second);
+    const auto begin = std::chrono::steady_clock::now();
+    EXPECT_EQ(shared.classify(first, crops(1, 1), 30s, 32, 1).size(), 1u);
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, 15s) << "waited for a stream of the waiting thread";
+}
+
 TEST_F(Shared, AFlushingStreamsWaitingFacesGoThroughAtOnce)
 {
     SharedClassifier shared(load(), "test");

@@ -7,12 +7,14 @@
 #include <exception>
 #include <stdexcept>
 #include <map>
+#include <thread>
 
 namespace feremotion {
 
 struct SharedClassifier::Request {
     int stream = -1;
     unsigned long long submitted = 0; // `events_` when queued
+    std::thread::id thread;           // the stream's streaming thread, which waits here
     const std::vector<cv::Mat> *crops = nullptr;
     std::vector<Emotion> results;
     std::exception_ptr error;
@@ -38,6 +40,7 @@ void SharedClassifier::removeStream(int stream)
     idle_.erase(stream);
     flushing_.erase(stream);
     lastSkip_.erase(stream);
+    lastThread_.erase(stream);
     changed_.notify_all();
 }
 
@@ -65,7 +68,14 @@ void SharedClassifier::skipFrame(int stream)
     std::lock_guard lock(mutex_);
     idle_.erase(stream);
     lastSkip_[stream] = ++events_;
+    lastThread_[stream] = std::this_thread::get_id();
     changed_.notify_all();
+}
+
+void SharedClassifier::setStreamThread(int stream)
+{
+    std::lock_guard lock(mutex_);
+    lastThread_[stream] = std::this_thread::get_id();
 }
 
 bool SharedClassifier::heardFrom(int stream, const Request &leader) const
@@ -74,6 +84,11 @@ bool SharedClassifier::heardFrom(int stream, const Request &leader) const
         return true;
     const auto skip = lastSkip_.find(stream);
     if (skip != lastSkip_.end() && skip->second > leader.submitted)
+        return true;
+    // A stream whose frames the leader's own thread carries (feremotion ! feremotion) cannot submit
+    // while that thread waits.
+    const auto thread = lastThread_.find(stream);
+    if (thread != lastThread_.end() && thread->second == leader.thread)
         return true;
     return std::any_of(queue_.begin(), queue_.end(), [&](const Request *r) { return r->stream == stream; });
 }
@@ -118,6 +133,8 @@ std::vector<Emotion> SharedClassifier::classify(int stream, const std::vector<cv
     if (!flushing_.count(stream))
         idle_.erase(stream);
     request.submitted = ++events_;
+    request.thread = std::this_thread::get_id();
+    lastThread_[stream] = request.thread;
     queue_.push_back(&request);
     changed_.notify_all();
     while (!request.done) {

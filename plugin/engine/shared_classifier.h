@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -44,12 +45,18 @@ public:
     // The stream has no faces to classify on its current frame: faces already waiting need not
     // wait for it.
     void skipFrame(int stream);
+    // The calling thread carries the stream's frames: its streaming thread says so before the first
+    // frame (classify and skipFrame note it too), so that a stream behind another in one thread is
+    // not waited for from the first frame on.
+    void setStreamThread(int stream);
 
     // Classifies the stream's crops (see cropFaces) together with the crops other streams submit
     // meanwhile. The first waiting stream runs the forward pass as soon as every other active
     // stream has submitted or skipped a frame since it submitted, `batchSize` crops are queued,
     // or `maxWait` has passed since it submitted; streams that let `maxWait` pass are idle until
     // they submit or skip again (a stalled camera delays the others once, not on every frame).
+    // Streams whose last submission or skip came from the calling thread are not waited for: that
+    // thread carries their frames too, so they cannot submit while it waits.
     // An exception from the forward pass reaches every stream of that batch.
     std::vector<Emotion> classify(int stream, const std::vector<cv::Mat> &crops, std::chrono::milliseconds maxWait,
                                   int batchSize, int threads);
@@ -73,6 +80,7 @@ private:
     std::deque<Request *> queue_;
     std::set<int> streams_, idle_, flushing_;
     std::map<int, unsigned long long> lastSkip_; // stream -> `events_` when it last skipped a frame
+    std::map<int, std::thread::id> lastThread_;   // stream -> the thread of its last submission or skip
     unsigned long long events_ = 0;               // orders submissions and skips
     int nextStream_ = 0;
     bool running_ = false; // a forward pass is in progress

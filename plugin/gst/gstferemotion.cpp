@@ -468,6 +468,9 @@ static gboolean gst_fer_emotion_sink_event(GstBaseTransform *trans, GstEvent *ev
         gst_event_parse_segment(event, &segment);
         if (!gst_segment_is_equal(segment, &trans->segment))
             priv->tracker.reset();
+        // Serialized, so this is the streaming thread, before the first frame.
+        if (priv->shared && priv->sharedStream >= 0)
+            priv->shared->setStreamThread(priv->sharedStream);
         break;
     }
     case GST_EVENT_STREAM_START: priv->tracker.reset(); break;
@@ -1085,8 +1088,8 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
                           "(milliseconds, 0-10000); the wait ends early when every other active stream has "
                           "submitted faces or passed a frame without any, or batch-size faces are queued. A "
                           "stream that let the wait run out is not waited for until it submits again. Added to "
-                          "the latency the element reports. Two elements in one streaming thread (one after the "
-                          "other) would wait for each other: give them different ids",
+                          "the latency the element reports. Elements in one streaming thread (one after the other) "
+                          "do not wait for each other",
                           0, kMaxBatchTimeoutMs, kDefaultBatchTimeoutMs, playingFlags));
 
     gst_element_class_set_static_metadata(
