@@ -14,7 +14,6 @@ namespace feremotion {
 struct SharedClassifier::Request {
     int stream = -1;
     unsigned long long submitted = 0; // `events_` when queued
-    std::thread::id thread;           // the stream's streaming thread, which waits here
     const std::vector<cv::Mat> *crops = nullptr;
     std::vector<Emotion> results;
     std::exception_ptr error;
@@ -85,10 +84,10 @@ bool SharedClassifier::heardFrom(int stream, const Request &leader) const
     const auto skip = lastSkip_.find(stream);
     if (skip != lastSkip_.end() && skip->second > leader.submitted)
         return true;
-    // A stream whose frames the leader's own thread carries (feremotion ! feremotion) cannot submit
-    // while that thread waits.
+    // The leader asks from its own thread; a stream that thread also carries (feremotion !
+    // feremotion) cannot submit while it waits.
     const auto thread = lastThread_.find(stream);
-    if (thread != lastThread_.end() && thread->second == leader.thread)
+    if (thread != lastThread_.end() && thread->second == std::this_thread::get_id())
         return true;
     return std::any_of(queue_.begin(), queue_.end(), [&](const Request *r) { return r->stream == stream; });
 }
@@ -133,8 +132,7 @@ std::vector<Emotion> SharedClassifier::classify(int stream, const std::vector<cv
     if (!flushing_.count(stream))
         idle_.erase(stream);
     request.submitted = ++events_;
-    request.thread = std::this_thread::get_id();
-    lastThread_[stream] = request.thread;
+    lastThread_[stream] = std::this_thread::get_id();
     queue_.push_back(&request);
     changed_.notify_all();
     while (!request.done) {
