@@ -2,6 +2,7 @@
 // Test frames in every supported pixel format, made from one BGR image.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 

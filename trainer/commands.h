@@ -2,6 +2,7 @@
 // The evaluate, predict, info, export-weights and import-weights subcommands.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 

@@ -2,6 +2,7 @@
 // Draws face boxes with label and confidence in place, in any supported format.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
