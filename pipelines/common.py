@@ -124,6 +124,17 @@ NUMBER_TYPES = {GObject.TYPE_INT: int, GObject.TYPE_UINT: int, GObject.TYPE_INT6
                 GObject.TYPE_LONG: int, GObject.TYPE_ULONG: int, GObject.TYPE_FLOAT: float, GObject.TYPE_DOUBLE: float}
 
 
+def enum_values(spec):
+    """(number, name, nick) of each value of an enum property's type. PyGObject 3.50 (Debian 13)
+    gives the GEnumClass itself as `enum_class`; earlier releases (Debian 12) gave a Python class
+    whose __enum_values__ maps numbers to its members."""
+    klass = spec.enum_class
+    if isinstance(klass, GObject.EnumClass):
+        found = (GObject.enum_get_value(klass, number) for number in range(klass.minimum, klass.maximum + 1))
+        return [(value.value, value.value_name, value.value_nick) for value in found if value is not None]
+    return [(number, value.value_name, value.value_nick) for number, value in klass.__enum_values__.items()]
+
+
 def check_value(factory, spec, text):
     """Exits naming the property when `text` is not a value of its type and range: GStreamer would
     only warn and keep the default."""
@@ -141,9 +152,9 @@ def check_value(factory, spec, text):
         if text.lower() not in ('true', 'false', 'yes', 'no', '1', '0'):
             problem = 'is not true or false'
     elif spec.value_type.is_a(GObject.TYPE_ENUM):
-        values = spec.enum_class.__enum_values__
-        nicks = [v.value_nick for v in values.values()]
-        if text not in nicks + [v.value_name for v in values.values()] + [str(number) for number in values]:
+        values = enum_values(spec)
+        nicks = [nick for _, _, nick in values]
+        if text not in nicks + [name for _, name, _ in values] + [str(number) for number, _, _ in values]:
             problem = 'is not one of ' + ', '.join(nicks)
     if problem:
         fail(f'{factory} property {spec.name}={text}: "{text}" {problem}')
@@ -165,7 +176,7 @@ def set_property(element, name, value):
 def has_enum_value(element, name, nick):
     """Whether an enum property of the element accepts the value `nick` (e.g. format=webvtt)."""
     spec = element.find_property(name)
-    return spec is not None and nick in (v.value_nick for v in spec.enum_class.__enum_values__.values())
+    return spec is not None and nick in (value_nick for _, _, value_nick in enum_values(spec))
 
 
 def add_analysis_options(parser):
@@ -175,7 +186,8 @@ def add_analysis_options(parser):
     group.add_argument('--detector', choices=['haar', 'yunet', 'roi', 'full-frame'],
                        help='face detector (element default: haar)')
     group.add_argument('--detector-model', metavar='PATH',
-                       help='YuNet ONNX file for --detector yunet (face_detection_yunet_2022mar.onnx), '
+                       help='YuNet ONNX file for --detector yunet (face_detection_yunet_2023mar.onnx on '
+                            'OpenCV 4.8 and newer, as on Debian 13; _2022mar.onnx below, as on Debian 12), '
                             'or another cascade XML for haar')
     group.add_argument('--detection-interval', type=int, metavar='N',
                        help='detect faces every N frames, tracking them in between (element default: 1)')
