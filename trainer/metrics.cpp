@@ -69,17 +69,20 @@ std::string testSplitName(const std::vector<std::string> &files, const std::stri
 torch::Tensor predictLogits(const ForwardFunction &forward, const Dataset &data, const InputSpec &input,
                             bool flipTta, int batchSize, const torch::Device &device)
 {
-    torch::NoGradGuard noGrad;
     std::vector<torch::Tensor> chunks;
-    for (int64_t start = 0; start < data.size(); start += batchSize) {
-        const int64_t end = std::min<int64_t>(data.size(), start + batchSize);
-        const torch::Tensor x = normalizeBatch(data.images.slice(0, start, end), input).to(device);
-        torch::Tensor logits = forward(x);
-        if (flipTta)
-            logits = 0.5 * (logits + forward(x.flip({3})));
-        chunks.push_back(logits.to(torch::kCPU));
+    {
+        // Not NoGradGuard: bundles optimised for the CPU run only here (optimizeForCpuInference).
+        c10::InferenceMode inference;
+        for (int64_t start = 0; start < data.size(); start += batchSize) {
+            const int64_t end = std::min<int64_t>(data.size(), start + batchSize);
+            const torch::Tensor x = normalizeBatch(data.images.slice(0, start, end), input).to(device);
+            torch::Tensor logits = forward(x);
+            if (flipTta)
+                logits = 0.5 * (logits + forward(x.flip({3})));
+            chunks.push_back(logits.to(torch::kCPU));
+        }
     }
-    return torch::cat(chunks);
+    return torch::cat(chunks); // outside the guard: a normal tensor, which callers may change in place
 }
 
 } // namespace feremotion::trainer

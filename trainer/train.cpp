@@ -797,9 +797,11 @@ int runTrain(const TrainOptions &options)
             if (teacher) {
                 torch::Tensor teacherLogits;
                 {
-                    torch::NoGradGuard noGrad;
+                    // Not NoGradGuard: the teacher is optimised for the CPU (optimizeForCpuInference).
+                    c10::InferenceMode inference;
                     teacherLogits = teacher->forward({x}).toTensor();
                 }
+                teacherLogits = teacherLogits.clone(); // a normal tensor, which the loss may save for backward
                 loss = (1 - o.distillWeight) * loss +
                        o.distillWeight * distillationLoss(logits, teacherLogits, o.distillTemperature);
             } else if (batch.softLabels.defined()) {

@@ -39,7 +39,10 @@ torch::Tensor runModel(const std::function<torch::Tensor(const torch::Tensor &)>
 // oneDNN kernels; a third more faces/s or better for our networks, outputs equal within 1e-5. Runs the
 // result on two blank faces of `input` (of `dtype`, the weights' type) and returns true; on any failure
 // (e.g. TorchScript that freezing rejects) returns false and leaves `module` as it was. The module must
-// be loaded outside c10::InferenceMode.
+// be loaded outside c10::InferenceMode, and the optimised one run inside it: from LibTorch 2.x on its
+// layers pass oneDNN (MKLDNN) tensors, whose max_pool2d fails with autograd on ("aten::max_pool2d has
+// kernels registered to both CompositeImplicitAutograd and a backend mapped to AutogradOther"), even
+// under NoGradGuard.
 bool optimizeForCpuInference(torch::jit::Module &module, const InputSpec &input, c10::ScalarType dtype = c10::kFloat);
 
 // Converts an eval-mode module's weights to `precision`: for BFloat16 to bfloat16 with the 4-D ones
