@@ -37,6 +37,12 @@ def iou(a, b):
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
+def yunet_release():
+    """The OpenCV zoo YuNet file this cv2 runs: 2022mar below OpenCV 4.8 (Debian 12), 2023mar from 4.8."""
+    major, minor = (int(part) for part in cv2.__version__.split(".")[:2])
+    return "face_detection_yunet_2023mar.onnx" if (major, minor) >= (4, 8) else "face_detection_yunet_2022mar.onnx"
+
+
 def reference_faces(clip, yunet):
     detector = cv2.FaceDetectorYN.create(yunet, "", (320, 320), 0.7, 0.3, 5000)
     capture = cv2.VideoCapture(clip)
@@ -95,7 +101,8 @@ def main():
         sets = argv[argv.index("--") + 1:]
         argv = argv[:argv.index("--")]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--yunet", default="../shared/models/face_detection_yunet_2022mar.onnx")
+    parser.add_argument("--yunet", default="../shared/models/" + yunet_release(),
+                        help="YuNet ONNX file (default: the release this OpenCV runs, from ../shared/models)")
     parser.add_argument("--build", default="build")
     parser.add_argument("clips", nargs="+")
     args = parser.parse_args(argv)

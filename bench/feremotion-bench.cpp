@@ -18,6 +18,7 @@
 #include <opencv2/core.hpp>
 
 #include "classifier.h"
+#include "detector.h"
 #include "device.h"
 
 using namespace feremotion;
@@ -170,7 +171,7 @@ PipelineRun best(const std::string &launch, int repeats)
 
 void benchmarkPipelines(const Options &options)
 {
-    const std::string yunet = options.shared + "/models/face_detection_yunet_2022mar.onnx";
+    const std::string yunet = options.shared + "/models/" + yunetReleaseForThisOpenCV();
     std::vector<std::pair<std::string, std::string>> clips{{"video_01 (640x480, 89 frames)", options.shared + "/media/video_01.mp4"},
                                                            {"video_02 (640x480, 521 frames)", options.shared + "/media/video_02.mp4"}};
     clips.push_back({"video_01 at 1280x720", make720pClip(clips[0].second)});
@@ -374,7 +375,7 @@ StreamsRun runStreams(const std::string &clip, int streams, int frames, const st
 void benchmarkStreams(const Options &options)
 {
     const std::string clip = options.shared + "/media/video_02.mp4";
-    const std::string yunet = options.shared + "/models/face_detection_yunet_2022mar.onnx";
+    const std::string yunet = options.shared + "/models/" + yunetReleaseForThisOpenCV();
     constexpr int kFrames = 150;
     std::printf("\n## Many streams (video_02, 640x480, first %d frames per stream, detector=yunet)\n\n", kFrames);
     std::printf("| streams | model | detection-interval | total frames/s | slowest stream frames/s | latency in "

@@ -16,7 +16,9 @@ from common import Gst
 EXAMPLES = """examples, from the top of a checkout (with the plugin installed, drop "meson devenv -C build -w ."):
   meson devenv -C build -w . pipelines/editors.py --input ~/clips                # into ./clips-feremotion/
   meson devenv -C build -w . pipelines/editors.py -i ~/clips -o ~/annotated --detector yunet \\
-      --detector-model face_detection_yunet_2022mar.onnx --detection-interval 3
+      --detector-model face_detection_yunet_2023mar.onnx --detection-interval 3
+(YuNet: face_detection_yunet_2023mar.onnx on OpenCV 4.8 and newer, as on Debian 13; _2022mar.onnx on
+Debian 12's OpenCV 4.6.)
 For clip.mp4 it writes clip-annotated.mp4, clip.jsonl, clip.csv and clip.vtt (video only: the
 clip's audio is not copied). Hidden files and sub-folders are not read."""
 

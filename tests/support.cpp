@@ -10,6 +10,7 @@
 #include <torch/script.h>
 
 #include "bundle_io.h"
+#include "detector.h"
 
 #ifndef FEREMOTION_TESTS_SOURCE_DIR
 #error "FEREMOTION_TESTS_SOURCE_DIR must be defined by the build"
@@ -46,6 +47,16 @@ std::optional<std::string> sharedFile(const std::string &relative)
     if (!fs::exists(file, ec))
         return std::nullopt;
     return file.string();
+}
+
+std::optional<std::string> sharedYuNetModel()
+{
+    return sharedFile("models/" + yunetReleaseForThisOpenCV());
+}
+
+std::string missingYuNetModel()
+{
+    return "../shared/models/" + yunetReleaseForThisOpenCV() + " is absent";
 }
 
 TempDir::TempDir()

@@ -14,6 +14,10 @@ namespace feremotion::test {
 std::optional<std::string> sharedDir();
 // The path of a file under ../shared, or nullopt (then the test should skip).
 std::optional<std::string> sharedFile(const std::string &relative);
+// ../shared/models' YuNet release that this OpenCV runs (2022mar below 4.8, 2023mar from 4.8), or nullopt.
+std::optional<std::string> sharedYuNetModel();
+// The message a test skips with when sharedYuNetModel() is absent.
+std::string missingYuNetModel();
 
 // A fresh folder removed at destruction.
 class TempDir {

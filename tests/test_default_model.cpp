@@ -137,7 +137,7 @@ TEST(DefaultModel, SeesTheOpenSmileOfTheLeftHandGirlAsHappy)
 {
     REQUIRE_DEFAULT_MODEL();
     const auto image = sharedFile("media/girl-1741925_1920.jpg");
-    const auto yunet = sharedFile("models/face_detection_yunet_2022mar.onnx");
+    const auto yunet = sharedYuNetModel();
     if (!image || !yunet)
         GTEST_SKIP() << "../shared/media or ../shared/models is absent";
     const auto labels = labelsOfFaces(*image, DetectorKind::YuNet, *yunet);

@@ -33,7 +33,7 @@ cv::Mat readMedia(const std::string &name)
 
 std::string yunetModel()
 {
-    return sharedFile("models/face_detection_yunet_2022mar.onnx").value_or("");
+    return sharedYuNetModel().value_or("");
 }
 
 std::vector<Detection> detectIn(const cv::Mat &bgr, DetectorKind kind, PixelFormat format = PixelFormat::BGR,
@@ -125,7 +125,7 @@ TEST(YuNetDetector, FindsTheAstronautsFace)
 {
     REQUIRE_MEDIA(image, "astronaut.png");
     if (yunetModel().empty())
-        GTEST_SKIP() << "../shared/models/face_detection_yunet_2022mar.onnx is absent";
+        GTEST_SKIP() << missingYuNetModel();
     const auto faces = detectIn(image, DetectorKind::YuNet);
     ASSERT_EQ(faces.size(), 1u);
     EXPECT_TRUE(contains(faces[0].box, 210, 110));
@@ -136,7 +136,7 @@ TEST(YuNetDetector, FindsTheFourPeopleInTheGroupPhotoInEveryFormat)
 {
     REQUIRE_MEDIA(image, "pexels-group.jpeg");
     if (yunetModel().empty())
-        GTEST_SKIP() << "../shared/models/face_detection_yunet_2022mar.onnx is absent";
+        GTEST_SKIP() << missingYuNetModel();
     for (PixelFormat format : allFormats())
         EXPECT_EQ(detectIn(image, DetectorKind::YuNet, format).size(), 4u) << toString(format);
 }
@@ -193,7 +193,7 @@ TEST(Detector, TinyFramesHaveNoFaces)
 TEST(YuNetDetector, RunsOnFramesWithASideUnder64Pixels)
 {
     if (yunetModel().empty())
-        GTEST_SKIP() << "../shared/models/face_detection_yunet_2022mar.onnx is absent";
+        GTEST_SKIP() << missingYuNetModel();
     for (const cv::Size size : {cv::Size(100, 60), cv::Size(61, 100), cv::Size(16, 16), cv::Size(200, 33)})
         EXPECT_NO_THROW(detectIn(syntheticImage(size.width, size.height), DetectorKind::YuNet)) << size;
 }
@@ -255,21 +255,39 @@ TEST(Detector, AFileThatIsNoCascadeIsNamedWithItsCause)
     }
 }
 
-// OpenCV 4.6 loads the 2023mar YuNet but fails inside every detect(); the element must say so at
-// start, with the file and the release it can run, instead of failing on the first frame.
-TEST(YuNetDetector, AReleaseThisOpenCVCannotRunIsRefusedAtCreationNamingTheFile)
+TEST(YuNetRelease, Is2022marBelowOpenCV48And2023marFrom48On)
 {
-    if (CV_VERSION_MAJOR > 4 || (CV_VERSION_MAJOR == 4 && CV_VERSION_MINOR >= 8))
-        GTEST_SKIP() << "OpenCV " CV_VERSION " runs the 2023mar YuNet";
-    const auto newer = sharedFile("models/face_detection_yunet_2023mar.onnx");
-    if (!newer)
-        GTEST_SKIP() << "../shared/models/face_detection_yunet_2023mar.onnx is absent";
+    EXPECT_EQ(yunetReleaseFor(4, 6), "face_detection_yunet_2022mar.onnx");
+    EXPECT_EQ(yunetReleaseFor(4, 7), "face_detection_yunet_2022mar.onnx");
+    EXPECT_EQ(yunetReleaseFor(4, 8), "face_detection_yunet_2023mar.onnx");
+    EXPECT_EQ(yunetReleaseFor(4, 10), "face_detection_yunet_2023mar.onnx");
+    EXPECT_EQ(yunetReleaseFor(5, 0), "face_detection_yunet_2023mar.onnx");
+}
+
+TEST(DetectorDefaults, ThresholdIs09ForHaarAndRoiAndForYuNetItsReleasesOwn)
+{
+    EXPECT_FLOAT_EQ(defaultThreshold(DetectorKind::Haar), 0.9f);
+    EXPECT_FLOAT_EQ(defaultThreshold(DetectorKind::Roi), 0.9f);
+    const bool runs2023mar = yunetReleaseForThisOpenCV() == "face_detection_yunet_2023mar.onnx";
+    EXPECT_FLOAT_EQ(defaultThreshold(DetectorKind::YuNet), runs2023mar ? 0.8f : 0.9f) << cv::getVersionString();
+}
+
+// Each YuNet release fails on the other side of OpenCV 4.8 (OpenCV 4.6 loads the 2023mar file but
+// fails inside every detect(); 4.10 cannot run the 2022mar file). The element must say so at start,
+// naming the file and the release this OpenCV runs, instead of failing on the first frame.
+TEST(YuNetDetector, TheReleaseForTheOtherOpenCVIsRefusedAtCreationNamingTheFileAndTheRightOne)
+{
+    const bool from48 = yunetReleaseForThisOpenCV() == yunetReleaseFor(4, 8);
+    const std::string other = from48 ? yunetReleaseFor(4, 6) : yunetReleaseFor(4, 8);
+    const auto otherFile = sharedFile("models/" + other);
+    if (!otherFile)
+        GTEST_SKIP() << "../shared/models/" << other << " is absent";
     try {
-        createDetector(DetectorKind::YuNet, *newer);
+        createDetector(DetectorKind::YuNet, *otherFile);
         FAIL() << "no error";
     } catch (const std::runtime_error &e) {
         const std::string what = e.what();
-        EXPECT_NE(what.find(*newer), std::string::npos) << what;
-        EXPECT_NE(what.find("face_detection_yunet_2022mar.onnx"), std::string::npos) << what;
+        EXPECT_NE(what.find("'" + *otherFile + "'"), std::string::npos) << what;
+        EXPECT_NE(what.find("use " + yunetReleaseForThisOpenCV()), std::string::npos) << what;
     }
 }

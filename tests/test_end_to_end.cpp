@@ -149,9 +149,9 @@ TEST_F(EndToEnd, HaarFindsAFaceInAtLeast85Of89Frames)
 
 TEST_F(EndToEnd, YunetFindsAFaceInAtLeast85Of89Frames)
 {
-    const auto yunet = sharedFile("models/face_detection_yunet_2022mar.onnx");
+    const auto yunet = sharedYuNetModel();
     if (!yunet)
-        GTEST_SKIP() << "../shared/models/face_detection_yunet_2022mar.onnx is absent";
+        GTEST_SKIP() << missingYuNetModel();
     const RunResult result = runClip(clip_, "model=" + model_ + " detector=yunet detector-model=" + *yunet);
     ASSERT_EQ(result.error, "");
     EXPECT_EQ(result.sink().frames.size(), 89u);

@@ -32,7 +32,7 @@ struct PredictOptions {
     bool noDetect = false; // the images are face crops
     std::string detector = "haar";
     std::string detectorModel;
-    float threshold = 0.9f;
+    float threshold = -1; // below 0: the detector's default (defaultThreshold in detector.h)
     int minFaceSize = 24;
     bool json = false;
     int threads = 1;

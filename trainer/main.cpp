@@ -190,7 +190,9 @@ void setupPredict(CLI::App &app, std::function<int()> &run)
     sub->add_flag("--no-detect", o->noDetect, "The images are face crops: classify each whole image");
     sub->add_option("--detector", o->detector, "haar or yunet")->check(CLI::IsMember({"haar", "yunet"}))->capture_default_str();
     sub->add_option("--detector-model", o->detectorModel, "YuNet ONNX file, or another Haar cascade");
-    sub->add_option("--threshold", o->threshold, "Detection threshold (as the element's)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    sub->add_option("--threshold", o->threshold, "Detection threshold (as the element's; -1: the detector's default)")
+        ->check(CLI::Range(-1.0, 1.0))
+        ->capture_default_str();
     sub->add_option("--min-face-size", o->minFaceSize, "Smallest face side, pixels")->capture_default_str();
     sub->add_flag("--json", o->json, "Print JSON instead of text");
     sub->callback([o, &run] { run = [o] { return runPredict(*o); }; });

@@ -38,6 +38,24 @@ std::string defaultHaarCascadePath()
     return FEREMOTION_HAAR_CASCADE;
 }
 
+std::string yunetReleaseFor(int opencvMajor, int opencvMinor)
+{
+    const bool from48 = opencvMajor > 4 || (opencvMajor == 4 && opencvMinor >= 8);
+    return from48 ? "face_detection_yunet_2023mar.onnx" : "face_detection_yunet_2022mar.onnx";
+}
+
+std::string yunetReleaseForThisOpenCV()
+{
+    return yunetReleaseFor(cv::getVersionMajor(), cv::getVersionMinor());
+}
+
+float defaultThreshold(DetectorKind kind)
+{
+    if (kind == DetectorKind::YuNet && yunetReleaseForThisOpenCV() == yunetReleaseFor(4, 8))
+        return 0.8f;
+    return 0.9f;
+}
+
 namespace {
 
 void requireReadable(const std::string &path, const std::string &what)
@@ -71,6 +89,11 @@ void sortLargestFirst(std::vector<Detection> &faces)
 float haarConfidence(int neighbours)
 {
     return 1.0f - 0.5f / static_cast<float>(std::max(1, neighbours));
+}
+
+float thresholdOf(DetectorKind kind, const DetectorSettings &settings)
+{
+    return settings.threshold < 0 ? defaultThreshold(kind) : settings.threshold;
 }
 
 int minNeighboursFor(float threshold)
@@ -110,14 +133,15 @@ public:
         if (view.image.cols < window.width || view.image.rows < window.height)
             return {};
         const int minSide = std::max(window.width, static_cast<int>(settings.minFaceSize * view.scaleX));
-        const int minNeighbours = minNeighboursFor(settings.threshold);
+        const float threshold = thresholdOf(DetectorKind::Haar, settings);
+        const int minNeighbours = minNeighboursFor(threshold);
         std::vector<cv::Rect> boxes;
         std::vector<int> neighbours;
         cascade_.detectMultiScale(view.image, boxes, neighbours, 1.1, minNeighbours, 0, {minSide, minSide});
         std::vector<Detection> faces;
         for (size_t i = 0; i < boxes.size(); ++i) {
             const float confidence = haarConfidence(neighbours[i]);
-            if (confidence + 1e-6f >= settings.threshold &&
+            if (confidence + 1e-6f >= threshold &&
                 (!settings.verifyHaarFaces || verifier_.empty() || confirmedByVerifier(view.image, boxes[i])))
                 faces.push_back(toFrame(boxes[i], confidence, view));
         }
@@ -159,7 +183,7 @@ public:
         try {
             net_ = cv::FaceDetectorYN::create(path_, "", {320, 320}, 0.5f, 0.3f, 5000);
         } catch (const cv::Exception &e) {
-            throw std::runtime_error("YuNet model '" + path_ + "' cannot be loaded: " + e.what());
+            throw std::runtime_error(unusable("cannot be loaded", e));
         }
         if (!net_)
             throw std::runtime_error("YuNet model '" + path_ + "' cannot be loaded");
@@ -180,14 +204,15 @@ public:
             view.image = padded;
         }
         net_->setInputSize(view.image.size());
-        net_->setScoreThreshold(settings.threshold);
+        const float threshold = thresholdOf(DetectorKind::YuNet, settings);
+        net_->setScoreThreshold(threshold);
         cv::Mat rows;
         net_->detect(view.image, rows);
         std::vector<Detection> faces;
         for (int i = 0; i < rows.rows; ++i) {
             const float *r = rows.ptr<float>(i);
             Detection d = toFrame({r[0], r[1], r[2], r[3]}, std::clamp(r[14], 0.0f, 1.0f), view);
-            if (d.confidence < settings.threshold || std::min(d.box.width, d.box.height) < settings.minFaceSize)
+            if (d.confidence < threshold || std::min(d.box.width, d.box.height) < settings.minFaceSize)
                 continue;
             // YuNet boxes may reach past the frame; keep them inside so crops and metadata agree.
             const float x1 = std::min<float>(frame.width, d.box.x + d.box.width);
@@ -204,7 +229,7 @@ public:
     }
 
 private:
-    // Some YuNet releases load in this OpenCV but fail on every frame (2023mar needs OpenCV 4.8):
+    // A YuNet release made for the other side of OpenCV 4.8 may load here but fail on every frame:
     // one detection on a blank image turns that into an error at start, naming the file.
     void requireRunnable()
     {
@@ -212,13 +237,17 @@ private:
             cv::Mat rows;
             net_->detect(cv::Mat(320, 320, CV_8UC3, cv::Scalar::all(0)), rows);
         } catch (const cv::Exception &e) {
-            std::string what = e.what();
-            what = what.substr(0, what.find_last_not_of('\n') + 1);
-            throw std::runtime_error("YuNet model '" + path_ + "' loads but cannot run in OpenCV " CV_VERSION
-                                     " (use face_detection_yunet_2022mar.onnx; the 2023mar release needs "
-                                     "OpenCV 4.8 or newer): " +
-                                     what);
+            throw std::runtime_error(unusable("loads but cannot run", e));
         }
+    }
+
+    std::string unusable(const std::string &problem, const cv::Exception &e) const
+    {
+        std::string what = e.what();
+        what = what.substr(0, what.find_last_not_of('\n') + 1);
+        return "YuNet model '" + path_ + "' " + problem + " in OpenCV " + cv::getVersionString() + " (use " +
+               yunetReleaseForThisOpenCV() + ": face_detection_yunet_2022mar.onnx runs on OpenCV below 4.8, " +
+               "face_detection_yunet_2023mar.onnx on 4.8 and newer): " + what;
     }
 
     std::string path_;
@@ -239,10 +268,11 @@ public:
 
 std::vector<Detection> RoiDetector::detect(const FrameView &frame, const DetectorSettings &settings)
 {
+    const float threshold = thresholdOf(DetectorKind::Roi, settings);
     std::vector<Detection> faces;
     for (size_t i = 0; i < regions_.size(); ++i) {
         Detection face = regions_[i];
-        if (face.confidence < settings.threshold || cropRect(face.box, 0, frame.width, frame.height).empty())
+        if (face.confidence < threshold || cropRect(face.box, 0, frame.width, frame.height).empty())
             continue;
         face.regionIndex = static_cast<int>(i);
         faces.push_back(face);

@@ -15,11 +15,14 @@ enum class DetectorKind { Haar, YuNet, Roi, FullFrame };
 
 std::string toString(DetectorKind kind);
 
+// DetectorSettings::threshold for "the detector's own default" (defaultThreshold()).
+constexpr float kDetectorsDefaultThreshold = -1.0f;
+
 struct DetectorSettings {
-    // Minimum detection confidence in [0,1]. YuNet: its face score. Haar: 1 - 1/(2n) for a face
-    // seen by n overlapping raw detections; 0.9 is OpenCV's customary minNeighbors of 5, which
-    // keeps faces seen at least 6 times.
-    float threshold = 0.9f;
+    // Minimum detection confidence in [0,1], or below 0 for defaultThreshold(kind). YuNet: its
+    // face score. Haar: 1 - 1/(2n) for a face seen by n overlapping raw detections; 0.9 is OpenCV's
+    // customary minNeighbors of 5, which keeps faces seen at least 6 times. Roi: upstream's confidence.
+    float threshold = kDetectorsDefaultThreshold;
     int minFaceSize = 24; // frame pixels; smaller faces are ignored
     // Frames whose longer side exceeds this are detected on a downscaled copy (0 = never).
     int maxDetectionSide = 640;
@@ -38,6 +41,18 @@ public:
 
 // Default Haar cascade of Debian's opencv-data.
 std::string defaultHaarCascadePath();
+
+// The file name of the OpenCV zoo's YuNet release that the given OpenCV runs: 2022mar below OpenCV
+// 4.8 (Debian 12's 4.6), 2023mar from 4.8 on (Debian 13's 4.10). Neither runs on the other side.
+std::string yunetReleaseFor(int opencvMajor, int opencvMinor);
+// The same for the OpenCV this process runs on.
+std::string yunetReleaseForThisOpenCV();
+
+// The threshold a detector uses when none is set: 0.9 for haar (minNeighbors 5), roi and
+// full-frame; for yunet 0.9 below OpenCV 4.8 and 0.8 from 4.8 on. The 2023mar release scores
+// lower than 2022mar (at most 0.95; faces 2022mar scores 1.0 get 0.85-0.93), and at 0.8 it keeps
+// about as many faces on our clips as 2022mar does at 0.9 (docs/detection.md).
+float defaultThreshold(DetectorKind kind);
 
 // `modelPath`: the cascade XML for haar (empty: the default), the ONNX file for yunet, unused
 // otherwise. Throws std::runtime_error naming the file when it cannot be loaded.

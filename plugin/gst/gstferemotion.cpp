@@ -19,8 +19,9 @@
  * gst-launch-1.0 -m filesrc location=clip.mp4 ! decodebin ! videoconvert ! feremotion overlay=false post-messages=true ! fakesink
  * ]| Prints one "feremotion" message per frame with every face's box, label and probabilities.
  * |[
- * gst-launch-1.0 v4l2src ! videoconvert ! feremotion detector=yunet detector-model=face_detection_yunet_2022mar.onnx ! videoconvert ! autovideosink
- * ]| Uses OpenCV's YuNet face detector instead of the default Haar cascade.
+ * gst-launch-1.0 v4l2src ! videoconvert ! feremotion detector=yunet detector-model=face_detection_yunet_2023mar.onnx ! videoconvert ! autovideosink
+ * ]| Uses OpenCV's YuNet face detector instead of the default Haar cascade (the 2023mar release needs
+ * OpenCV 4.8 or newer, as on Debian 13; take face_detection_yunet_2022mar.onnx below 4.8, as on Debian 12).
  */
 
 #include "gstferemotion.h"
@@ -57,7 +58,7 @@ constexpr Precision kDefaultPrecision = Precision::Auto;
 constexpr guint kDefaultBatchSize = 8;
 constexpr guint kMaxBatchSize = 1024;
 constexpr DetectorKind kDefaultDetector = DetectorKind::Haar;
-constexpr gfloat kDefaultThreshold = 0.9f;
+constexpr gfloat kDefaultThreshold = kDetectorsDefaultThreshold;
 constexpr guint kDefaultMinFaceSize = 24;
 constexpr guint kMaxFaceSize = 16384;
 constexpr guint kDefaultDetectionMaxSide = 640;
@@ -380,8 +381,8 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
         return classifier;
     };
     if (settings.detector == DetectorKind::YuNet && settings.detectorModel.empty())
-        throw std::runtime_error("detector=yunet needs detector-model, the path of a YuNet ONNX file "
-                                 "such as face_detection_yunet_2022mar.onnx");
+        throw std::runtime_error("detector=yunet needs detector-model, the path of a YuNet ONNX file: " +
+                                 yunetReleaseForThisOpenCV() + " for this OpenCV");
     auto detector = createDetector(settings.detector, settings.detectorModel);
     if (settings.modelInstanceId.empty()) {
         priv->classifier = loadClassifier();
@@ -954,18 +955,21 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
     g_object_class_install_property(
         gobject_class, PROP_DETECTOR_MODEL,
         g_param_spec_string("detector-model", "Detector model",
-                            "Model file of the detector: the YuNet ONNX file for detector=yunet (required), or "
+                            "Model file of the detector: the YuNet ONNX file for detector=yunet (required; "
+                            "face_detection_yunet_2022mar.onnx on OpenCV below 4.8, _2023mar on 4.8 and newer), or "
                             "another Haar/LBP cascade XML for detector=haar (default: opencv-data's "
                             "haarcascade_frontalface_default.xml)",
                             nullptr, readyFlags));
     g_object_class_install_property(
         gobject_class, PROP_THRESHOLD,
         g_param_spec_float("threshold", "Detection threshold",
-                           "Lowest face confidence kept (0-1). yunet: its face score; haar: 1 - 1/(2n) for a face "
-                           "seen by n overlapping raw detections; OpenCV's minNeighbors is "
-                           "ceil(0.5/(1-threshold)) and it keeps faces seen more often (0.9: minNeighbors 5, OpenCV's "
-                           "usual value, so n >= 6); roi: the upstream detection confidence",
-                           0.0f, 1.0f, kDefaultThreshold, playingFlags));
+                           "Lowest face confidence kept (0-1), or -1 for the detector's default. yunet: its face "
+                           "score (default 0.9 on OpenCV below 4.8 with the 2022mar release, 0.8 from 4.8 with "
+                           "2023mar, which scores lower); haar: 1 - 1/(2n) for a face seen by n overlapping raw "
+                           "detections; OpenCV's minNeighbors is ceil(0.5/(1-threshold)) and it keeps faces seen more "
+                           "often (default 0.9: minNeighbors 5, OpenCV's usual value, so n >= 6); roi: the upstream "
+                           "detection confidence (default 0.9)",
+                           -1.0f, 1.0f, kDefaultThreshold, playingFlags));
     g_object_class_install_property(
         gobject_class, PROP_MIN_FACE_SIZE,
         g_param_spec_uint("min-face-size", "Minimum face size",

@@ -24,7 +24,17 @@ REPO = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else Path(__file__).reso
 SHARED = Path(os.environ.get('FEREMOTION_SHARED') or REPO.parent / 'shared')
 CLIP = SHARED / 'media' / 'video_01.mp4'
 CLIP_FRAMES = 89
-YUNET = SHARED / 'models' / 'face_detection_yunet_2022mar.onnx'
+
+
+def yunet_release():
+    """The YuNet file of ../shared/models that this system's OpenCV runs (python3-opencv is built from
+    the OpenCV the plugin links): 2022mar below OpenCV 4.8 (Debian 12), 2023mar from 4.8 (Debian 13)."""
+    import cv2
+    major, minor = (int(part) for part in cv2.__version__.split('.')[:2])
+    return 'face_detection_yunet_2023mar.onnx' if (major, minor) >= (4, 8) else 'face_detection_yunet_2022mar.onnx'
+
+
+YUNET = SHARED / 'models' / yunet_release()
 
 Gst.init(None)
 
