@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Specification of the face detectors, on the real stills in ../shared/media.
+#include <algorithm>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -132,13 +133,30 @@ TEST(YuNetDetector, FindsTheAstronautsFace)
     EXPECT_GT(faces[0].confidence, 0.8f);
 }
 
-TEST(YuNetDetector, FindsTheFourPeopleInTheGroupPhotoInEveryFormat)
+// The group photo (1280x853) has four whole faces and, at the top edge right of centre, a fifth
+// cut off above the nose: the 2023mar release finds it at its default threshold (score 0.86), 2022mar
+// does not (0.85 < 0.9).
+TEST(YuNetDetector, FindsTheFourWholeFacesOfTheGroupPhotoInEveryFormat)
 {
     REQUIRE_MEDIA(image, "pexels-group.jpeg");
     if (yunetModel().empty())
         GTEST_SKIP() << missingYuNetModel();
-    for (PixelFormat format : allFormats())
-        EXPECT_EQ(detectIn(image, DetectorKind::YuNet, format).size(), 4u) << toString(format);
+    const std::vector<cv::Point> wholeFaces{{224, 326}, {370, 82}, {684, 144}, {1014, 376}};
+    const cv::Point cutOffFace{1016, 25};
+    for (PixelFormat format : allFormats()) {
+        const auto faces = detectIn(image, DetectorKind::YuNet, format);
+        for (const cv::Point &centre : wholeFaces)
+            EXPECT_TRUE(std::any_of(faces.begin(), faces.end(),
+                                    [&](const Detection &face) { return contains(face.box, centre.x, centre.y); }))
+                << toString(format) << ": no face at " << centre;
+        for (const Detection &face : faces) {
+            const bool known = std::any_of(wholeFaces.begin(), wholeFaces.end(),
+                                           [&](const cv::Point &centre) { return contains(face.box, centre.x, centre.y); });
+            EXPECT_TRUE(known || contains(face.box, cutOffFace.x, cutOffFace.y))
+                << toString(format) << ": a face where nobody is, at " << face.box.x << "," << face.box.y;
+        }
+        EXPECT_LE(faces.size(), wholeFaces.size() + 1) << toString(format);
+    }
 }
 
 TEST(HaarDetector, FindsTheGroupInEveryFormat)
