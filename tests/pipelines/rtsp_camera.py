@@ -16,14 +16,15 @@ import gi
 
 gi.require_version('Gst', '1.0')
 gi.require_version('GstRtspServer', '1.0')
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+gi.require_version('GstVideo', '1.0')
+from gi.repository import GLib, Gst, GstRtspServer, GstVideo  # noqa: E402
 
 LAUNCH = ('( appsrc name=frames is-live=true do-timestamp=true format=time ! videoconvert ! '
           'openh264enc gop-size={gop} ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )')
 
 
 def decode_frames(path):
-    """All frames of a clip as raw I420 buffers, and their caps."""
+    """All frames of a clip as raw I420 bytes, and their caps."""
     pipeline = Gst.parse_launch('filesrc name=src ! decodebin ! videoconvert ! video/x-raw,format=I420 ! '
                                 'appsink name=sink sync=false')
     pipeline.get_by_name('src').set_property('location', path)
@@ -34,7 +35,8 @@ def decode_frames(path):
         sample = sink.emit('pull-sample')
         if sample is None:
             break
-        frames.append(sample.get_buffer())
+        buffer = sample.get_buffer()
+        frames.append(buffer.extract_dup(0, buffer.get_size()))
         caps = sample.get_caps()
     pipeline.set_state(Gst.State.NULL)
     if not frames:
@@ -49,9 +51,11 @@ class LoopingFactory(GstRtspServer.RTSPMediaFactory):
         super().__init__()
         self.frames = frames
         self.fps = fps
-        size = caps.get_structure(0)
-        self.caps = Gst.Caps.from_string(f'video/x-raw,format=I420,width={size.get_int("width")[1]},'
-                                         f'height={size.get_int("height")[1]},framerate={fps}/1')
+        # Through VideoInfo: gst-python 1.26 (Debian 13) hands out caps structures as wrappers without
+        # the getters of 1.22's.
+        size = GstVideo.VideoInfo.new_from_caps(caps)
+        self.caps = Gst.Caps.from_string(f'video/x-raw,format=I420,width={size.width},height={size.height},'
+                                         f'framerate={fps}/1')
         self.set_launch(LAUNCH.format(gop=fps))
         self.set_shared(True)
         self.connect('media-configure', self.on_media_configure)
@@ -64,7 +68,8 @@ class LoopingFactory(GstRtspServer.RTSPMediaFactory):
         def push():
             if not state['running']:
                 return GLib.SOURCE_REMOVE
-            buffer = self.frames[state['index'] % len(self.frames)].copy()
+            # A new buffer each time: gst-python 1.26 (Debian 13) makes a copy() of a buffer read-only.
+            buffer = Gst.Buffer.new_wrapped(self.frames[state['index'] % len(self.frames)])
             buffer.duration = Gst.SECOND // self.fps
             state['index'] += 1
             appsrc.emit('push-buffer', buffer)  # FLUSHING until the media plays: dropped, fine

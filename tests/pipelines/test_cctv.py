@@ -145,7 +145,9 @@ def main():
         stop(server)
         wait_for('a disconnected event from each camera',
                  lambda: all(frames_after(records_of(f), 'disconnected') == 0 for f in files), 30)
-        time.sleep(3)  # reconnections fail while the server is down
+        # Down long enough for the first reconnection (1 s after the outage) to fail: at once on GStreamer
+        # 1.22, after rtspsrc's own retries (about 4 s) on 1.26, by --timeout (5 s) at the latest.
+        time.sleep(7)
         server = start_camera_server(port)
         wait_for('10 frame records after a reconnected event from each camera',
                  lambda: all((frames_after(records_of(f), 'reconnected') or 0) >= 10 for f in files), 60)
