@@ -1,8 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Installs every Debian 12 package that building, running, testing and benchmarking feremotion need.
+# Installs every Debian package that building, running, testing and benchmarking feremotion need,
+# on Debian 12 (bookworm) or 13 (trixie): the package names are the same on both.
 # Idempotent: packages already present are skipped by apt; nothing is downloaded outside Debian.
 set -eu
+
+RELEASE=$(. /etc/os-release 2>/dev/null && echo "${VERSION_ID:-unknown}")
+case "$RELEASE" in
+  12 | 13) ;;
+  *) echo "setup: this is not Debian 12 or 13 (VERSION_ID '$RELEASE' in /etc/os-release): trying the same packages" >&2 ;;
+esac
 
 PACKAGES="build-essential meson ninja-build pkg-config
   libtorch-dev libopenblas0-openmp

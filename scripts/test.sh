@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Sets up a Debian 12 machine, builds feremotion and runs every test suite.
+# Sets up a Debian 12 or 13 machine, builds feremotion and runs every test suite.
 # Tests that need ../shared (FER-2013, media, YuNet) skip with a message when it is absent.
 set -eu
 cd "$(dirname "$0")/.."
