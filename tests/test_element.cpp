@@ -953,6 +953,42 @@ TEST_F(Element, ExportRefusesToAppendWebVtt)
     gst_object_unref(element);
 }
 
+// An application's source URI or an upstream region type in another encoding (Latin-1 here) once aborted
+// the process from inside the streaming thread (nlohmann::json throws on it).
+TEST_F(Element, ExportWritesTextThatIsNotUtf8WithReplacementCharactersAndWarnsOnce)
+{
+    const std::string path = dir_->file("latin1.jsonl");
+    Harness h = makeHarness("feremotionexport name=export location=" + path);
+    gst_element_set_state(h->element, GST_STATE_NULL);
+    GstElement *exporter = gst_bin_get_by_name(GST_BIN(h->element), "export");
+    g_object_set(exporter, "source", "file:///caf\xe9.mp4", nullptr);
+    gst_object_unref(exporter);
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    gst_harness_play(h.get());
+    gst_harness_set_src_caps_str(h.get(), capsFor(GST_VIDEO_FORMAT_RGB, 64, 48).c_str());
+    for (int i = 0; i < 2; ++i) {
+        GstBuffer *in = frame(GST_VIDEO_FORMAT_RGB, 64, 48);
+        // GStreamer itself refuses strings that are not UTF-8 in a structure (an emotion's label), not
+        // in a region's type.
+        gst_buffer_add_video_region_of_interest_meta(in, "f\xe4" "ce", 0, 0, 32, 32);
+        gst_buffer_unref(gst_harness_push_and_pull(h.get(), in));
+    }
+    const auto lines = linesOf(path);
+    ASSERT_EQ(lines.size(), 2u);
+    const auto record = nlohmann::json::parse(lines[1]);
+    EXPECT_EQ(record["source"], "file:///caf\xef\xbf\xbd.mp4");
+    EXPECT_EQ(record["objects"][0]["roi_type"], "f\xef\xbf\xbd" "ce");
+    int warnings = 0;
+    while (GstMessage *message = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING)) {
+        ++warnings;
+        gst_message_unref(message);
+    }
+    EXPECT_EQ(warnings, 1);
+    gst_element_set_bus(h->element, nullptr);
+    gst_object_unref(bus);
+}
+
 TEST_F(Element, TinyFramesAreFollowedBetweenDetections)
 {
     for (int side : {1, 2, 7}) {

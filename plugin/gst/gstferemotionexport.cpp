@@ -27,6 +27,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <utility>
 
 #include <gst/video/video.h>
 #include <nlohmann/json.hpp>
@@ -81,6 +82,7 @@ struct GstFerEmotionExportPrivate {
     bool haveInfo = false;
     CueWindow cue;
     GstClockTime lastCueEnd = 0;
+    bool warnedInvalidText = false; // once per start
 };
 
 struct _GstFerEmotionExport {
@@ -145,7 +147,18 @@ bool booleanField(const GstStructure *s, const char *field)
     return gst_structure_get_boolean(s, field, &value) && value;
 }
 
-std::vector<Face> facesOf(GstBuffer *buffer, int width, int height)
+// Text from the application or from upstream metadata as valid UTF-8, which every format is (and
+// without which nlohmann::json throws): bytes that are not become U+FFFD, and `replaced` is set.
+std::string validUtf8(const char *text, bool &replaced)
+{
+    if (g_utf8_validate(text, -1, nullptr))
+        return text;
+    replaced = true;
+    g_autofree gchar *valid = g_utf8_make_valid(text, -1);
+    return valid;
+}
+
+std::vector<Face> facesOf(GstBuffer *buffer, int width, int height, bool &replacedText)
 {
     std::vector<Face> faces;
     gpointer state = nullptr;
@@ -157,7 +170,7 @@ std::vector<Face> facesOf(GstBuffer *buffer, int width, int height)
         f.w = static_cast<int>(roi->w);
         f.h = static_cast<int>(roi->h);
         f.id = roi->id;
-        f.roiType = roi->roi_type ? g_quark_to_string(roi->roi_type) : "";
+        f.roiType = roi->roi_type ? validUtf8(g_quark_to_string(roi->roi_type), replacedText) : "";
         f.xMin = width ? static_cast<double>(roi->x) / width : 0;
         f.yMin = height ? static_cast<double>(roi->y) / height : 0;
         f.xMax = width ? static_cast<double>(roi->x + roi->w) / width : 0;
@@ -180,7 +193,7 @@ std::vector<Face> facesOf(GstBuffer *buffer, int width, int height)
         }
         if (e && gst_structure_get_string(e, "label")) {
             f.hasEmotion = true;
-            f.label = gst_structure_get_string(e, "label");
+            f.label = gst_structure_get_string(e, "label"); // GStreamer keeps structure strings UTF-8
             gst_structure_get_int(e, "label_id", &f.labelId);
             gst_structure_get_double(e, "confidence", &f.confidence);
             f.probabilities = doubleArray(e, "probabilities");
@@ -354,6 +367,16 @@ static bool finish_cue(GstFerEmotionExport *self)
     return written;
 }
 
+static void warn_invalid_text(GstFerEmotionExport *self, const char *where)
+{
+    if (std::exchange(self->priv->warnedInvalidText, true))
+        return;
+    GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                        ("Text that is not UTF-8 in %s is written with U+FFFD replacement characters to '%s'.", where,
+                         self->priv->active.location.c_str()),
+                        ("said once per run"));
+}
+
 static gboolean gst_fer_emotion_export_start(GstBaseTransform *trans)
 {
     auto *self = GST_FER_EMOTION_EXPORT(trans);
@@ -363,6 +386,11 @@ static gboolean gst_fer_emotion_export_start(GstBaseTransform *trans)
         priv->active = priv->settings;
         GST_OBJECT_UNLOCK(self);
     }
+    priv->warnedInvalidText = false;
+    bool replaced = false;
+    priv->active.source = validUtf8(priv->active.source.c_str(), replaced);
+    if (replaced)
+        warn_invalid_text(self, "the source property");
     if (priv->active.location.empty()) {
         GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No file name given: set the location property."), (nullptr));
         return FALSE;
@@ -473,13 +501,15 @@ static GstFlowReturn write_cue_frame(GstFerEmotionExport *self, GstBuffer *buffe
     return GST_FLOW_OK;
 }
 
-static GstFlowReturn gst_fer_emotion_export_transform_ip(GstBaseTransform *trans, GstBuffer *buffer)
+static GstFlowReturn export_frame(GstFerEmotionExport *self, GstBuffer *buffer)
 {
-    auto *self = GST_FER_EMOTION_EXPORT(trans);
     GstFerEmotionExportPrivate *priv = self->priv;
     const int width = priv->haveInfo ? GST_VIDEO_INFO_WIDTH(&priv->info) : 0;
     const int height = priv->haveInfo ? GST_VIDEO_INFO_HEIGHT(&priv->info) : 0;
-    const auto faces = facesOf(buffer, width, height);
+    bool replacedText = false;
+    const auto faces = facesOf(buffer, width, height, replacedText);
+    if (replacedText)
+        warn_invalid_text(self, "a region's roi_type");
     const guint64 frame = priv->frame++;
     if (priv->active.format == ExportFormat::WebVtt)
         return write_cue_frame(self, buffer, frame, faces);
@@ -492,6 +522,19 @@ static GstFlowReturn gst_fer_emotion_export_transform_ip(GstBaseTransform *trans
                                  ? jsonRecord(faces, GST_BUFFER_PTS(buffer), frame, width, height, priv->active.source)
                                  : csvRows(faces, GST_BUFFER_PTS(buffer), frame);
     return write_text(self, text) ? GST_FLOW_OK : GST_FLOW_ERROR;
+}
+
+static GstFlowReturn gst_fer_emotion_export_transform_ip(GstBaseTransform *trans, GstBuffer *buffer)
+{
+    auto *self = GST_FER_EMOTION_EXPORT(trans);
+    try {
+        return export_frame(self, buffer);
+    } catch (const std::exception &e) {
+        GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not export frame %" G_GUINT64_FORMAT "'s results to '%s': %s",
+                                                 self->priv->frame, self->priv->active.location.c_str(), e.what()),
+                          (nullptr));
+        return GST_FLOW_ERROR;
+    }
 }
 
 static void gst_fer_emotion_export_set_property(GObject *object, guint id, const GValue *value, GParamSpec *pspec)
