@@ -13,25 +13,33 @@ written to the camera's file as event lines while it is down:
 ("connected" marks a camera's first frame in a run). Frame records restart their timestamps after
 each (re)connection. Files are appended to, also across runs; two runs at once cannot share an
 output folder (it holds a lock, .cctv.lock). Runs until Ctrl-C, SIGTERM or --duration, then ends
-every stream with EOS so that all files are complete."""
+every stream with EOS so that all files are complete.
+
+A camera's user name and password (rtsp://admin:secret@cam/live) are used to connect only: logs,
+events and records name it as rtsp://cam/live. The restream listens on 127.0.0.1 unless
+--restream-address says otherwise; --restream-credentials asks viewers for a user name and
+password (RTSP digest authentication)."""
 
 import argparse
 import datetime
 import fcntl
+import ipaddress
 import json
 import os
 import signal
 import sys
 import threading
 import time
+import urllib.parse
 
 import gi
 
 import common
 from common import GLib, Gst
 
+gi.require_version('GstRtsp', '1.0')
 gi.require_version('GstRtspServer', '1.0')
-from gi.repository import GstRtspServer  # noqa: E402
+from gi.repository import GstRtsp, GstRtspServer  # noqa: E402
 
 EXAMPLES = """examples, from the top of a checkout (with the plugin installed, drop "meson devenv -C build -w ."):
   meson devenv -C build -w . pipelines/cctv.py rtsp://10.0.0.11/stream rtsp://10.0.0.12/stream
@@ -61,7 +69,13 @@ def parse_args():
     parser.add_argument('-o', '--output', default='cctv-output', metavar='FOLDER',
                         help='folder of the camN.jsonl files, created if needed (default %(default)s)')
     parser.add_argument('--restream-port', type=int, metavar='PORT',
-                        help='serve each camera\'s annotated video at rtsp://HOST:PORT/camN')
+                        help='serve each camera\'s annotated video at rtsp://ADDRESS:PORT/camN')
+    parser.add_argument('--restream-address', default='127.0.0.1', metavar='ADDRESS',
+                        help='address the restream listens on (default %(default)s: this machine only; '
+                             '0.0.0.0 for every interface)')
+    parser.add_argument('--restream-credentials', metavar='FILE',
+                        help='viewers must log in (RTSP digest authentication) as one of the '
+                             '"user:password" lines of FILE (default: no login)')
     parser.add_argument('--duration', type=amount, metavar='SECONDS', help='stop after this long (default: run '
                         'until Ctrl-C or SIGTERM)')
     parser.add_argument('--timeout', type=amount, default=10, metavar='SECONDS',
@@ -91,6 +105,7 @@ class Camera:
 
     def __init__(self, index, uri, args, on_fatal):
         self.name, self.uri, self.args, self.on_fatal = f'cam{index}', uri, args, on_fatal
+        self.public_uri = common.without_credentials(uri)  # what logs and files say
         self.results = os.path.join(args.output, self.name + '.jsonl')
         self.channel = 'feremotion-cctv-' + self.name  # intervideosink -> the RTSP server
         self.pipeline = None
@@ -107,12 +122,19 @@ class Camera:
         self.outages = 0
         self.warnings = set()          # texts logged: a camera reconnected or a file replayed repeats them
 
+    def redact(self, text):
+        """`text` (ours or GStreamer's) with the camera's credentials taken out."""
+        text = text.replace(self.uri, self.public_uri)
+        userinfo = urllib.parse.urlsplit(self.uri).netloc.rpartition('@')[0]
+        return text.replace(userinfo, '***') if userinfo else text
+
     def log(self, message):
-        common.log(f'{self.name}: {message}')
+        common.log(self.redact(f'{self.name}: {message}'))
 
     def write_event(self, event, **fields):
+        fields = {key: self.redact(value) if isinstance(value, str) else value for key, value in fields.items()}
         with open(self.results, 'a') as results:
-            results.write(json.dumps({'event': event, 'camera': self.name, 'source': self.uri,
+            results.write(json.dumps({'event': event, 'camera': self.name, 'source': self.public_uri,
                                       'time': utc_now(), **fields}) + '\n')
 
     def start(self):
@@ -129,7 +151,7 @@ class Camera:
                                     overlay=bool(self.args.restream_port))
         export = pipeline.get_by_name('export')
         export.set_property('location', self.results)
-        export.set_property('source', self.uri)
+        export.set_property('source', self.public_uri)
         export.get_static_pad('sink').add_probe(Gst.PadProbeType.BUFFER, self.on_frame)
         if self.args.restream_port:
             pipeline.get_by_name('out').set_property('channel', self.channel)
@@ -173,7 +195,7 @@ class Camera:
             reason = common.describe_error(message)
             if message.src.get_name() in ('analysis', 'export') and not self.ever_connected:
                 self.teardown()  # settings or output folder: retrying cannot help
-                self.on_fatal(f'{self.name}: {reason}')
+                self.on_fatal(self.redact(f'{self.name}: {reason}'))
             else:
                 self.fail(reason)
         elif message.type == Gst.MessageType.EOS:
@@ -237,19 +259,73 @@ class Camera:
         return pipeline
 
 
-def start_restream_server(cameras, port):
+VIEWER_ROLE = 'viewer'
+
+
+def read_credentials(path):
+    """[(user, password)] from the "user:password" lines of a file (blank lines and # comments skipped)."""
+    try:
+        with open(path, encoding='utf-8') as file:
+            lines = file.read().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        common.fail(f'cannot read --restream-credentials "{path}": {getattr(error, "strerror", None) or error}')
+    credentials = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith('#'):
+            continue
+        user, colon, password = line.partition(':')
+        if not colon or not user or not password:
+            common.fail(f'--restream-credentials "{path}" line {number}: not "user:password"')
+        credentials.append((user, password))
+    if not credentials:
+        common.fail(f'--restream-credentials "{path}" holds no "user:password" line')
+    return credentials
+
+
+def restream_auth(credentials):
+    """gst-rtsp-server's digest authentication (the password never crosses the network, as it would
+    with basic): every listed user gets the viewer role."""
+    auth = GstRtspServer.RTSPAuth()
+    token = GstRtspServer.RTSPToken()
+    token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, VIEWER_ROLE)
+    for user, password in credentials:
+        auth.add_digest(user, password, token)
+    auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+    return auth
+
+
+def is_loopback(address):
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == 'localhost'
+
+
+def start_restream_server(cameras, port, address, credentials):
     server = GstRtspServer.RTSPServer()
+    server.set_address(address)
     server.set_service(str(port))
+    if credentials:
+        server.set_auth(restream_auth(credentials))
+    elif not is_loopback(address):
+        common.log(f'warning: the restream on {address} serves every camera to anyone who can reach it: '
+                   'give --restream-credentials to ask for a login')
     mounts = server.get_mount_points()
     for camera in cameras:
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(RESTREAM_LAUNCH.format(channel=camera.channel))
         factory.set_shared(True)  # one encoder per camera, however many viewers
+        if credentials:
+            factory.add_role_from_structure(Gst.Structure.new_from_string(
+                f'{VIEWER_ROLE}, media.factory.access=(boolean)true, media.factory.construct=(boolean)true'))
         mounts.add_factory('/' + camera.name, factory)
     if server.attach(None) == 0:
-        common.fail(f'cannot serve RTSP on port {port} (in use?)', common.EXIT_FAILED)
+        common.fail(f'cannot serve RTSP on {address} port {port} (in use, or not an address of this machine?)',
+                    common.EXIT_FAILED)
+    host = f'[{address}]' if ':' in address else address
+    login = ' (login required)' if credentials else ''
     for camera in cameras:
-        camera.log(f'annotated video at rtsp://HOST:{port}/{camera.name}')
+        camera.log(f'annotated video at rtsp://{host}:{port}/{camera.name}{login}')
     return server
 
 
@@ -290,10 +366,12 @@ def main():
 
     cameras = [Camera(index, uri, args, on_fatal) for index, uri in enumerate(uris)]
     for camera in cameras:
-        camera.log(f'{camera.uri} -> {camera.results}')
+        camera.log(f'{camera.public_uri} -> {camera.results}')
     common.log(f'the cameras share one model as model-instance-id "{args.model_instance_id}"')
     if args.restream_port:
-        start_restream_server(cameras, args.restream_port)  # the main loop's source keeps it alive
+        credentials = read_credentials(args.restream_credentials) if args.restream_credentials else []
+        # the main loop's source keeps the server alive
+        start_restream_server(cameras, args.restream_port, args.restream_address, credentials)
 
     def watchdog():
         now = time.monotonic()

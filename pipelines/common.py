@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import urllib.parse
 
 import gi
 
@@ -114,6 +115,15 @@ def to_uri(text):
     if not os.path.exists(text):
         fail(f'input "{text}" does not exist (give a path or a URI)')
     return Gst.filename_to_uri(os.path.abspath(text))
+
+
+def without_credentials(uri):
+    """The URI without its user name and password (rtsp://admin:secret@cam/live -> rtsp://cam/live):
+    what is logged or written names a camera this way, so its password stays in memory only."""
+    parts = urllib.parse.urlsplit(uri)
+    if '@' not in parts.netloc:
+        return uri
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition('@')[2]))
 
 
 def has_property(element, name):

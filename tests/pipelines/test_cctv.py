@@ -4,7 +4,9 @@
 cameras share one model and restream their annotated video; the server is stopped and restarted on
 the same port mid-run. Both cameras' files must hold frames before the outage, a disconnected and a
 reconnected event, and frames after it; the log must show the outage with timestamps; a second run
-on the same output folder must be refused; SIGINT must end the run with status 0."""
+on the same output folder must be refused; SIGINT must end the run with status 0. The cameras' URIs
+carry a password that must appear in no file and no log line; the restream listens on 127.0.0.1 and
+serves only viewers who log in."""
 
 import datetime
 import json
@@ -23,6 +25,8 @@ from checks import CLIP, expect, fail
 
 HERE = Path(__file__).resolve().parent
 CAMERAS = ('cam0', 'cam1')
+CAMERA_PASSWORD = 'camera-secret-8c1f'
+VIEWER, VIEWER_PASSWORD = 'viewer', 'restream-secret-27d4'
 LOG_LINE = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} cctv\.py: ')
 
 
@@ -50,6 +54,14 @@ def stop(process):
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
+
+
+def watch_restream(port, user, password):
+    """gst-launch-1.0 watching rtsp://127.0.0.1:PORT/cam1 for 10 frames, logged in as `user` when given."""
+    login = [f'user-id={user}', f'user-pw={password}'] if user else []
+    return subprocess.run(['gst-launch-1.0', 'rtspsrc', f'location=rtsp://127.0.0.1:{port}/cam1', 'latency=100',
+                           *login, '!', 'rtph264depay', '!', 'h264parse', '!', 'avdec_h264', '!', 'identity',
+                           'eos-after=10', '!', 'fakesink'], timeout=60, capture_output=True, text=True)
 
 
 def records_of(path):
@@ -103,15 +115,20 @@ def main():
     for option, value in (('--duration', '-1'), ('--timeout', '0'), ('--max-backoff', 'x')):
         checks.run_script('cctv.py', option, value, 'rtsp://127.0.0.1:9/cam', expect_status=2, timeout=60)
     port, restream_port = free_ports(2)
+    # The fake camera asks for no login; the password in its URI must still appear nowhere.
     uri = f'rtsp://127.0.0.1:{port}/cam'
+    camera_uri = f'rtsp://operator:{CAMERA_PASSWORD}@127.0.0.1:{port}/cam'
     folder = Path(tempfile.mkdtemp())
     out = folder / 'out'
+    viewers = folder / 'viewers'
+    viewers.write_text(f'# who may watch the restream\n{VIEWER}:{VIEWER_PASSWORD}\n')
     files = [out / f'{camera}.jsonl' for camera in CAMERAS]
     server = start_camera_server(port)
     environment = dict(os.environ, GST_DEBUG='feremotion:4', GST_DEBUG_NO_COLOR='1',
                        GST_DEBUG_FILE=str(folder / 'gst-debug.log'))
     command = [checks.script('cctv.py'), '-o', str(out), '--timeout', '5', '--max-backoff', '2',
-               '--restream-port', str(restream_port), '--duration', '150', *checks.detector_options(), uri, uri]
+               '--restream-port', str(restream_port), '--restream-credentials', str(viewers), '--duration', '150',
+               *checks.detector_options(), camera_uri, camera_uri]
     print('$', ' '.join(command), flush=True)
     cctv = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=environment)
 
@@ -132,15 +149,17 @@ def main():
         expect(f'"{out}" is in use by another cctv.py run (PID {cctv.pid})' in second,
                'a second run on the same output folder does not name the run that holds it')
         print('ok: a second run on the same output folder is refused', flush=True)
-        viewer = subprocess.run(['gst-launch-1.0', 'rtspsrc', f'location=rtsp://127.0.0.1:{restream_port}/cam1',
-                                 'latency=100', '!', 'rtph264depay', '!', 'h264parse', '!', 'avdec_h264', '!',
-                                 'identity', 'eos-after=10', '!', 'fakesink'], timeout=60, capture_output=True,
-                                text=True)
+        viewer = watch_restream(restream_port, VIEWER, VIEWER_PASSWORD)
         # The end of stream comes after 10 decoded frames. The exit status is not the test: rtspsrc may
         # report the server's closed connection while it tears the session down after that.
         expect('Got EOS from element' in viewer.stdout,
                f'the restreamed rtsp://.../cam1 did not decode 10 frames:\n{viewer.stdout}{viewer.stderr}')
-        print('ok: restreamed cam1 decodes', flush=True)
+        print('ok: restreamed cam1 decodes for a viewer who logs in', flush=True)
+        for user, password in (None, None), (VIEWER, 'wrong'):
+            stranger = watch_restream(restream_port, user, password)
+            expect('Got EOS from element' not in stranger.stdout and 'Unauthorized' in stranger.stdout + stranger.stderr,
+                   f'the restream served a viewer without the password:\n{stranger.stdout}{stranger.stderr}')
+        print('ok: the restream refuses viewers without the password', flush=True)
 
         stop(server)
         wait_for('a disconnected event from each camera',
@@ -164,9 +183,14 @@ def main():
     expect(cctv.returncode == 0, f'cctv.py exited with {cctv.returncode} after SIGINT')
 
     for camera, path in zip(CAMERAS, files):
+        expect(CAMERA_PASSWORD not in path.read_text(), f'{path} holds the camera\'s password')
         check_events(path, camera, uri)
         for what in ('connected', 'disconnected:', 'reconnection 1 failed', 'reconnected after'):
             expect(f'{camera}: {what}' in log, f'the log does not say "{camera}: {what}"')
+    expect(CAMERA_PASSWORD not in log, 'the log shows the camera\'s password')
+    expect(f'annotated video at rtsp://127.0.0.1:{restream_port}/cam0 (login required)' in log,
+           'the log does not say that the restream listens on 127.0.0.1 with a login')
+    print('ok: no camera password in the files and the log; the restream listens on 127.0.0.1', flush=True)
     lines = log.splitlines()
     expect(lines and all(LOG_LINE.match(line) for line in lines), 'a log line without a timestamp')
     expect('stopping on SIGINT' in log, 'the log does not show the SIGINT')
