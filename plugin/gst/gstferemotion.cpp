@@ -38,13 +38,13 @@
 
 #include <gst/video/gstvideometa.h>
 
+#include "analyzer.h"
 #include "classifier.h"
 #include "detector.h"
 #include "gstferemotion-utils.h"
 #include "overlay.h"
 #include "preprocess.h"
 #include "shared_classifier.h"
-#include "tracker.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_fer_emotion_debug);
 #define GST_CAT_DEFAULT gst_fer_emotion_debug
@@ -195,22 +195,15 @@ struct LoadKey {
 // start and stop.
 struct GstFerEmotionPrivate {
     Settings settings;
-    // Exactly one of the two is set once started: a model of its own, or one shared by
-    // model-instance-id with other elements of the process.
-    std::unique_ptr<EmotionClassifier> classifier;
-    std::shared_ptr<SharedClassifier> shared;
-    int sharedStream = -1; // this element's stream in `shared` while started
+    // Detector, tracks and model, from start on. With a model of its own it stays loaded across
+    // stop and start while the settings name the same files; with a model shared by
+    // model-instance-id it goes at stop with this element's stream of the model.
+    std::unique_ptr<Analyzer> analyzer;
+    std::shared_ptr<SharedClassifier> shared; // set while started with a shared model
+    int sharedStream = -1;                    // this element's stream in `shared`
     std::mutex sharedLock;
-    std::unique_ptr<FaceDetector> detector;
-    FaceTracker tracker;
     LoadKey loaded;
     std::string modelName;
-
-    bool modelLoaded() const { return (classifier || shared) && detector; }
-    const ModelInfo &modelInfo() const { return shared ? shared->info() : classifier->info(); }
-    std::string deviceName() const { return shared ? shared->deviceName() : classifier->deviceName(); }
-    bool modelOptimized() const { return shared ? shared->optimized() : classifier->optimized(); }
-    Precision modelPrecision() const { return shared ? shared->precision() : classifier->precision(); }
 };
 
 struct _GstFerEmotion {
@@ -329,15 +322,18 @@ static ModelInfo bare_model_info(const Settings &settings)
     return info;
 }
 
-// Leaves the shared model's group (if in one) and lets go of it. The last holder unloads the model
-// (GPU memory, a while), which happens after the lock is released.
+// Leaves the shared model's group (if in one) and lets go of it, with the analyzer that uses it.
+// The last holder unloads the model (GPU memory, a while), which happens after the lock is released.
 static void release_shared_model(GstFerEmotionPrivate *priv)
 {
     std::shared_ptr<SharedClassifier> released;
+    std::unique_ptr<Analyzer> analyzer;
     std::lock_guard<std::mutex> lock(priv->sharedLock);
-    if (priv->shared && priv->sharedStream >= 0)
-        priv->shared->removeStream(priv->sharedStream);
+    if (!priv->shared)
+        return;
+    priv->shared->removeStream(priv->sharedStream);
     released = std::move(priv->shared);
+    analyzer = std::move(priv->analyzer);
     priv->sharedStream = -1;
 }
 
@@ -359,12 +355,11 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
     key.detector = settings.detector;
     key.detectorModel = settings.detectorModel;
     key.modelInstanceId = settings.modelInstanceId;
-    if (priv->modelLoaded() && key == priv->loaded)
+    if (priv->analyzer && key == priv->loaded)
         return;
 
-    priv->classifier.reset();
     release_shared_model(priv);
-    priv->detector.reset();
+    priv->analyzer.reset();
     const auto loadClassifier = [&] {
         ClassifierOptions options;
         options.device = settings.device;
@@ -384,23 +379,30 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
         throw std::runtime_error("detector=yunet needs detector-model, the path of a YuNet ONNX file: " +
                                  yunetReleaseForThisOpenCV() + " for this OpenCV");
     auto detector = createDetector(settings.detector, settings.detectorModel);
+    std::string device, precision;
+    bool optimized = false;
+    std::unique_ptr<FaceClassifier> classifier;
     if (settings.modelInstanceId.empty()) {
-        priv->classifier = loadClassifier();
+        auto own = loadClassifier();
+        device = own->deviceName(), precision = toString(own->precision()), optimized = own->optimized();
+        classifier = ownModel(std::move(own));
     } else {
         auto shared = acquireSharedClassifier(settings.modelInstanceId, key.describeModel(), loadClassifier);
+        device = shared->deviceName(), precision = toString(shared->precision()), optimized = shared->optimized();
         std::lock_guard<std::mutex> lock(priv->sharedLock);
         priv->shared = std::move(shared);
+        priv->sharedStream = priv->shared->addStream();
+        classifier = sharedModelStream(priv->shared, priv->sharedStream);
     }
-    priv->detector = std::move(detector);
+    priv->analyzer = std::make_unique<Analyzer>(std::move(detector), settings.detector, std::move(classifier));
     priv->loaded = key;
     priv->modelName = std::filesystem::path(key.modelPath).stem().string();
-    const ModelInfo &info = priv->modelInfo();
+    const ModelInfo &info = priv->analyzer->modelInfo();
     GST_INFO_OBJECT(self, "loaded model '%s' (%zu labels, %dx%d %s) on %s in %s%s%s%s, detector %s",
                     key.modelPath.c_str(), info.labels.size(), info.input.width, info.input.height,
-                    toString(info.input.color).c_str(), priv->deviceName().c_str(),
-                    toString(priv->modelPrecision()).c_str(),
-                    priv->modelOptimized() ? " (frozen for inference)" : "",
-                    priv->shared ? ", shared as model-instance-id " : "",
+                    toString(info.input.color).c_str(), device.c_str(), precision.c_str(),
+                    optimized ? " (frozen for inference)" : "",
+                    settings.modelInstanceId.empty() ? "" : ", shared as model-instance-id ",
                     settings.modelInstanceId.c_str(), toString(settings.detector).c_str());
 }
 
@@ -420,13 +422,7 @@ static gboolean gst_fer_emotion_start(GstBaseTransform *trans)
                            settings.detectorModel.c_str()));
         return FALSE;
     }
-    GstFerEmotionPrivate *priv = self->priv;
-    {
-        std::lock_guard<std::mutex> lock(priv->sharedLock);
-        if (priv->shared)
-            priv->sharedStream = priv->shared->addStream();
-    }
-    priv->tracker.reset();
+    self->priv->analyzer->reset();
     return TRUE;
 }
 
@@ -445,6 +441,13 @@ static void set_shared_stream_flushing(GstFerEmotionPrivate *priv, bool flushing
         priv->shared->setStreamFlushing(priv->sharedStream, flushing);
 }
 
+// Serialized events only (the streaming thread's), so the analyzer is not in use meanwhile.
+static void forget_tracks(GstFerEmotionPrivate *priv)
+{
+    if (priv->analyzer)
+        priv->analyzer->reset();
+}
+
 static gboolean gst_fer_emotion_sink_event(GstBaseTransform *trans, GstEvent *event)
 {
     GstFerEmotionPrivate *priv = GST_FER_EMOTION(trans)->priv;
@@ -460,7 +463,7 @@ static gboolean gst_fer_emotion_sink_event(GstBaseTransform *trans, GstEvent *ev
         break;
     case GST_EVENT_FLUSH_STOP:
         set_shared_stream_flushing(priv, false);
-        priv->tracker.reset(); // after a seek, earlier tracks say nothing about the next frame
+        forget_tracks(priv); // after a seek, earlier tracks say nothing about the next frame
         break;
     case GST_EVENT_SEGMENT: {
         // A different segment without a flush: a non-flushing or segment seek (a loop). Sources
@@ -468,13 +471,13 @@ static gboolean gst_fer_emotion_sink_event(GstBaseTransform *trans, GstEvent *ev
         const GstSegment *segment = nullptr;
         gst_event_parse_segment(event, &segment);
         if (!gst_segment_is_equal(segment, &trans->segment))
-            priv->tracker.reset();
+            forget_tracks(priv);
         // Serialized, so this is the streaming thread, before the first frame.
         if (priv->shared && priv->sharedStream >= 0)
             priv->shared->setStreamThread(priv->sharedStream);
         break;
     }
-    case GST_EVENT_STREAM_START: priv->tracker.reset(); break;
+    case GST_EVENT_STREAM_START: forget_tracks(priv); break;
     default: break;
     }
     return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
@@ -489,8 +492,7 @@ static GstStateChangeReturn gst_fer_emotion_change_state(GstElement *element, Gs
     const GstStateChangeReturn result = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
     // READY keeps the model for a quick restart; NULL holds no resources (GPU memory, open files).
     if (transition == GST_STATE_CHANGE_READY_TO_NULL) {
-        priv->classifier.reset();
-        priv->detector.reset();
+        priv->analyzer.reset();
         priv->loaded = LoadKey();
     }
     return result;
@@ -521,10 +523,10 @@ static gboolean gst_fer_emotion_query(GstBaseTransform *trans, GstPadDirection d
     return TRUE;
 }
 
-static std::vector<Detection> roi_regions(GstBuffer *buffer,
-                                          std::vector<GstVideoRegionOfInterestMeta *> &metas)
+// The buffer's face regions, each with its meta in `metas` (same index).
+static std::vector<UpstreamFace> upstream_faces(GstBuffer *buffer, std::vector<GstVideoRegionOfInterestMeta *> &metas)
 {
-    std::vector<Detection> regions;
+    std::vector<UpstreamFace> regions;
     gpointer state = nullptr;
     GstMeta *meta;
     const GQuark face = g_quark_from_static_string("face");
@@ -541,7 +543,7 @@ static std::vector<Detection> roi_regions(GstBuffer *buffer,
             if (gst_structure_get_double(detection, "confidence", &confidence))
                 d.confidence = static_cast<float>(confidence);
         }
-        regions.push_back(d);
+        regions.push_back({d, roi->id});
         metas.push_back(roi);
     }
     return regions;
@@ -640,88 +642,37 @@ static void post_frame_message(GstFerEmotion *self, GstBuffer *buffer, const std
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
-static std::vector<Emotion> classify_faces(GstFerEmotionPrivate *priv, const FrameView &view,
-                                           const std::vector<Detection> &faces, const Settings &settings)
+static AnalyzerSettings analyzer_settings(const Settings &settings)
 {
-    const std::vector<cv::Mat> crops = cropFaces(view, faces, priv->modelInfo());
-    // Shared: a frame without faces to classify still tells the other streams not to wait for it.
-    if (priv->shared)
-        return priv->shared->classify(priv->sharedStream, crops, std::chrono::milliseconds(settings.batchTimeoutMs),
-                                      static_cast<int>(settings.batchSize), static_cast<int>(settings.threads));
-    if (crops.empty())
-        return {};
-    priv->classifier->setBatchSize(static_cast<int>(settings.batchSize));
-    priv->classifier->setThreads(static_cast<int>(settings.threads));
-    return priv->classifier->classify(crops);
-}
-
-// Upstream chose the boxes and their ids: every face is classified on every frame.
-static std::vector<TrackedFace> analyse_upstream_regions(GstFerEmotionPrivate *priv, GstVideoFrame *frame,
-                                                         const FrameView &view, const Settings &settings,
-                                                         const DetectorSettings &detectorSettings,
-                                                         std::vector<GstVideoRegionOfInterestMeta *> &upstream)
-{
-    auto &detector = static_cast<RoiDetector &>(*priv->detector);
-    detector.setRegions(roi_regions(frame->buffer, upstream));
-    const std::vector<Detection> detections = detector.detect(view, detectorSettings);
-    const std::vector<Emotion> emotions = classify_faces(priv, view, detections, settings);
-    std::vector<TrackedFace> faces(detections.size());
-    for (size_t i = 0; i < detections.size(); ++i) {
-        faces[i].id = upstream[static_cast<size_t>(detections[i].regionIndex)]->id;
-        faces[i].detection = detections[i];
-        faces[i].detectedNow = faces[i].classifiedNow = true;
-        faces[i].emotion = faces[i].raw = emotions[i];
-    }
-    return faces;
-}
-
-// `stills`: the caps' frame rate is 0/1, a sequence of unrelated images (multifilesrc, snapshots),
-// where a face is not seen twice in a row; every face is then reported at once.
-static std::vector<TrackedFace> analyse_tracked_faces(GstFerEmotionPrivate *priv, const FrameView &view, bool stills,
-                                                      const Settings &settings,
-                                                      const DetectorSettings &detectorSettings)
-{
-    FaceTracker &tracker = priv->tracker;
-    TrackingSettings tracking;
-    tracking.detectionInterval = static_cast<int>(settings.detectionInterval);
-    tracking.inferenceInterval = static_cast<int>(settings.inferenceInterval);
-    tracking.reclassifyInterval = static_cast<int>(settings.reclassifyInterval);
-    tracking.smoothing = settings.smoothing;
-    tracking.confirmDetections = stills ? 1 : static_cast<int>(settings.trackConfirmation);
-    tracker.setSettings(tracking);
-    // Faces are followed between detections only; with detection on every frame no image is needed.
-    const DetectionImage gray = settings.detectionInterval > 1
-                                    ? makeDetectionImage(view, DetectorColor::Gray, settings.detectionMaxSide)
-                                    : DetectionImage{};
-    tracker.beginFrame(gray.image, gray.scaleX, gray.scaleY, view.width, view.height);
-    if (tracker.isDetectionFrame())
-        tracker.applyDetections(priv->detector->detect(view, detectorSettings));
-    const std::vector<size_t> pending = tracker.pendingClassification();
-    std::vector<Detection> boxes;
-    for (size_t i : pending)
-        boxes.push_back(tracker.visibleFaces()[i].detection);
-    tracker.applyEmotions(pending, classify_faces(priv, view, boxes, settings));
-    return tracker.visibleFaces();
+    AnalyzerSettings analysis;
+    analysis.detection.threshold = settings.threshold;
+    analysis.detection.minFaceSize = static_cast<int>(settings.minFaceSize);
+    analysis.detection.maxDetectionSide = static_cast<int>(settings.detectionMaxSide);
+    analysis.detection.verifyHaarFaces = settings.haarVerification;
+    analysis.tracking.detectionInterval = static_cast<int>(settings.detectionInterval);
+    analysis.tracking.inferenceInterval = static_cast<int>(settings.inferenceInterval);
+    analysis.tracking.reclassifyInterval = static_cast<int>(settings.reclassifyInterval);
+    analysis.tracking.smoothing = settings.smoothing;
+    analysis.tracking.confirmDetections = static_cast<int>(settings.trackConfirmation);
+    analysis.classification.batchSize = static_cast<int>(settings.batchSize);
+    analysis.classification.threads = static_cast<int>(settings.threads);
+    analysis.classification.batchTimeout = std::chrono::milliseconds(settings.batchTimeoutMs);
+    return analysis;
 }
 
 static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Settings &settings)
 {
     GstFerEmotionPrivate *priv = self->priv;
-    FrameView view = frameViewOf(frame);
-    DetectorSettings detectorSettings;
-    detectorSettings.threshold = settings.threshold;
-    detectorSettings.minFaceSize = static_cast<int>(settings.minFaceSize);
-    detectorSettings.maxDetectionSide = static_cast<int>(settings.detectionMaxSide);
-    detectorSettings.verifyHaarFaces = settings.haarVerification;
-
+    FrameInput input;
+    input.view = frameViewOf(frame);
+    input.stills = GST_VIDEO_INFO_FPS_N(&frame->info) == 0;
     std::vector<GstVideoRegionOfInterestMeta *> upstream;
     // The detector loaded at start, not the property: a detector set while playing waits for the next start.
-    const std::vector<TrackedFace> faces =
-        priv->loaded.detector == DetectorKind::Roi
-            ? analyse_upstream_regions(priv, frame, view, settings, detectorSettings, upstream)
-            : analyse_tracked_faces(priv, view, GST_VIDEO_INFO_FPS_N(&frame->info) == 0, settings,
-                                    detectorSettings);
-    const ModelInfo &info = priv->modelInfo();
+    if (priv->analyzer->detectorKind() == DetectorKind::Roi)
+        input.upstreamFaces = upstream_faces(frame->buffer, upstream);
+    const std::vector<TrackedFace> faces = priv->analyzer->analyze(input, analyzer_settings(settings));
+    FrameView &view = input.view; // the overlay draws into it
+    const ModelInfo &info = priv->analyzer->modelInfo();
 
     std::vector<OverlayItem> overlay;
     for (const TrackedFace &face : faces) {
@@ -752,7 +703,7 @@ static GstFlowReturn gst_fer_emotion_transform_frame_ip(GstVideoFilter *filter, 
 {
     GstFerEmotion *self = GST_FER_EMOTION(filter);
     const Settings settings = snapshot_settings(self);
-    if (!self->priv->modelLoaded()) {
+    if (!self->priv->analyzer) {
         GST_ELEMENT_ERROR(self, CORE, STATE_CHANGE, ("No emotion model is loaded."),
                           ("transform_frame_ip called before start"));
         return GST_FLOW_ERROR;

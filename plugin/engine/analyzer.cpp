@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// One stream's analysis, frame by frame: detect or take upstream faces, follow, classify.
+#include "analyzer.h"
+
+#include <stdexcept>
+
+#include "classifier.h"
+#include "preprocess.h"
+#include "shared_classifier.h"
+
+namespace feremotion {
+
+namespace {
+
+class OwnModel : public FaceClassifier {
+public:
+    explicit OwnModel(std::unique_ptr<EmotionClassifier> classifier) : classifier_(std::move(classifier)) {}
+    const ModelInfo &info() const override { return classifier_->info(); }
+    std::vector<Emotion> classify(const std::vector<cv::Mat> &crops, const ClassificationSettings &settings) override
+    {
+        if (crops.empty())
+            return {};
+        classifier_->setBatchSize(settings.batchSize);
+        classifier_->setThreads(settings.threads);
+        return classifier_->classify(crops);
+    }
+
+private:
+    std::unique_ptr<EmotionClassifier> classifier_;
+};
+
+class SharedModelStream : public FaceClassifier {
+public:
+    SharedModelStream(std::shared_ptr<SharedClassifier> model, int stream) : model_(std::move(model)), stream_(stream) {}
+    const ModelInfo &info() const override { return model_->info(); }
+    std::vector<Emotion> classify(const std::vector<cv::Mat> &crops, const ClassificationSettings &settings) override
+    {
+        return model_->classify(stream_, crops, settings.batchTimeout, settings.batchSize, settings.threads);
+    }
+
+private:
+    std::shared_ptr<SharedClassifier> model_;
+    int stream_;
+};
+
+} // namespace
+
+std::unique_ptr<FaceClassifier> ownModel(std::unique_ptr<EmotionClassifier> classifier)
+{
+    return std::make_unique<OwnModel>(std::move(classifier));
+}
+
+std::unique_ptr<FaceClassifier> sharedModelStream(std::shared_ptr<SharedClassifier> model, int stream)
+{
+    return std::make_unique<SharedModelStream>(std::move(model), stream);
+}
+
+Analyzer::Analyzer(std::unique_ptr<FaceDetector> detector, DetectorKind kind, std::unique_ptr<FaceClassifier> classifier)
+    : detector_(std::move(detector)), kind_(kind), classifier_(std::move(classifier))
+{
+    if (!detector_ || !classifier_)
+        throw std::invalid_argument("an Analyzer needs a detector and a classifier");
+    if (kind_ == DetectorKind::Roi && !dynamic_cast<RoiDetector *>(detector_.get()))
+        throw std::invalid_argument("an Analyzer for detector=roi needs the roi detector");
+}
+
+std::vector<TrackedFace> Analyzer::analyze(const FrameInput &frame, const AnalyzerSettings &settings)
+{
+    return kind_ == DetectorKind::Roi ? analyzeUpstreamFaces(frame, settings) : analyzeTrackedFaces(frame, settings);
+}
+
+std::vector<Emotion> Analyzer::classify(const FrameView &view, const std::vector<Detection> &faces,
+                                        const ClassificationSettings &settings)
+{
+    return classifier_->classify(cropFaces(view, faces, classifier_->info()), settings);
+}
+
+// Upstream chose the boxes and their ids: every face is classified on every frame.
+std::vector<TrackedFace> Analyzer::analyzeUpstreamFaces(const FrameInput &frame, const AnalyzerSettings &settings)
+{
+    auto &detector = static_cast<RoiDetector &>(*detector_);
+    std::vector<Detection> regions;
+    for (size_t i = 0; i < frame.upstreamFaces.size(); ++i)
+        regions.push_back(frame.upstreamFaces[i].detection);
+    detector.setRegions(std::move(regions));
+    const std::vector<Detection> detections = detector.detect(frame.view, settings.detection);
+    const std::vector<Emotion> emotions = classify(frame.view, detections, settings.classification);
+    std::vector<TrackedFace> faces(detections.size());
+    for (size_t i = 0; i < detections.size(); ++i) {
+        faces[i].id = frame.upstreamFaces[static_cast<size_t>(detections[i].regionIndex)].id;
+        faces[i].detection = detections[i];
+        faces[i].detectedNow = faces[i].classifiedNow = true;
+        faces[i].emotion = faces[i].raw = emotions[i];
+    }
+    return faces;
+}
+
+std::vector<TrackedFace> Analyzer::analyzeTrackedFaces(const FrameInput &frame, const AnalyzerSettings &settings)
+{
+    TrackingSettings tracking = settings.tracking;
+    if (frame.stills)
+        tracking.confirmDetections = 1;
+    tracker_.setSettings(tracking);
+    // Faces are followed between detections only; with detection on every frame no image is needed.
+    const DetectionImage gray = tracking.detectionInterval > 1
+                                    ? makeDetectionImage(frame.view, DetectorColor::Gray,
+                                                         settings.detection.maxDetectionSide)
+                                    : DetectionImage{};
+    tracker_.beginFrame(gray.image, gray.scaleX, gray.scaleY, frame.view.width, frame.view.height);
+    if (tracker_.isDetectionFrame())
+        tracker_.applyDetections(detector_->detect(frame.view, settings.detection));
+    const std::vector<size_t> pending = tracker_.pendingClassification();
+    std::vector<Detection> boxes;
+    for (size_t i : pending)
+        boxes.push_back(tracker_.visibleFaces()[i].detection);
+    tracker_.applyEmotions(pending, classify(frame.view, boxes, settings.classification));
+    return tracker_.visibleFaces();
+}
+
+} // namespace feremotion

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// One stream's analysis, frame by frame: faces found by the detector (or given by upstream),
+// followed between detections, classified by a model of its own or one shared with other streams.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "detector.h"
+#include "frame.h"
+#include "model_info.h"
+#include "tracker.h"
+#include "types.h"
+
+namespace feremotion {
+
+class EmotionClassifier;
+class SharedClassifier;
+
+struct ClassificationSettings {
+    int batchSize = 8; // most faces in one forward pass
+    int threads = 1;   // CPU inference threads; 0 = all cores
+    // Shared models only: the longest a frame's faces wait for other streams' faces.
+    std::chrono::milliseconds batchTimeout{5};
+};
+
+// The model an Analyzer classifies with: one of its own, or its stream of a model that several
+// streams share (SharedClassifier). LibTorch stays behind EmotionClassifier.
+class FaceClassifier {
+public:
+    virtual ~FaceClassifier() = default;
+    virtual const ModelInfo &info() const = 0;
+    // The crops of one frame's faces (cropFaces with info()). Called on every frame, also with none:
+    // a shared model then need not wait for this stream.
+    virtual std::vector<Emotion> classify(const std::vector<cv::Mat> &crops, const ClassificationSettings &settings) = 0;
+};
+
+std::unique_ptr<FaceClassifier> ownModel(std::unique_ptr<EmotionClassifier> classifier);
+// `stream` from model->addStream(); the caller keeps managing the stream (idle, flushing, removal).
+std::unique_ptr<FaceClassifier> sharedModelStream(std::shared_ptr<SharedClassifier> model, int stream);
+
+struct AnalyzerSettings {
+    DetectorSettings detection;
+    TrackingSettings tracking;
+    ClassificationSettings classification;
+};
+
+// A face an upstream element found (detector=roi): its box, confidence and id (the region's own).
+struct UpstreamFace {
+    Detection detection;
+    int id = 0;
+};
+
+// One frame for analyze(): the image, and what else is known of it.
+struct FrameInput {
+    FrameView view;
+    // The frames are unrelated images (a frame rate of 0/1: multifilesrc, snapshots), where a face is
+    // not seen twice in a row: every face is reported from its first detection.
+    bool stills = false;
+    // detector=roi: this frame's faces from upstream. Other detectors ignore it.
+    std::vector<UpstreamFace> upstreamFaces;
+};
+
+// Per frame, analyze() returns the faces to report: boxes, track ids, whether each box was detected
+// or followed and whether its emotion is new or carried over, and the (smoothed) emotions.
+//   - detector=roi: upstream's faces, each classified on every frame, ids as upstream gave them;
+//     a face's detection.regionIndex is its index in upstreamFaces.
+//   - other detectors: FaceTracker's protocol (tracker.h) with this Analyzer's detector and model:
+//     detection on detection frames, faces followed by optical flow in between, new and due faces
+//     classified in one batch.
+// reset() forgets the tracks: a new stream, a seek, a new segment or frame size.
+class Analyzer {
+public:
+    Analyzer(std::unique_ptr<FaceDetector> detector, DetectorKind kind, std::unique_ptr<FaceClassifier> classifier);
+
+    const ModelInfo &modelInfo() const { return classifier_->info(); }
+    DetectorKind detectorKind() const { return kind_; }
+
+    std::vector<TrackedFace> analyze(const FrameInput &frame, const AnalyzerSettings &settings);
+    void reset() { tracker_.reset(); }
+
+private:
+    std::vector<TrackedFace> analyzeUpstreamFaces(const FrameInput &frame, const AnalyzerSettings &settings);
+    std::vector<TrackedFace> analyzeTrackedFaces(const FrameInput &frame, const AnalyzerSettings &settings);
+    std::vector<Emotion> classify(const FrameView &view, const std::vector<Detection> &faces,
+                                  const ClassificationSettings &settings);
+
+    std::unique_ptr<FaceDetector> detector_;
+    DetectorKind kind_;
+    std::unique_ptr<FaceClassifier> classifier_;
+    FaceTracker tracker_;
+};
+
+} // namespace feremotion

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The Analyzer: one stream's faces found, followed and classified, with an own or a shared model.
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "analyzer.h"
+#include "classifier.h"
+#include "frames.h"
+#include "shared_classifier.h"
+#include "support.h"
+
+using namespace feremotion;
+using namespace feremotion::test;
+
+namespace {
+
+std::unique_ptr<FaceClassifier> testModel(const TempDir &dir)
+{
+    return ownModel(std::make_unique<EmotionClassifier>(writeTestBundle(dir.file("m.pt")), ClassifierOptions{}));
+}
+
+Analyzer haarAnalyzer(const TempDir &dir)
+{
+    return Analyzer(createDetector(DetectorKind::Haar), DetectorKind::Haar, testModel(dir));
+}
+
+bool contains(const Box &box, float x, float y)
+{
+    return x >= box.x && x <= box.x + box.width && y >= box.y && y <= box.y + box.height;
+}
+
+// A still of ../shared/media as a BGR frame, cut to even sides as the detector tests do.
+OwnedFrame mediaFrame(const std::string &path)
+{
+    const cv::Mat image = cv::imread(path);
+    return makeFrame(image(cv::Rect(0, 0, image.cols & ~1, image.rows & ~1)).clone(), PixelFormat::BGR);
+}
+
+FrameInput inputOf(const OwnedFrame &frame, bool stills = false)
+{
+    FrameInput input;
+    input.view = frame.view;
+    input.stills = stills;
+    return input;
+}
+
+} // namespace
+
+TEST(Analyzer, FindsAndClassifiesTheAstronautsFace)
+{
+    const auto path = sharedFile("media/astronaut.png");
+    if (!path)
+        GTEST_SKIP() << "../shared/media/astronaut.png is absent";
+    TempDir dir;
+    Analyzer analyzer = haarAnalyzer(dir);
+    const OwnedFrame frame = mediaFrame(*path);
+    const auto faces = analyzer.analyze(inputOf(frame), AnalyzerSettings{});
+    ASSERT_EQ(faces.size(), 1u);
+    EXPECT_TRUE(contains(faces[0].detection.box, 210, 110));
+    EXPECT_TRUE(faces[0].detectedNow);
+    EXPECT_TRUE(faces[0].classifiedNow);
+    EXPECT_EQ(faces[0].emotion.probabilities.size(), analyzer.modelInfo().labels.size());
+    EXPECT_GT(faces[0].id, 0);
+}
+
+// Detection every third frame of a real clip: the faces in between are followed under the ids they
+// had, and with reclassify-interval 0 each track is classified once.
+TEST(Analyzer, FollowsAClipsFacesBetweenDetectionsUnderTheirIds)
+{
+    const auto clip = sharedFile("media/video_01.mp4");
+    if (!clip)
+        GTEST_SKIP() << "../shared/media/video_01.mp4 is absent";
+    TempDir dir;
+    Analyzer analyzer = haarAnalyzer(dir);
+    AnalyzerSettings settings;
+    settings.tracking.detectionInterval = 3;
+    settings.tracking.reclassifyInterval = 0;
+    std::set<int> ids, previousIds;
+    int followed = 0, classified = 0;
+    for (int index = 0; index < 12; ++index) {
+        const cv::Mat bgr = videoFrame(*clip, index);
+        ASSERT_FALSE(bgr.empty()) << index;
+        const OwnedFrame frame = makeFrame(bgr, PixelFormat::BGR);
+        std::set<int> frameIds;
+        for (const TrackedFace &face : analyzer.analyze(inputOf(frame), settings)) {
+            frameIds.insert(face.id);
+            EXPECT_EQ(face.detectedNow, index % 3 == 0) << "frame " << index;
+            if (!face.detectedNow) {
+                ++followed;
+                EXPECT_TRUE(previousIds.count(face.id)) << "frame " << index << ": followed face " << face.id
+                                                        << " was not on the frame before";
+            }
+            classified += face.classifiedNow ? 1 : 0;
+        }
+        ids.insert(frameIds.begin(), frameIds.end());
+        previousIds = frameIds;
+    }
+    ASSERT_FALSE(ids.empty()) << "no face in video_01's first 12 frames";
+    EXPECT_GT(followed, 0);
+    EXPECT_EQ(classified, static_cast<int>(ids.size())) << "reclassify-interval 0 classifies each track once";
+}
+
+// A frame rate of 0/1 (snapshots): every image's faces are reported at once, although a new face is
+// otherwise confirmed by a second detection first.
+TEST(Analyzer, StillsReportEachImagesFacesFromTheirFirstDetection)
+{
+    const auto group = sharedFile("media/pexels-group.jpeg");
+    if (!group)
+        GTEST_SKIP() << "../shared/media/pexels-group.jpeg is absent";
+    TempDir dir;
+    AnalyzerSettings settings;
+    settings.tracking.confirmDetections = 2;
+    const OwnedFrame people = mediaFrame(*group);
+    // A frame of the same size without faces first: a new size would start the tracks afresh.
+    const OwnedFrame nobody = makeFrame(cv::Mat(people.view.height, people.view.width, CV_8UC3, cv::Scalar::all(128)),
+                                        PixelFormat::BGR);
+    for (bool stills : {false, true}) {
+        Analyzer analyzer = haarAnalyzer(dir);
+        EXPECT_TRUE(analyzer.analyze(inputOf(nobody, stills), settings).empty());
+        EXPECT_EQ(analyzer.analyze(inputOf(people, stills), settings).size(), stills ? 4u : 0u)
+            << (stills ? "stills" : "video");
+    }
+}
+
+TEST(Analyzer, AfterResetAFramesFacesAreReportedAtOnceAsOnAFirstFrame)
+{
+    const auto group = sharedFile("media/pexels-group.jpeg");
+    if (!group)
+        GTEST_SKIP() << "../shared/media/pexels-group.jpeg is absent";
+    TempDir dir;
+    AnalyzerSettings settings;
+    settings.tracking.confirmDetections = 2;
+    const OwnedFrame people = mediaFrame(*group);
+    const OwnedFrame nobody = makeFrame(cv::Mat(people.view.height, people.view.width, CV_8UC3, cv::Scalar::all(128)),
+                                        PixelFormat::BGR);
+    Analyzer analyzer = haarAnalyzer(dir);
+    analyzer.analyze(inputOf(nobody), settings);
+    analyzer.reset();
+    EXPECT_EQ(analyzer.analyze(inputOf(people), settings).size(), 4u);
+}
+
+// detector=roi: upstream's faces, with upstream's ids, each classified on every frame; regions below
+// the threshold are left out, and each face says which region it is.
+TEST(Analyzer, UpstreamFacesKeepTheirIdsAndAreClassifiedOnEveryFrame)
+{
+    TempDir dir;
+    Analyzer analyzer(createDetector(DetectorKind::Roi), DetectorKind::Roi, testModel(dir));
+    const OwnedFrame frame = makeFrame(syntheticImage(320, 240), PixelFormat::BGR);
+    FrameInput input = inputOf(frame);
+    input.upstreamFaces = {{{{10, 10, 60, 60}, 0.95f}, 41}, {{{100, 20, 50, 50}, 0.2f}, 42}, {{{200, 100, 80, 80}, 1.0f}, 43}};
+    AnalyzerSettings settings;
+    settings.detection.threshold = 0.5f;
+    for (int repeat = 0; repeat < 2; ++repeat) {
+        const auto faces = analyzer.analyze(input, settings);
+        ASSERT_EQ(faces.size(), 2u);
+        EXPECT_EQ(faces[0].id, 41);
+        EXPECT_EQ(faces[0].detection.regionIndex, 0);
+        EXPECT_EQ(faces[1].id, 43);
+        EXPECT_EQ(faces[1].detection.regionIndex, 2);
+        for (const TrackedFace &face : faces) {
+            EXPECT_TRUE(face.classifiedNow);
+            EXPECT_EQ(face.emotion.probabilities.size(), 7u);
+        }
+    }
+}
+
+// Two streams' Analyzers on one shared model, driven from one thread (as `feremotion ! feremotion`
+// with one model-instance-id): each gets its own faces' emotions, without waiting for the other.
+TEST(Analyzer, TwoStreamsShareOneModel)
+{
+    TempDir dir;
+    auto shared = std::make_shared<SharedClassifier>(
+        std::make_unique<EmotionClassifier>(writeTestBundle(dir.file("m.pt")), ClassifierOptions{}), "test");
+    std::vector<Analyzer> streams;
+    for (int i = 0; i < 2; ++i) {
+        const int stream = shared->addStream();
+        shared->setStreamThread(stream); // as the element does at the stream's segment
+        streams.emplace_back(createDetector(DetectorKind::FullFrame), DetectorKind::FullFrame,
+                             sharedModelStream(shared, stream));
+    }
+    AnalyzerSettings settings;
+    settings.classification.batchTimeout = std::chrono::milliseconds(10000);
+    const OwnedFrame frame = makeFrame(syntheticImage(96, 96), PixelFormat::BGR);
+    const auto start = std::chrono::steady_clock::now();
+    for (Analyzer &analyzer : streams) {
+        const auto faces = analyzer.analyze(inputOf(frame), settings);
+        ASSERT_EQ(faces.size(), 1u);
+        EXPECT_EQ(faces[0].emotion.probabilities.size(), 7u);
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    EXPECT_EQ(shared->stats().faces, 2);
+}
+
+TEST(Analyzer, ForDetectorRoiNeedsTheRoiDetector)
+{
+    TempDir dir;
+    EXPECT_THROW(Analyzer(createDetector(DetectorKind::FullFrame), DetectorKind::Roi, testModel(dir)),
+                 std::invalid_argument);
+}
