@@ -26,6 +26,7 @@
 #ifdef FEREMOTION_TRAINER_OPENCV
 #include <opencv2/imgcodecs.hpp>
 
+#include "analyzer.h"
 #include "classifier.h"
 #include "detector.h"
 #endif
@@ -203,19 +204,20 @@ int runPredict(const PredictOptions &o)
     ClassifierOptions classifierOptions;
     classifierOptions.device = "cpu";
     classifierOptions.threads = o.threads;
-    EmotionClassifier classifier(o.model, classifierOptions);
-    const ModelInfo &info = classifier.info();
-    std::unique_ptr<FaceDetector> detector;
+    DetectorKind kind = DetectorKind::FullFrame; // --no-detect: each image is one face
     if (!o.noDetect) {
-        DetectorKind kind;
         if (o.detector == "haar") kind = DetectorKind::Haar;
         else if (o.detector == "yunet") kind = DetectorKind::YuNet;
         else throw std::invalid_argument("--detector must be haar or yunet, not '" + o.detector + "'");
-        detector = createDetector(kind, o.detectorModel);
     }
-    DetectorSettings settings;
-    settings.threshold = o.threshold;
-    settings.minFaceSize = o.minFaceSize;
+    std::unique_ptr<FaceDetector> detector = createDetector(kind, o.detectorModel);
+    Analyzer analyzer(std::move(detector), kind,
+                      ownModel(std::make_unique<EmotionClassifier>(o.model, classifierOptions)));
+    const ModelInfo &info = analyzer.modelInfo();
+    AnalyzerSettings settings;
+    settings.detection.threshold = o.threshold;
+    settings.detection.minFaceSize = o.minFaceSize;
+    settings.classification.threads = o.threads;
     json all = json::array();
     int failures = 0;
     for (const std::string &path : o.images) {
@@ -225,22 +227,23 @@ int runPredict(const PredictOptions &o)
             ++failures;
             continue;
         }
-        FrameView frame = frameFromMat(image, PixelFormat::BGR);
-        std::vector<Detection> faces =
-            detector ? detector->detect(frame, settings)
-                     : std::vector<Detection>{{{0, 0, static_cast<float>(image.cols), static_cast<float>(image.rows)}, 1.0f}};
-        const auto emotions = classifier.classifyFaces(frame, faces);
+        // Unrelated images: each is a still, its faces reported from their first detection.
+        FrameInput input;
+        input.view = frameFromMat(image, PixelFormat::BGR);
+        input.stills = true;
+        analyzer.reset();
+        const std::vector<TrackedFace> faces = analyzer.analyze(input, settings);
         json entry = {{"image", path}, {"faces", json::array()}};
         if (!o.json)
             std::printf("%s: %zu face%s\n", path.c_str(), faces.size(), faces.size() == 1 ? "" : "s");
         for (size_t i = 0; i < faces.size(); ++i) {
-            const auto &b = faces[i].box;
-            const auto &e = emotions[i];
+            const auto &b = faces[i].detection.box;
+            const auto &e = faces[i].emotion;
             json probabilities = json::object();
             for (size_t k = 0; k < info.labels.size(); ++k)
                 probabilities[info.labels[k]] = e.probabilities[k];
             entry["faces"].push_back({{"box", {b.x, b.y, b.width, b.height}},
-                                      {"detection_confidence", faces[i].confidence},
+                                      {"detection_confidence", faces[i].detection.confidence},
                                       {"label", info.labels[e.labelId]},
                                       {"confidence", e.confidence},
                                       {"probabilities", probabilities}});
