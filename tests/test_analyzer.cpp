@@ -203,3 +203,37 @@ TEST(Analyzer, ForDetectorRoiNeedsTheRoiDetector)
     EXPECT_THROW(Analyzer(createDetector(DetectorKind::FullFrame), DetectorKind::Roi, testModel(dir)),
                  std::invalid_argument);
 }
+
+// Between full-frame detections (every 5th frame), window detection finds the clip's faces again
+// near their followed boxes; without it they are only followed.
+TEST(Analyzer, WindowDetectionFindsFollowedFacesAgainBetweenFullFrameDetections)
+{
+    const auto clip = sharedFile("media/video_01.mp4");
+    if (!clip)
+        GTEST_SKIP() << "../shared/media/video_01.mp4 is absent";
+    TempDir dir;
+    std::vector<OwnedFrame> frames;
+    for (int index = 0; index < 15; ++index) {
+        const cv::Mat bgr = videoFrame(*clip, index);
+        ASSERT_FALSE(bgr.empty()) << index;
+        frames.push_back(makeFrame(bgr, PixelFormat::BGR));
+    }
+    for (bool windows : {false, true}) {
+        Analyzer analyzer = haarAnalyzer(dir);
+        AnalyzerSettings settings;
+        settings.tracking.detectionInterval = 5;
+        settings.windowDetection = windows;
+        int between = 0, foundBetween = 0;
+        for (size_t index = 0; index < frames.size(); ++index)
+            for (const TrackedFace &face : analyzer.analyze(inputOf(frames[index]), settings))
+                if (index % 5 != 0) {
+                    ++between;
+                    foundBetween += face.detectedNow ? 1 : 0;
+                }
+        ASSERT_GT(between, 0) << "no face followed between detections";
+        if (windows)
+            EXPECT_GT(foundBetween, between / 2) << "of " << between << " faces between detections";
+        else
+            EXPECT_EQ(foundBetween, 0);
+    }
+}

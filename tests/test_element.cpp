@@ -989,6 +989,24 @@ TEST_F(Element, ExportWritesTextThatIsNotUtf8WithReplacementCharactersAndWarnsOn
     gst_object_unref(bus);
 }
 
+// The detection param's "tracked" says whether a face's box was followed (true) or detected on this
+// frame: with window detection the astronaut is found again on the frames between full detections.
+TEST_F(Element, WindowDetectionFindsTheFaceAgainBetweenFullFrameDetections)
+{
+    const auto path = sharedFile("media/astronaut.png");
+    if (!path)
+        GTEST_SKIP() << "../shared/media/astronaut.png is absent";
+    const cv::Mat astronaut = cv::imread(*path, cv::IMREAD_COLOR);
+    for (bool windows : {false, true}) {
+        auto h = harness(std::string("detection-interval=3 window-detection=") + (windows ? "true" : "false"),
+                         GST_VIDEO_FORMAT_BGR, astronaut.cols, astronaut.rows);
+        std::vector<bool> tracked;
+        for (int i = 0; i < 3; ++i)
+            tracked.push_back(pushFrame(h.get(), bufferFromBgr(astronaut, GST_VIDEO_FORMAT_BGR)).tracked);
+        EXPECT_EQ(tracked, (std::vector<bool>{false, !windows, !windows})) << "window-detection=" << windows;
+    }
+}
+
 TEST_F(Element, TinyFramesAreFollowedBetweenDetections)
 {
     for (int side : {1, 2, 7}) {

@@ -312,3 +312,19 @@ TEST(IntersectionOverUnion, IsOneForEqualBoxesAndZeroForDisjointOnes)
     EXPECT_FLOAT_EQ(intersectionOverUnion({0, 0, 10, 10}, {20, 20, 5, 5}), 0.0f);
     EXPECT_NEAR(intersectionOverUnion({0, 0, 10, 10}, {5, 0, 10, 10}), 50.0f / 150.0f, 1e-6);
 }
+
+TEST_F(Tracker, ARelocatedFaceTakesTheNewBoxKeepsItsIdAndCountsAsDetected)
+{
+    configure(5);
+    step({100, 80}, {detectionAt(100, 80)});
+    tracker_.beginFrame(frameWithPatch({104, 82}), 1.0, 1.0, kWidth, kHeight);
+    ASSERT_FALSE(tracker_.isDetectionFrame());
+    ASSERT_EQ(faces().size(), 1u);
+    EXPECT_FALSE(faces()[0].detectedNow);
+    tracker_.relocate({0}, {detectionAt(104, 82, 62)});
+    ASSERT_EQ(faces().size(), 1u);
+    EXPECT_EQ(faces()[0].id, 1);
+    EXPECT_TRUE(faces()[0].detectedNow);
+    EXPECT_FLOAT_EQ(faces()[0].detection.box.x, 104);
+    EXPECT_FLOAT_EQ(faces()[0].detection.box.width, 62);
+}

@@ -44,6 +44,10 @@ struct AnalyzerSettings {
     DetectorSettings detection;
     TrackingSettings tracking;
     ClassificationSettings classification;
+    // Between full-frame detections, look for each reported face again in a window around its
+    // followed box (the box grown by half its side on each side), at the face's scale only; a face
+    // found there takes the detector's box, one not found keeps the optical flow's.
+    bool windowDetection = false;
 };
 
 // A face an upstream element found (detector=roi): its box, confidence and id (the region's own).
@@ -85,6 +89,7 @@ private:
     std::vector<TrackedFace> analyzeTrackedFaces(const FrameInput &frame, const AnalyzerSettings &settings);
     std::vector<Emotion> classify(const FrameView &view, const std::vector<Detection> &faces,
                                   const ClassificationSettings &settings);
+    void findFacesInWindows(const FrameView &view, const AnalyzerSettings &settings);
 
     std::unique_ptr<FaceDetector> detector_;
     DetectorKind kind_;

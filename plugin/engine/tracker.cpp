@@ -232,6 +232,19 @@ void FaceTracker::applyDetections(const std::vector<Detection> &detections)
     publish();
 }
 
+void FaceTracker::relocate(const std::vector<size_t> &faces, const std::vector<Detection> &detections)
+{
+    if (faces.size() != detections.size())
+        throw std::invalid_argument("one detection per relocated face expected");
+    for (size_t i = 0; i < faces.size(); ++i) {
+        Track &track = tracks_.at(visibleTracks_.at(faces[i]));
+        track.face.detection = detections[i];
+        track.face.detectedNow = true;
+        track.lastSeenFrame = frame_;
+    }
+    publish();
+}
+
 std::vector<size_t> FaceTracker::pendingClassification() const
 {
     const bool inferenceFrame = frame_ % settings_.inferenceInterval == 0;

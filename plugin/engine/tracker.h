@@ -56,6 +56,9 @@ public:
     // Continues the tracks the detections overlap, starts tracks for the others; tracks the
     // detector did not see are hidden until it sees them again or they are forgotten.
     void applyDetections(const std::vector<Detection> &detections);
+    // Between detection frames: visibleFaces()[faces[i]] found again by a detector near its followed
+    // box (the Analyzer's window detection). Each takes its detection's box and counts as seen.
+    void relocate(const std::vector<size_t> &faces, const std::vector<Detection> &detections);
     // Indices into visibleFaces() of the faces to classify on this frame: faces never classified,
     // and on inference frames faces whose last classification is reclassifyInterval frames old.
     std::vector<size_t> pendingClassification() const;

@@ -75,6 +75,7 @@ constexpr guint kMaxInterval = 100000;
 constexpr gfloat kMaxSmoothing = 0.99f;
 constexpr guint kDefaultTrackConfirmation = 2;
 constexpr gboolean kDefaultHaarVerification = TRUE;
+constexpr gboolean kDefaultWindowDetection = FALSE;
 constexpr guint kMaxTrackConfirmation = 100;
 constexpr guint kDefaultBatchTimeoutMs = 5;
 constexpr guint kMaxBatchTimeoutMs = 10000;
@@ -105,6 +106,7 @@ enum {
     PROP_INPUT_MEAN,
     PROP_INPUT_STD,
     PROP_DETECTION_INTERVAL,
+    PROP_WINDOW_DETECTION,
     PROP_INFERENCE_INTERVAL,
     PROP_RECLASSIFY_INTERVAL,
     PROP_SMOOTHING,
@@ -135,6 +137,7 @@ struct Settings {
     std::string inputMean = kDefaultInputMean;
     std::string inputStd = kDefaultInputStd;
     guint detectionInterval = 1;
+    gboolean windowDetection = kDefaultWindowDetection;
     guint inferenceInterval = 1;
     guint reclassifyInterval = 1;
     gfloat smoothing = 0.0f;
@@ -650,6 +653,7 @@ static AnalyzerSettings analyzer_settings(const Settings &settings)
     analysis.detection.maxDetectionSide = static_cast<int>(settings.detectionMaxSide);
     analysis.detection.verifyHaarFaces = settings.haarVerification;
     analysis.tracking.detectionInterval = static_cast<int>(settings.detectionInterval);
+    analysis.windowDetection = settings.windowDetection;
     analysis.tracking.inferenceInterval = static_cast<int>(settings.inferenceInterval);
     analysis.tracking.reclassifyInterval = static_cast<int>(settings.reclassifyInterval);
     analysis.tracking.smoothing = settings.smoothing;
@@ -785,6 +789,7 @@ static void set_property_locked(GstFerEmotion *self, guint id, const GValue *val
             s.inputStd = kDefaultInputStd;
         break;
     case PROP_DETECTION_INTERVAL: s.detectionInterval = g_value_get_uint(value); break;
+    case PROP_WINDOW_DETECTION: s.windowDetection = g_value_get_boolean(value); break;
     case PROP_INFERENCE_INTERVAL: s.inferenceInterval = g_value_get_uint(value); break;
     case PROP_RECLASSIFY_INTERVAL: s.reclassifyInterval = g_value_get_uint(value); break;
     case PROP_SMOOTHING: s.smoothing = g_value_get_float(value); break;
@@ -826,6 +831,7 @@ static void gst_fer_emotion_get_property(GObject *object, guint id, GValue *valu
     case PROP_INPUT_MEAN: g_value_set_string(value, s.inputMean.c_str()); break;
     case PROP_INPUT_STD: g_value_set_string(value, s.inputStd.c_str()); break;
     case PROP_DETECTION_INTERVAL: g_value_set_uint(value, s.detectionInterval); break;
+    case PROP_WINDOW_DETECTION: g_value_set_boolean(value, s.windowDetection); break;
     case PROP_INFERENCE_INTERVAL: g_value_set_uint(value, s.inferenceInterval); break;
     case PROP_RECLASSIFY_INTERVAL: g_value_set_uint(value, s.reclassifyInterval); break;
     case PROP_SMOOTHING: g_value_set_float(value, s.smoothing); break;
@@ -999,6 +1005,14 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
                           "Run the face detector on every Nth frame (frames, 1-100000); in between, tracked faces "
                           "are followed with optical flow (detector=roi: boxes come from upstream on every frame)",
                           1, kMaxInterval, 1, playingFlags));
+    g_object_class_install_property(
+        gobject_class, PROP_WINDOW_DETECTION,
+        g_param_spec_boolean("window-detection", "Window detection",
+                             "With detection-interval above 1: on the frames between full-frame detections, look "
+                             "for each reported face again in a window around its followed box (twice its side), at "
+                             "its own scale only; a face found there takes the detector's box, one not found keeps "
+                             "the optical flow's. New faces still wait for the next full-frame detection",
+                             kDefaultWindowDetection, playingFlags));
     g_object_class_install_property(
         gobject_class, PROP_INFERENCE_INTERVAL,
         g_param_spec_uint("inference-interval", "Inference interval",
