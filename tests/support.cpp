@@ -80,7 +80,7 @@ std::string metadataJson(const TestBundle &spec)
         {"version", 1},
         {"labels", spec.labels},
         {"input",
-         {{"width", spec.width}, {"height", spec.height}, {"color", spec.color}, {"mean", {0.5}}, {"std", {0.5}}}},
+         {{"width", spec.width}, {"height", spec.height}, {"color", spec.color}, {"mean", {0.5}}, {"std", {nlohmann::json::parse(spec.std)}}}},
         {"output", "logits"},
         {"architecture", spec.convolutional ? "test-conv" : "test-linear"},
         {"parameters", 0},
@@ -118,9 +118,11 @@ def forward(self, x):
         module.register_parameter("bias", bias, false);
         const std::string weights = spec.float32Only ? "self.weight.float(), self.bias.float()" : "self.weight, self.bias";
         module.define("def forward(self, x):\n    return torch.linear(torch.flatten(x, 1), " + weights + ")" +
-                      (spec.squeezeOutput ? ".squeeze()" : "") + "\n");
+                      (spec.squeezeOutput ? ".squeeze()" : "") + spec.outputCast + "\n");
     }
-    const std::string json = spec.metadataOverride.empty() ? metadataJson(spec) : spec.metadataOverride;
+    const std::string json = spec.emptyMetadata              ? ""
+                             : spec.metadataOverride.empty() ? metadataJson(spec)
+                                                             : spec.metadataOverride;
     if (spec.writeMetadata)
         saveBundle(module, json, path);
     else

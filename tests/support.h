@@ -41,10 +41,13 @@ struct TestBundle {
     std::vector<std::string> labels{"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"};
     bool writeMetadata = true;    // false: a bare TorchScript file
     std::string metadataOverride; // written verbatim as feremotion.json when not empty
+    std::string std = "0.5";      // input.std in the metadata, as JSON
     bool nanOutput = false;       // the forward returns NaN
     bool convolutional = false;   // conv+pool+linear instead of one linear layer
     bool float32Only = false;     // the forward casts its weights to float32, so it fails in bfloat16
     bool squeezeOutput = false;   // the forward squeezes its output: one face gives 7 values, not 1x7
+    std::string outputCast;       // appended to the forward's result, e.g. ".long()"
+    bool emptyMetadata = false;   // feremotion.json is there but empty
     int seed = 1;
 };
 

@@ -142,6 +142,35 @@ TEST(BundleLoading, NonFiniteOutputsAreRejected)
     EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("non-finite")));
 }
 
+TEST(BundleLoading, IntegerOutputsAreRejected)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.outputCast = ".long()";
+    const std::string path = writeTestBundle(dir.file("long.pt"), spec);
+    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("returns Long values, not floating-point logits")));
+}
+
+// LibTorch reads a missing extra file as empty: only the archive says which it is.
+TEST(BundleLoading, AnEmptyMetadataFileIsAnErrorNotABareModel)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.emptyMetadata = true;
+    const std::string path = writeTestBundle(dir.file("empty.pt"), spec);
+    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("has an empty feremotion.json")));
+}
+
+// A std so small that faces become infinite once normalised fails at load, not at the first face.
+TEST(BundleLoading, NormalisationThatMakesFacesInfiniteIsRefusedAtLoad)
+{
+    TempDir dir;
+    TestBundle spec;
+    spec.std = "1e-45";
+    const std::string path = writeTestBundle(dir.file("tiny-std.pt"), spec);
+    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("infinite")));
+}
+
 TEST(BundleLoading, InputSizeThatDoesNotFitTheNetworkIsReported)
 {
     TempDir dir;

@@ -29,6 +29,14 @@ std::string withFaceCrop(const nlohmann::json &faceCrop)
     return doc.dump();
 }
 
+// The test metadata with its "input" replaced by the given fields.
+std::string withInput(const std::string &fields)
+{
+    nlohmann::json doc = nlohmann::json::parse(test::metadataJson({}));
+    doc["input"] = nlohmann::json::parse("{" + fields + "}");
+    return doc.dump();
+}
+
 } // namespace
 
 TEST(ModelInfo, ParsesTheDesignExample)
@@ -65,6 +73,25 @@ TEST(ModelInfo, UnknownColourIsRejected)
 TEST(ModelInfo, ErrorsNameTheModelFile)
 {
     EXPECT_THAT(parseError("[]"), HasSubstr("model 'm.pt'"));
+}
+
+// Numbers are checked before they are narrowed: 4294967344 as an int is 48, 1e39 as a float infinite.
+TEST(ModelInfo, AnInputSizeBeyondIntIsRejectedNotWrapped)
+{
+    EXPECT_THAT(parseError(withInput(R"("width": 4294967344, "height": 48, "color": "gray", "mean": [0.5], "std": [0.5])")),
+                HasSubstr("must be integers from 1 to 4096, not 4294967344 and 48"));
+}
+
+TEST(ModelInfo, AMeanBeyondFloatRangeIsRejected)
+{
+    EXPECT_THAT(parseError(withInput(R"("width": 48, "height": 48, "color": "gray", "mean": [1e39], "std": [0.5])")),
+                HasSubstr("\"input.mean\" holds 1e+39"));
+}
+
+TEST(ModelInfo, AGrayModelNeedsOneMeanValue)
+{
+    EXPECT_THAT(parseError(withInput(R"("width": 48, "height": 48, "color": "gray", "mean": [0.5, 0.5], "std": [0.5])")),
+                HasSubstr("need 1 value for colour gray"));
 }
 
 TEST(ModelInfo, LabelListsAreTrimmed)

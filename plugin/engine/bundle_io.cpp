@@ -11,6 +11,8 @@
 
 #include <unistd.h>
 
+#include <caffe2/serialize/inline_container.h>
+
 namespace feremotion {
 
 namespace fs = std::filesystem;
@@ -39,6 +41,16 @@ std::string torchErrorCause(const std::string &text)
     return text.substr(begin, end + 1 - begin);
 }
 
+bool hasExtraFile(const std::string &path, const std::string &name)
+{
+    try {
+        caffe2::serialize::PyTorchStreamReader archive(path);
+        return archive.hasRecord("extra/" + name);
+    } catch (const std::exception &) { // jit::load has read it, so this does not happen
+        return false;
+    }
+}
+
 std::string shapeOf(const torch::Tensor &t)
 {
     std::string s;
@@ -56,6 +68,9 @@ void checkModelOutput(const torch::Tensor &output, int64_t batch, size_t labels,
     if (output.dim() != 2 || output.size(0) != batch)
         fail(path, std::string(when) + " returns shape " + shapeOf(output) + ", expected " + std::to_string(batch) +
                        "x" + std::to_string(width));
+    if (!output.is_floating_point())
+        fail(path, std::string(when) + " returns " + std::string(c10::toString(output.scalar_type())) +
+                       " values, not floating-point logits");
     if (output.size(1) != width)
         fail(path, std::string(when) + " returns " + std::to_string(output.size(1)) + " outputs per face but has " +
                        std::to_string(width) + " labels");
@@ -67,9 +82,18 @@ void checkModelRuns(const std::function<torch::Tensor(const torch::Tensor &)> &f
                     const std::string &path)
 {
     c10::InferenceMode guard;
+    const InputSpec &spec = info.input;
+    // Pixels from 0 to 1 along each row, normalised per channel as the classifier does.
+    const torch::Tensor ramp = torch::linspace(0, 1, spec.width).expand({spec.height, spec.width});
+    std::vector<torch::Tensor> channels;
+    for (int c = 0; c < spec.channels(); ++c)
+        channels.push_back((ramp - spec.mean.at(static_cast<size_t>(c))) / spec.std.at(static_cast<size_t>(c)));
+    const torch::Tensor face = torch::stack(channels);
+    if (!torch::isfinite(face).all().item<bool>())
+        fail(path, "normalises faces to infinite values (input.mean/input.std)");
     // One face, the usual frame, and two: some outputs lose their batch dimension at one (squeeze).
     for (const int64_t batch : {1, 2}) {
-        const auto input = torch::zeros({batch, info.input.channels(), info.input.height, info.input.width});
+        const torch::Tensor input = face.unsqueeze(0).expand({batch, -1, -1, -1}).contiguous();
         checkModelOutput(runModel(forward, input, path), batch, info.labels.size(), path, "at its test forward pass");
     }
 }
@@ -118,6 +142,9 @@ LoadedBundle loadBundle(const std::string &path, const c10::Device &device)
     if (!bundle.module.find_method("forward"))
         fail(path, "has no forward method (a torch.save() state dict or checkpoint is not a model bundle)");
     bundle.metadataJson = extra["feremotion.json"];
+    // LibTorch reads an absent extra file as an empty one; only an absent one makes a bare file.
+    if (bundle.metadataJson.empty() && hasExtraFile(path, "feremotion.json"))
+        fail(path, "has an empty feremotion.json (the bundle's metadata; a bare TorchScript file has none)");
     return bundle;
 }
 

@@ -20,13 +20,15 @@ struct LoadedBundle {
 // is missing, unreadable, not a TorchScript archive or has no forward method.
 LoadedBundle loadBundle(const std::string &path, const c10::Device &device = c10::kCPU);
 
-// What a classifier needs of a model's output for `batch` faces: batch x `labels` finite values.
+// What a classifier needs of a model's output for `batch` faces: batch x `labels` finite
+// floating-point values.
 // Throws ModelError naming `path` and saying `when` (e.g. "during inference").
 void checkModelOutput(const torch::Tensor &output, int64_t batch, size_t labels, const std::string &path,
                       const char *when);
-// Runs `forward` on one and on two blank faces of `info.input` and checks its output as above, so a
-// model that fails, or gives as many outputs as it has no labels for, is refused when loaded rather
-// than midway.
+// Runs `forward` on one and on two faces of `info.input` (a ramp from black to white, normalised as
+// `info.input` says) and checks its output as above, so a model that fails, or gives as many outputs
+// as it has no labels for, or normalisation that makes faces infinite (a tiny std), is refused when
+// loaded rather than at the first face.
 void checkModelRuns(const std::function<torch::Tensor(const torch::Tensor &)> &forward, const ModelInfo &info,
                     const std::string &path);
 // `forward(input)`; a LibTorch or TorchScript error becomes a ModelError naming `path`, the input's

@@ -72,6 +72,9 @@ const json &field(const json &object, const char *key, const std::string &path, 
     return object.at(key);
 }
 
+// Pixels are scaled to [0,1] before normalisation: means and stds far outside that are mistakes.
+constexpr double kLargestNormalisation = 1e6;
+
 std::vector<float> floatArray(const json &value, const std::string &name, const std::string &source)
 {
     if (!value.is_array() || value.empty())
@@ -80,7 +83,11 @@ std::vector<float> floatArray(const json &value, const std::string &name, const 
     for (const auto &v : value) {
         if (!v.is_number())
             fail(source, "field \"" + name + "\" must be a non-empty array of numbers");
-        out.push_back(v.get<float>());
+        // Checked before narrowing: 1e39 would become an infinite float.
+        const double number = v.get<double>();
+        if (!std::isfinite(number) || std::fabs(number) > kLargestNormalisation)
+            fail(source, "field \"" + name + "\" holds " + v.dump() + ", outside -1e6 to 1e6");
+        out.push_back(static_cast<float>(number));
     }
     return out;
 }
@@ -132,8 +139,9 @@ void completeNormalisation(InputSpec &input)
         if (values->size() == 1)
             values->resize(channels, values->front());
         if (values->size() != channels)
-            throw std::invalid_argument("mean and std need 1 or " + std::to_string(channels) + " values for colour " +
-                                        toString(input.color));
+            throw std::invalid_argument(channels == 1 ? "mean and std need 1 value for colour gray"
+                                                      : "mean and std need 1 or " + std::to_string(channels) +
+                                                            " values for colour " + toString(input.color));
     }
     for (float s : input.std)
         if (!(s > 0))
@@ -187,11 +195,16 @@ ModelInfo parseModelInfo(const std::string &jsonText, const std::string &source)
     const json &input = field(doc, "input", "", source);
     const json &width = field(input, "width", "input.", source);
     const json &height = field(input, "height", "input.", source);
-    if (!width.is_number_integer() || !height.is_number_integer() || width.get<int>() < 1 ||
-        height.get<int>() < 1 || width.get<int>() > 4096 || height.get<int>() > 4096)
-        fail(source, "fields \"input.width\" and \"input.height\" must be integers from 1 to 4096");
-    info.input.width = width.get<int>();
-    info.input.height = height.get<int>();
+    // Compared before narrowing to int: 4294967344 would become 48.
+    const auto inRange = [](const json &side) {
+        // (an unsigned number beyond long long's range reads as negative)
+        return side.is_number_integer() && side.get<long long>() >= 1 && side.get<long long>() <= 4096;
+    };
+    if (!inRange(width) || !inRange(height))
+        fail(source, "fields \"input.width\" and \"input.height\" must be integers from 1 to 4096, not " +
+                         width.dump() + " and " + height.dump());
+    info.input.width = static_cast<int>(width.get<long long>());
+    info.input.height = static_cast<int>(height.get<long long>());
     const json &color = field(input, "color", "input.", source);
     if (!color.is_string())
         fail(source, "field \"input.color\" must be \"gray\" or \"rgb\"");
