@@ -234,3 +234,18 @@ TEST(Device, AmxBf16IsReportedExactlyWhenLinuxListsIt)
         }
     EXPECT_EQ(cpuHasAmxBf16(), listed);
 }
+
+TEST(Classifier, TheObserverHearsOfEveryForwardPassWithItsFaces)
+{
+    TempDir dir;
+    ClassifierOptions options;
+    options.batchSize = 2;
+    EmotionClassifier classifier(writeTestBundle(dir.file("m.pt")), options);
+    std::vector<int> faces;
+    classifier.setForwardObserver([&](const ForwardPass &pass) {
+        faces.push_back(pass.faces);
+        EXPECT_EQ(pass.streams, 1);
+    });
+    classifier.classify(std::vector<cv::Mat>(5, cv::Mat(48, 48, CV_8UC1, cv::Scalar(128))));
+    EXPECT_EQ(faces, (std::vector<int>{2, 2, 1}));
+}

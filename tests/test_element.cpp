@@ -713,6 +713,16 @@ TEST_F(Element, AReadyPropertySetWhilePlayingIsKeptForTheNextStartWithAWarning)
     EXPECT_THAT(log.text(), AllOf(HasSubstr("'precision' set while PLAYING"), HasSubstr("next start")));
 }
 
+// GST_DEBUG=feremotion:6 shows each forward pass: how many faces, of how many streams, how long.
+TEST_F(Element, EachForwardPassIsLoggedAtLevelLog)
+{
+    DebugLog log(GST_LEVEL_LOG);
+    auto h = harness("detector=full-frame");
+    for (int i = 0; i < 2; ++i)
+        gst_buffer_unref(gst_harness_push_and_pull(h.get(), frame()));
+    EXPECT_EQ(occurrences(log.text(), "forward pass: 1 face of 1 stream in "), 2u) << log.text();
+}
+
 TEST_F(Element, ADetectorSetWhilePlayingChangesNothingUntilTheNextStart)
 {
     auto h = harness("detector=full-frame");

@@ -73,6 +73,24 @@ TEST_F(Shared, FacesThatStreamsSubmitTogetherGoThroughOneForwardPass)
             EXPECT_NEAR(resultB[i].probabilities[k], expectedB[i].probabilities[k], 1e-5);
 }
 
+TEST_F(Shared, TheObserverHearsOfOnePassWithBothStreamsFaces)
+{
+    auto classifier = load();
+    std::vector<ForwardPass> passes;
+    classifier->setForwardObserver([&](const ForwardPass &pass) { passes.push_back(pass); });
+    SharedClassifier shared(std::move(classifier), "test");
+    const int a = shared.addStream(), b = shared.addStream();
+    const auto cropsA = crops(3, 1), cropsB = crops(2, 2);
+    auto first = std::async(std::launch::async, [&] { return shared.classify(a, cropsA, 60s, 32, 1); });
+    auto second = std::async(std::launch::async, [&] { return shared.classify(b, cropsB, 60s, 32, 1); });
+    first.get();
+    second.get();
+    ASSERT_EQ(passes.size(), 1u);
+    EXPECT_EQ(passes[0].faces, 5);
+    EXPECT_EQ(passes[0].streams, 2);
+    EXPECT_GT(passes[0].milliseconds, 0);
+}
+
 TEST_F(Shared, AStreamThatSubmitsNothingDelaysTheOthersOnlyUpToTheTimeout)
 {
     SharedClassifier shared(load(), "test");

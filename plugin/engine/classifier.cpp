@@ -49,6 +49,7 @@ struct EmotionClassifier::Impl {
     int batchSize = 8;
     int threads = 1;
     ClassifierStats stats;
+    ForwardObserver observer;
 
     void applyThreads()
     {
@@ -143,7 +144,12 @@ void EmotionClassifier::setThreads(int threads)
     impl_->threads = std::max(0, threads);
 }
 
-std::vector<Emotion> EmotionClassifier::classify(const std::vector<cv::Mat> &crops)
+void EmotionClassifier::setForwardObserver(ForwardObserver observer)
+{
+    impl_->observer = std::move(observer);
+}
+
+std::vector<Emotion> EmotionClassifier::classify(const std::vector<cv::Mat> &crops, int streams)
 {
     Impl &d = *impl_;
     std::vector<Emotion> results;
@@ -167,7 +173,10 @@ std::vector<Emotion> EmotionClassifier::classify(const std::vector<cv::Mat> &cro
 
         begin = Clock::now();
         torch::Tensor logits = d.forward(batch);
-        d.stats.forwardSeconds += secondsSince(begin);
+        const double forwardSeconds = secondsSince(begin);
+        d.stats.forwardSeconds += forwardSeconds;
+        if (d.observer)
+            d.observer({static_cast<int>(count), streams, forwardSeconds * 1000});
 
         begin = Clock::now();
         d.checkOutput(logits, count, "during inference");

@@ -2,6 +2,7 @@
 // Batched emotion classification with a TorchScript model bundle (LibTorch stays inside the .cpp).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,14 @@ struct ClassifierStats {
     long long forwardPasses = 0;
 };
 
+// One forward pass, as a ForwardObserver hears of it.
+struct ForwardPass {
+    int faces = 0;
+    int streams = 1; // whose faces it held (several with a shared model)
+    double milliseconds = 0;
+};
+using ForwardObserver = std::function<void(const ForwardPass &)>;
+
 class EmotionClassifier {
 public:
     // Loads and validates the bundle: every failure throws ModelError naming the file and cause.
@@ -59,8 +68,12 @@ public:
     void setBatchSize(int batchSize);
     void setThreads(int threads);
 
-    // Crops already at the input size and colour (see extractCrop); one result per crop.
-    std::vector<Emotion> classify(const std::vector<cv::Mat> &crops);
+    // Called after every forward pass, in the thread that ran it (the element logs them).
+    void setForwardObserver(ForwardObserver observer);
+
+    // Crops already at the input size and colour (see extractCrop); one result per crop. `streams`:
+    // how many streams the crops came from, for the observer.
+    std::vector<Emotion> classify(const std::vector<cv::Mat> &crops, int streams = 1);
     // cropFaces with this model's input (timed in stats), then classify.
     std::vector<Emotion> classifyFaces(const FrameView &frame, const std::vector<Detection> &faces);
 

@@ -173,7 +173,7 @@ void SharedClassifier::runBatch(std::unique_lock<std::mutex> &lock, int batchSiz
             all.insert(all.end(), r->crops->begin(), r->crops->end());
         classifier_->setBatchSize(batchSize);
         classifier_->setThreads(threads);
-        emotions = classifier_->classify(all);
+        emotions = classifier_->classify(all, static_cast<int>(batch.size()));
         if (emotions.size() != all.size())
             throw std::logic_error("the classifier returned " + std::to_string(emotions.size()) + " results for " +
                                    std::to_string(all.size()) + " faces");

@@ -371,6 +371,11 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
         options.threads = static_cast<int>(settings.threads);
         options.bareModelInfo = bare_model_info(settings);
         auto classifier = std::make_unique<EmotionClassifier>(key.modelPath, options);
+        // Category-wide: with a shared model any of its elements' threads may run the pass.
+        classifier->setForwardObserver([](const ForwardPass &pass) {
+            GST_CAT_LOG(GST_CAT_DEFAULT, "forward pass: %d face%s of %d stream%s in %.2f ms", pass.faces,
+                        pass.faces == 1 ? "" : "s", pass.streams, pass.streams == 1 ? "" : "s", pass.milliseconds);
+        });
         if (!classifier->hasBundleMetadata())
             GST_WARNING_OBJECT(self,
                                "model '%s' has no feremotion.json: using labels, input-width/height, input-color "
