@@ -42,6 +42,25 @@ OwnedFrame mediaFrame(const std::string &path)
     return makeFrame(image(cv::Rect(0, 0, image.cols & ~1, image.rows & ~1)).clone(), PixelFormat::BGR);
 }
 
+// The group photo's four people, and a gray frame of its size: a face new on the second frame
+// waits for confirmation unless tracks start afresh (a new size would start them too).
+struct PeopleAfterNobody {
+    OwnedFrame people, nobody;
+    explicit PeopleAfterNobody(const std::string &groupPhoto)
+        : people(mediaFrame(groupPhoto)),
+          nobody(makeFrame(cv::Mat(people.view.height, people.view.width, CV_8UC3, cv::Scalar::all(128)),
+                           PixelFormat::BGR))
+    {
+    }
+};
+
+AnalyzerSettings confirmingNewFacesTwice()
+{
+    AnalyzerSettings settings;
+    settings.tracking.confirmDetections = 2;
+    return settings;
+}
+
 FrameInput inputOf(const OwnedFrame &frame, bool stills = false)
 {
     FrameInput input;
@@ -114,16 +133,12 @@ TEST(Analyzer, StillsReportEachImagesFacesFromTheirFirstDetection)
     if (!group)
         GTEST_SKIP() << "../shared/media/pexels-group.jpeg is absent";
     TempDir dir;
-    AnalyzerSettings settings;
-    settings.tracking.confirmDetections = 2;
-    const OwnedFrame people = mediaFrame(*group);
-    // A frame of the same size without faces first: a new size would start the tracks afresh.
-    const OwnedFrame nobody = makeFrame(cv::Mat(people.view.height, people.view.width, CV_8UC3, cv::Scalar::all(128)),
-                                        PixelFormat::BGR);
+    const AnalyzerSettings settings = confirmingNewFacesTwice();
+    const PeopleAfterNobody frames(*group);
     for (bool stills : {false, true}) {
         Analyzer analyzer = haarAnalyzer(dir);
-        EXPECT_TRUE(analyzer.analyze(inputOf(nobody, stills), settings).empty());
-        EXPECT_EQ(analyzer.analyze(inputOf(people, stills), settings).size(), stills ? 4u : 0u)
+        EXPECT_TRUE(analyzer.analyze(inputOf(frames.nobody, stills), settings).empty());
+        EXPECT_EQ(analyzer.analyze(inputOf(frames.people, stills), settings).size(), stills ? 4u : 0u)
             << (stills ? "stills" : "video");
     }
 }
@@ -134,15 +149,12 @@ TEST(Analyzer, AfterResetAFramesFacesAreReportedAtOnceAsOnAFirstFrame)
     if (!group)
         GTEST_SKIP() << "../shared/media/pexels-group.jpeg is absent";
     TempDir dir;
-    AnalyzerSettings settings;
-    settings.tracking.confirmDetections = 2;
-    const OwnedFrame people = mediaFrame(*group);
-    const OwnedFrame nobody = makeFrame(cv::Mat(people.view.height, people.view.width, CV_8UC3, cv::Scalar::all(128)),
-                                        PixelFormat::BGR);
+    const AnalyzerSettings settings = confirmingNewFacesTwice();
+    const PeopleAfterNobody frames(*group);
     Analyzer analyzer = haarAnalyzer(dir);
-    analyzer.analyze(inputOf(nobody), settings);
+    analyzer.analyze(inputOf(frames.nobody), settings);
     analyzer.reset();
-    EXPECT_EQ(analyzer.analyze(inputOf(people), settings).size(), 4u);
+    EXPECT_EQ(analyzer.analyze(inputOf(frames.people), settings).size(), 4u);
 }
 
 // detector=roi: upstream's faces, with upstream's ids, each classified on every frame; regions below
