@@ -191,13 +191,13 @@ void benchmarkPipelines(const Options &options)
                  best(decode + element + " detector=yunet detector-model=" + yunet, options.repeats), alone.fps());
         printRow(name, "decode ! feremotion detector=haar overlay=true",
                  best(decode + " ! feremotion model=" + options.model, options.repeats), alone.fps());
-        std::vector<std::pair<int, PipelineRun>> intervals;
-        for (int interval : {3, 5}) {
-            intervals.emplace_back(interval, best(decode + element + " detection-interval=" + std::to_string(interval),
-                                                  options.repeats));
-            printRow(name, "decode ! feremotion detector=haar detection-interval=" + std::to_string(interval),
-                     intervals.back().second, alone.fps());
-        }
+        std::vector<std::pair<std::string, PipelineRun>> intervals;
+        for (int interval : {3, 5})
+            for (const char *windows : {"", " window-detection=true"}) {
+                const std::string properties = "detection-interval=" + std::to_string(interval) + windows;
+                intervals.emplace_back(properties, best(decode + element + " " + properties, options.repeats));
+                printRow(name, "decode ! feremotion detector=haar " + properties, intervals.back().second, alone.fps());
+            }
         if (options.python) {
             const std::string output = runCommand("/usr/bin/python3 " + options.sourceDir + "/bench/python_loop.py " +
                                                   path + " " + options.model + " 2>/dev/null");
@@ -205,8 +205,8 @@ void benchmarkPipelines(const Options &options)
                 const auto result = nlohmann::json::parse(output);
                 const double loop = result["fps"].get<double>();
                 std::string ratios = "element/loop: " + std::to_string(haar.fps() / loop).substr(0, 4) + "x";
-                for (const auto &[interval, run] : intervals)
-                    ratios += ", interval " + std::to_string(interval) + ": " + std::to_string(run.fps() / loop).substr(0, 4) + "x";
+                for (const auto &[properties, run] : intervals)
+                    ratios += ", " + properties + ": " + std::to_string(run.fps() / loop).substr(0, 4) + "x";
                 std::printf("| %s | Python loop (cv2 Haar + python3-torch, per face) | %d | %.1f | %s | %d / %d |\n",
                             name.c_str(), result["frames"].get<int>(), loop, ratios.c_str(),
                             result["frames_with_faces"].get<int>(), result["faces"].get<int>());
