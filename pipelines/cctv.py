@@ -352,6 +352,8 @@ def lock_output(folder):
 
 def main():
     args = parse_args()
+    # Before anything is made: a bad credentials file is a usage error.
+    credentials = read_credentials(args.restream_credentials) if args.restream_credentials else []
     common.init()
     uris = [common.to_uri(uri) for uri in args.cameras]
     common.make_folder(args.output)
@@ -369,7 +371,6 @@ def main():
         camera.log(f'{camera.public_uri} -> {camera.results}')
     common.log(f'the cameras share one model as model-instance-id "{args.model_instance_id}"')
     if args.restream_port:
-        credentials = read_credentials(args.restream_credentials) if args.restream_credentials else []
         # the main loop's source keeps the server alive
         start_restream_server(cameras, args.restream_port, args.restream_address, credentials)
 

@@ -114,12 +114,20 @@ def main():
     checks.require_media()
     for option, value in (('--duration', '-1'), ('--timeout', '0'), ('--max-backoff', 'x')):
         checks.run_script('cctv.py', option, value, 'rtsp://127.0.0.1:9/cam', expect_status=2, timeout=60)
+    folder = Path(tempfile.mkdtemp())
+    no_password = folder / 'no-password'
+    no_password.write_text('viewer\n')
+    for credentials, problem in ((folder / 'absent', 'cannot read --restream-credentials'),
+                                 (no_password, 'line 1: not "user:password"')):
+        output = checks.run_script('cctv.py', '-o', folder / 'out', '--restream-port', '1', '--restream-credentials',
+                                   credentials, 'rtsp://127.0.0.1:9/cam', expect_status=2, timeout=60)
+        expect(problem in output and not (folder / 'out').exists(), f'a bad credentials file: {output}')
+    print('ok: a missing or malformed credentials file is a usage error', flush=True)
     port, restream_port = free_ports(2)
     # The fake camera asks for no login; the password in its URI must still appear nowhere.
     uri = f'rtsp://127.0.0.1:{port}/cam'
     camera_uri = f'rtsp://operator:{CAMERA_PASSWORD}@127.0.0.1:{port}/cam'
-    folder = Path(tempfile.mkdtemp())
-    out = folder / 'out'
+    out = folder / 'run'
     viewers = folder / 'viewers'
     viewers.write_text(f'# who may watch the restream\n{VIEWER}:{VIEWER_PASSWORD}\n')
     files = [out / f'{camera}.jsonl' for camera in CAMERAS]
