@@ -18,6 +18,12 @@
 using namespace feremotion;
 using namespace feremotion::test;
 
+// Declares `name`, the path of a file under ../shared, or skips the test when it is absent.
+#define REQUIRE_SHARED_FILE(name, relative)                                                                       \
+    const auto name = sharedFile(relative);                                                                         \
+    if (!name)                                                                                                      \
+        GTEST_SKIP() << "../shared/" relative " is absent (set FEREMOTION_SHARED to the shared folder)";
+
 namespace {
 
 std::unique_ptr<FaceClassifier> testModel(const TempDir &dir)
@@ -73,9 +79,7 @@ FrameInput inputOf(const OwnedFrame &frame, bool stills = false)
 
 TEST(Analyzer, FindsAndClassifiesTheAstronautsFace)
 {
-    const auto path = sharedFile("media/astronaut.png");
-    if (!path)
-        GTEST_SKIP() << "../shared/media/astronaut.png is absent";
+    REQUIRE_SHARED_FILE(path, "media/astronaut.png");
     TempDir dir;
     Analyzer analyzer = haarAnalyzer(dir);
     const OwnedFrame frame = mediaFrame(*path);
@@ -92,9 +96,7 @@ TEST(Analyzer, FindsAndClassifiesTheAstronautsFace)
 // had, and with reclassify-interval 0 each track is classified once.
 TEST(Analyzer, FollowsAClipsFacesBetweenDetectionsUnderTheirIds)
 {
-    const auto clip = sharedFile("media/video_01.mp4");
-    if (!clip)
-        GTEST_SKIP() << "../shared/media/video_01.mp4 is absent";
+    REQUIRE_SHARED_FILE(clip, "media/video_01.mp4");
     TempDir dir;
     Analyzer analyzer = haarAnalyzer(dir);
     AnalyzerSettings settings;
@@ -129,9 +131,7 @@ TEST(Analyzer, FollowsAClipsFacesBetweenDetectionsUnderTheirIds)
 // otherwise confirmed by a second detection first.
 TEST(Analyzer, StillsReportEachImagesFacesFromTheirFirstDetection)
 {
-    const auto group = sharedFile("media/pexels-group.jpeg");
-    if (!group)
-        GTEST_SKIP() << "../shared/media/pexels-group.jpeg is absent";
+    REQUIRE_SHARED_FILE(group, "media/pexels-group.jpeg");
     TempDir dir;
     const AnalyzerSettings settings = confirmingNewFacesTwice();
     const PeopleAfterNobody frames(*group);
@@ -145,9 +145,7 @@ TEST(Analyzer, StillsReportEachImagesFacesFromTheirFirstDetection)
 
 TEST(Analyzer, AfterResetAFramesFacesAreReportedAtOnceAsOnAFirstFrame)
 {
-    const auto group = sharedFile("media/pexels-group.jpeg");
-    if (!group)
-        GTEST_SKIP() << "../shared/media/pexels-group.jpeg is absent";
+    REQUIRE_SHARED_FILE(group, "media/pexels-group.jpeg");
     TempDir dir;
     const AnalyzerSettings settings = confirmingNewFacesTwice();
     const PeopleAfterNobody frames(*group);
@@ -220,9 +218,7 @@ TEST(Analyzer, ForDetectorRoiNeedsTheRoiDetector)
 // near their followed boxes; without it they are only followed.
 TEST(Analyzer, WindowDetectionFindsFollowedFacesAgainBetweenFullFrameDetections)
 {
-    const auto clip = sharedFile("media/video_01.mp4");
-    if (!clip)
-        GTEST_SKIP() << "../shared/media/video_01.mp4 is absent";
+    REQUIRE_SHARED_FILE(clip, "media/video_01.mp4");
     TempDir dir;
     std::vector<OwnedFrame> frames;
     for (int index = 0; index < 15; ++index) {
