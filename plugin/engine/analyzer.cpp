@@ -110,10 +110,13 @@ std::vector<TrackedFace> Analyzer::analyzeTrackedFaces(const FrameInput &frame, 
                                                          settings.detection.maxDetectionSide)
                                     : DetectionImage{};
     tracker_.beginFrame(gray.image, gray.scaleX, gray.scaleY, frame.view.width, frame.view.height);
-    if (tracker_.isDetectionFrame())
+    if (tracker_.isDetectionFrame()) {
         tracker_.applyDetections(detector_->detect(frame.view, settings.detection));
-    else if (settings.windowDetection)
-        findFacesInWindows(frame.view, settings);
+    } else {
+        if (settings.windowDetection)
+            findFacesInWindows(frame.view, settings);
+        confirmCandidatesInWindows(frame.view, settings);
+    }
     const std::vector<size_t> pending = tracker_.pendingClassification();
     std::vector<Detection> boxes;
     for (size_t i : pending)
@@ -122,7 +125,7 @@ std::vector<TrackedFace> Analyzer::analyzeTrackedFaces(const FrameInput &frame, 
     return tracker_.visibleFaces();
 }
 
-void Analyzer::findFacesInWindows(const FrameView &view, const AnalyzerSettings &settings)
+std::optional<Detection> Analyzer::findFaceNear(const FrameView &view, const Box &box, const AnalyzerSettings &settings)
 {
     // The window's image is scaled as full-frame detection scales the frame, so a face costs the
     // same detector work in both; and only faces of at least 3/5 of the followed box's side are
@@ -132,40 +135,51 @@ void Analyzer::findFacesInWindows(const FrameView &view, const AnalyzerSettings 
     const int maxSide = settings.detection.maxDetectionSide;
     const int longerSide = std::max(view.width, view.height);
     const double scale = maxSide > 0 && longerSide > maxSide ? static_cast<double>(maxSide) / longerSide : 1.0;
+    const cv::Rect window = cropRect(box, kWindowMargin, view.width, view.height);
+    if (window.empty())
+        return std::nullopt;
+    const cv::Size size(std::max(1, static_cast<int>(std::lround(window.width * scale))),
+                        std::max(1, static_cast<int>(std::lround(window.height * scale))));
+    cv::Mat rgb = extractCrop(view, window, ColorMode::Rgb, size);
+    DetectorSettings inWindow = settings.detection;
+    inWindow.maxDetectionSide = 0;
+    inWindow.minFaceSize = static_cast<int>(std::max<float>(static_cast<float>(settings.detection.minFaceSize),
+                                                            kLeastSideOfTheBox * std::min(box.width, box.height)) *
+                                            scale);
+    const double toFrameX = static_cast<double>(window.width) / size.width;
+    const double toFrameY = static_cast<double>(window.height) / size.height;
+    std::optional<Detection> best;
+    float bestOverlap = settings.tracking.matchIou;
+    for (Detection found : detector_->detect(frameFromMat(rgb, PixelFormat::RGB), inWindow)) {
+        found.box = {static_cast<float>(window.x + found.box.x * toFrameX),
+                     static_cast<float>(window.y + found.box.y * toFrameY),
+                     static_cast<float>(found.box.width * toFrameX), static_cast<float>(found.box.height * toFrameY)};
+        const float overlap = intersectionOverUnion(found.box, box);
+        if (overlap >= bestOverlap)
+            best = found, bestOverlap = overlap;
+    }
+    return best;
+}
+
+void Analyzer::findFacesInWindows(const FrameView &view, const AnalyzerSettings &settings)
+{
     const std::vector<TrackedFace> &faces = tracker_.visibleFaces();
     std::vector<size_t> relocated;
     std::vector<Detection> detections;
-    for (size_t i = 0; i < faces.size(); ++i) {
-        const Box &box = faces[i].detection.box;
-        const cv::Rect window = cropRect(box, kWindowMargin, view.width, view.height);
-        if (window.empty())
-            continue;
-        const cv::Size size(std::max(1, static_cast<int>(std::lround(window.width * scale))),
-                            std::max(1, static_cast<int>(std::lround(window.height * scale))));
-        cv::Mat rgb = extractCrop(view, window, ColorMode::Rgb, size);
-        DetectorSettings inWindow = settings.detection;
-        inWindow.maxDetectionSide = 0;
-        inWindow.minFaceSize = static_cast<int>(std::max<float>(static_cast<float>(settings.detection.minFaceSize),
-                                                                kLeastSideOfTheBox * std::min(box.width, box.height)) *
-                                                scale);
-        const double toFrameX = static_cast<double>(window.width) / size.width;
-        const double toFrameY = static_cast<double>(window.height) / size.height;
-        std::optional<Detection> best;
-        float bestOverlap = settings.tracking.matchIou;
-        for (Detection found : detector_->detect(frameFromMat(rgb, PixelFormat::RGB), inWindow)) {
-            found.box = {static_cast<float>(window.x + found.box.x * toFrameX),
-                         static_cast<float>(window.y + found.box.y * toFrameY),
-                         static_cast<float>(found.box.width * toFrameX), static_cast<float>(found.box.height * toFrameY)};
-            const float overlap = intersectionOverUnion(found.box, box);
-            if (overlap >= bestOverlap)
-                best = found, bestOverlap = overlap;
-        }
-        if (best) {
+    for (size_t i = 0; i < faces.size(); ++i)
+        if (std::optional<Detection> found = findFaceNear(view, faces[i].detection.box, settings)) {
             relocated.push_back(i);
-            detections.push_back(*best);
+            detections.push_back(*found);
         }
-    }
     tracker_.relocate(relocated, detections);
+}
+
+void Analyzer::confirmCandidatesInWindows(const FrameView &view, const AnalyzerSettings &settings)
+{
+    std::vector<std::optional<Detection>> found;
+    for (const Box &box : tracker_.candidateBoxes())
+        found.push_back(findFaceNear(view, box, settings));
+    tracker_.confirmCandidates(found);
 }
 
 } // namespace feremotion

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "detector.h"
@@ -89,7 +90,12 @@ private:
     std::vector<TrackedFace> analyzeTrackedFaces(const FrameInput &frame, const AnalyzerSettings &settings);
     std::vector<Emotion> classify(const FrameView &view, const std::vector<Detection> &faces,
                                   const ClassificationSettings &settings);
+    // The detector's face in a window around `box` (see windowDetection), if any overlaps it.
+    std::optional<Detection> findFaceNear(const FrameView &view, const Box &box, const AnalyzerSettings &settings);
     void findFacesInWindows(const FrameView &view, const AnalyzerSettings &settings);
+    // New faces found by the last full-frame detection, looked for again in windows on the frames
+    // after it, so that they are confirmed as soon as on every frame.
+    void confirmCandidatesInWindows(const FrameView &view, const AnalyzerSettings &settings);
 
     std::unique_ptr<FaceDetector> detector_;
     DetectorKind kind_;

@@ -245,6 +245,48 @@ void FaceTracker::relocate(const std::vector<size_t> &faces, const std::vector<D
     publish();
 }
 
+std::vector<size_t> FaceTracker::candidateTracks() const
+{
+    std::vector<size_t> candidates;
+    for (size_t t = 0; t < tracks_.size(); ++t)
+        if (!tracks_[t].confirmed && tracks_[t].visible)
+            candidates.push_back(t);
+    return candidates;
+}
+
+std::vector<Box> FaceTracker::candidateBoxes() const
+{
+    std::vector<Box> boxes;
+    for (size_t t : candidateTracks())
+        boxes.push_back(tracks_[t].face.detection.box);
+    return boxes;
+}
+
+void FaceTracker::confirmCandidates(const std::vector<std::optional<Detection>> &found)
+{
+    const std::vector<size_t> candidates = candidateTracks();
+    if (found.size() != candidates.size())
+        throw std::invalid_argument("one result per candidate expected");
+    std::vector<Track> kept;
+    size_t next = 0; // into candidates
+    for (size_t t = 0; t < tracks_.size(); ++t) {
+        Track &track = tracks_[t];
+        if (next < candidates.size() && candidates[next] == t) {
+            const std::optional<Detection> &detection = found[next++];
+            if (!detection)
+                continue; // ends
+            track.face.detection = *detection;
+            track.face.detectedNow = true;
+            track.lastSeenFrame = frame_;
+            if (++track.detectionsInARow >= settings_.confirmDetections)
+                confirm(track);
+        }
+        kept.push_back(std::move(track));
+    }
+    tracks_ = std::move(kept);
+    publish();
+}
+
 std::vector<size_t> FaceTracker::pendingClassification() const
 {
     const bool inferenceFrame = frame_ % settings_.inferenceInterval == 0;

@@ -3,6 +3,7 @@
 // between detections with optical flow, and per-track smoothing of the emotion probabilities.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -59,6 +60,14 @@ public:
     // Between detection frames: visibleFaces()[faces[i]] found again by a detector near its followed
     // box (the Analyzer's window detection). Each takes its detection's box and counts as seen.
     void relocate(const std::vector<size_t> &faces, const std::vector<Detection> &detections);
+    // Between detection frames: the followed boxes of new faces not yet confirmed
+    // (confirmDetections), in the order confirmCandidates takes its results in.
+    std::vector<Box> candidateBoxes() const;
+    // found[i]: what a detector found near candidateBoxes()[i] on this frame. A found candidate
+    // takes the detection's box and counts it as one more detection in a row (confirmed now, it
+    // is reported from this frame on); one not found ends, as at a missed full-frame detection.
+    // So a face needs no more frames to be confirmed between detections than on every frame.
+    void confirmCandidates(const std::vector<std::optional<Detection>> &found);
     // Indices into visibleFaces() of the faces to classify on this frame: faces never classified,
     // and on inference frames faces whose last classification is reclassifyInterval frames old.
     std::vector<size_t> pendingClassification() const;
@@ -77,6 +86,7 @@ private:
         bool confirmed = false;
     };
     void confirm(Track &track);
+    std::vector<size_t> candidateTracks() const;
     void follow(const cv::Mat &gray, double scaleX, double scaleY);
     void publish();
 
