@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
@@ -15,6 +16,7 @@
 #include "tracker.h"
 
 using namespace feremotion;
+using ::testing::HasSubstr;
 using namespace feremotion::test;
 
 namespace {
@@ -308,4 +310,95 @@ TEST(YuNetDetector, TheReleaseForTheOtherOpenCVIsRefusedAtCreationNamingTheFileA
         EXPECT_NE(what.find("'" + *otherFile + "'"), std::string::npos) << what;
         EXPECT_NE(what.find("use " + yunetReleaseForThisOpenCV()), std::string::npos) << what;
     }
+}
+
+TEST(DetectorDefaults, DetectionIntervalAndTrackConfirmationAreEachDetectorsOwn)
+{
+    EXPECT_EQ(defaultDetectionInterval(DetectorKind::Haar), 4);
+    EXPECT_EQ(defaultDetectionInterval(DetectorKind::YuNet), 2);
+    EXPECT_EQ(defaultDetectionInterval(DetectorKind::FullFrame), 1);
+    EXPECT_EQ(defaultTrackConfirmation(DetectorKind::Haar), 2);
+    EXPECT_EQ(defaultTrackConfirmation(DetectorKind::YuNet), 1);
+}
+
+namespace {
+
+// A file with the given name in `dir` (its content does not matter to the choice).
+std::string touch(const TempDir &dir, const std::string &name)
+{
+    std::ofstream(dir.file(name)) << "onnx";
+    return dir.file(name);
+}
+
+std::string otherYuNetRelease()
+{
+    return yunetReleaseForThisOpenCV() == yunetReleaseFor(4, 8) ? yunetReleaseFor(4, 6) : yunetReleaseFor(4, 8);
+}
+
+} // namespace
+
+TEST(AutoDetector, IsHaarWhenNoYuNetFileIsFoundAndSaysWhereItLooked)
+{
+    TempDir installed;
+    const DetectorChoice choice = chooseAutoDetector("", "", installed.path());
+    EXPECT_EQ(choice.kind, DetectorKind::Haar);
+    EXPECT_TRUE(choice.modelPath.empty());
+    EXPECT_FALSE(choice.warn);
+    EXPECT_THAT(choice.reason, HasSubstr(installed.file(yunetReleaseForThisOpenCV())));
+    EXPECT_THAT(choice.reason, HasSubstr("FEREMOTION_YUNET_MODEL"));
+}
+
+TEST(AutoDetector, IsYuNetWithTheInstalledReleaseForThisOpenCV)
+{
+    TempDir installed;
+    touch(installed, otherYuNetRelease());
+    const std::string right = touch(installed, yunetReleaseForThisOpenCV());
+    const DetectorChoice choice = chooseAutoDetector("", "", installed.path());
+    EXPECT_EQ(choice.kind, DetectorKind::YuNet);
+    EXPECT_EQ(choice.modelPath, right);
+}
+
+TEST(AutoDetector, TheEnvironmentVariableMayNameAFileOrAFolderAndComesBeforeTheInstalledOne)
+{
+    TempDir installed, folder;
+    touch(installed, yunetReleaseForThisOpenCV());
+    const std::string file = touch(folder, yunetReleaseForThisOpenCV());
+    EXPECT_EQ(chooseAutoDetector("", folder.path(), installed.path()).modelPath, file);
+    const std::string renamed = touch(folder, "my-yunet.onnx");
+    const DetectorChoice choice = chooseAutoDetector("", renamed, installed.path());
+    EXPECT_EQ(choice.kind, DetectorKind::YuNet);
+    EXPECT_EQ(choice.modelPath, renamed);
+}
+
+TEST(AutoDetector, TheOtherReleaseIsNotTakenAndThatIsAWarning)
+{
+    TempDir folder;
+    const std::string other = touch(folder, otherYuNetRelease());
+    const DetectorChoice choice = chooseAutoDetector("", other, "");
+    EXPECT_EQ(choice.kind, DetectorKind::Haar);
+    EXPECT_TRUE(choice.warn);
+    EXPECT_THAT(choice.reason, HasSubstr(other));
+    EXPECT_THAT(choice.reason, HasSubstr(yunetReleaseForThisOpenCV()));
+    const DetectorChoice inFolder = chooseAutoDetector("", folder.path(), "");
+    EXPECT_EQ(inFolder.kind, DetectorKind::Haar);
+    EXPECT_TRUE(inFolder.warn) << "a folder without this OpenCV's release";
+}
+
+TEST(AutoDetector, AnEnvironmentVariableNamingNothingIsAnErrorNamingIt)
+{
+    try {
+        chooseAutoDetector("", "/nonexistent/yunet.onnx", "");
+        FAIL() << "no error";
+    } catch (const std::runtime_error &e) {
+        EXPECT_THAT(e.what(), HasSubstr("FEREMOTION_YUNET_MODEL"));
+        EXPECT_THAT(e.what(), HasSubstr("/nonexistent/yunet.onnx"));
+    }
+}
+
+TEST(AutoDetector, DetectorModelDecidesByItsExtension)
+{
+    EXPECT_EQ(chooseAutoDetector("/x/face.onnx", "", "").kind, DetectorKind::YuNet);
+    const DetectorChoice cascade = chooseAutoDetector("/x/lbpcascade_frontalface.xml", "/nonexistent", "");
+    EXPECT_EQ(cascade.kind, DetectorKind::Haar);
+    EXPECT_EQ(cascade.modelPath, "/x/lbpcascade_frontalface.xml");
 }

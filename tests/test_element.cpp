@@ -6,6 +6,8 @@
 #include <mutex>
 #include <future>
 #include <numeric>
+#include <optional>
+#include <filesystem>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -17,6 +19,7 @@
 #include "frames.h"
 #include "gst_support.h"
 #include "classifier.h"
+#include "detector.h"
 #include "support.h"
 
 using namespace feremotion;
@@ -1050,16 +1053,20 @@ std::vector<size_t> facesPerFrameAfterABlankOne(GstHarness *h, const cv::Mat &as
 
 } // namespace
 
-TEST_F(Element, ANewFaceIsReportedFromItsSecondDetectionByDefault)
+// By default haar detects every 4th frame: the astronaut, there from frame 1, is found on frame 4
+// and confirmed on frame 5 by a detection in a window around it.
+TEST_F(Element, ANewFaceIsReportedFromTheFrameAfterItsFirstDetectionByDefault)
 {
     const auto path = sharedFile("media/astronaut.png");
     if (!path)
         GTEST_SKIP() << "../shared/media is absent";
     const cv::Mat astronaut = cv::imread(*path, cv::IMREAD_COLOR);
     auto byDefault = harness("", GST_VIDEO_FORMAT_BGR, astronaut.cols, astronaut.rows);
-    EXPECT_EQ(facesPerFrameAfterABlankOne(byDefault.get(), astronaut, 3), (std::vector<size_t>{0, 0, 1, 1}));
+    EXPECT_EQ(facesPerFrameAfterABlankOne(byDefault.get(), astronaut, 6), (std::vector<size_t>{0, 0, 0, 0, 0, 1, 1}));
     auto atOnce = harness("track-confirmation=1", GST_VIDEO_FORMAT_BGR, astronaut.cols, astronaut.rows);
-    EXPECT_EQ(facesPerFrameAfterABlankOne(atOnce.get(), astronaut, 2), (std::vector<size_t>{0, 1, 1}));
+    EXPECT_EQ(facesPerFrameAfterABlankOne(atOnce.get(), astronaut, 5), (std::vector<size_t>{0, 0, 0, 0, 1, 1}));
+    auto everyFrame = harness("detection-interval=1", GST_VIDEO_FORMAT_BGR, astronaut.cols, astronaut.rows);
+    EXPECT_EQ(facesPerFrameAfterABlankOne(everyFrame.get(), astronaut, 3), (std::vector<size_t>{0, 0, 1, 1}));
 }
 
 TEST_F(Element, InAStreamOfStillsAtFrameRateZeroEveryFaceIsReportedAtOnce)
@@ -1090,4 +1097,59 @@ TEST_F(Element, HaarVerificationOffAlsoReportsWhatOnlyTheDefaultCascadeSees)
     }
     EXPECT_GE(faces[0], 1u);
     EXPECT_GT(faces[1], faces[0]);
+}
+
+namespace {
+
+// Sets an environment variable for one test, restoring the earlier value after it.
+class ScopedEnvironment {
+public:
+    ScopedEnvironment(const char *name, const std::string &value) : name_(name)
+    {
+        if (const char *old = g_getenv(name))
+            previous_ = old;
+        g_setenv(name, value.c_str(), TRUE);
+    }
+    ~ScopedEnvironment()
+    {
+        if (previous_)
+            g_setenv(name_, previous_->c_str(), TRUE);
+        else
+            g_unsetenv(name_);
+    }
+
+private:
+    const char *name_;
+    std::optional<std::string> previous_;
+};
+
+} // namespace
+
+TEST_F(Element, DetectorAutoTakesTheYuNetFileTheEnvironmentNamesAndSaysSo)
+{
+    const auto yunet = sharedYuNetModel();
+    if (!yunet)
+        GTEST_SKIP() << missingYuNetModel();
+    ScopedEnvironment environment("FEREMOTION_YUNET_MODEL", std::filesystem::path(*yunet).parent_path().string());
+    DebugLog log(GST_LEVEL_INFO);
+    auto h = harness("");
+    gst_buffer_unref(gst_harness_push_and_pull(h.get(), frame()));
+    EXPECT_THAT(log.text(), HasSubstr("detector=auto: using yunet with " + *yunet + ": found through FEREMOTION_YUNET_MODEL"));
+}
+
+TEST_F(Element, DetectorAutoIsHaarWithoutAYuNetFileAndSaysWhy)
+{
+    TempDir empty;
+    ScopedEnvironment environment("FEREMOTION_YUNET_MODEL", empty.path());
+    DebugLog log(GST_LEVEL_INFO);
+    auto h = harness("");
+    gst_buffer_unref(gst_harness_push_and_pull(h.get(), frame()));
+    EXPECT_THAT(log.text(), HasSubstr("detector=auto: using haar: FEREMOTION_YUNET_MODEL names the folder '" +
+                                      empty.path() + "', which has no " + yunetReleaseForThisOpenCV()));
+}
+
+TEST_F(Element, DetectorAutoFailsToStartWhenTheEnvironmentNamesNothing)
+{
+    ScopedEnvironment environment("FEREMOTION_YUNET_MODEL", "/nonexistent/yunet.onnx");
+    EXPECT_THAT(errorFor("model=" + model_), HasSubstr("FEREMOTION_YUNET_MODEL names '/nonexistent/yunet.onnx'"));
 }

@@ -328,3 +328,52 @@ TEST_F(Tracker, ARelocatedFaceTakesTheNewBoxKeepsItsIdAndCountsAsDetected)
     EXPECT_FLOAT_EQ(faces()[0].detection.box.x, 104);
     EXPECT_FLOAT_EQ(faces()[0].detection.box.width, 62);
 }
+
+TEST_F(Tracker, ANewFaceFoundAgainInAWindowIsConfirmedBetweenDetections)
+{
+    configure(4, 1, 1, 0, 2);
+    step({50, 50}, {});
+    for (int i = 1; i <= 3; ++i)
+        step({50, 50}, {});
+    step({100, 80}, {detectionAt(100, 80)});
+    EXPECT_TRUE(faces().empty());
+    tracker_.beginFrame(frameWithPatch({100, 80}), 1.0, 1.0, kWidth, kHeight);
+    ASSERT_FALSE(tracker_.isDetectionFrame());
+    const std::vector<Box> candidates = tracker_.candidateBoxes();
+    ASSERT_EQ(candidates.size(), 1u);
+    EXPECT_NEAR(candidates[0].x, 100, 3);
+    tracker_.confirmCandidates({detectionAt(101, 80)});
+    ASSERT_EQ(faces().size(), 1u) << "confirmed on the frame after its first detection, as on every frame";
+    EXPECT_EQ(faces()[0].id, 1);
+    EXPECT_TRUE(faces()[0].detectedNow);
+    EXPECT_EQ(tracker_.pendingClassification().size(), 1u) << "and classified at once";
+    EXPECT_TRUE(tracker_.candidateBoxes().empty());
+}
+
+TEST_F(Tracker, ACandidateNotFoundInItsWindowWaitsForTheNextDetection)
+{
+    configure(4, 1, 1, 0, 2);
+    step({50, 50}, {});
+    for (int i = 1; i <= 3; ++i)
+        step({50, 50}, {});
+    step({100, 80}, {detectionAt(100, 80)});
+    tracker_.beginFrame(frameWithPatch({100, 80}), 1.0, 1.0, kWidth, kHeight);
+    tracker_.confirmCandidates({std::nullopt});
+    EXPECT_TRUE(faces().empty());
+    EXPECT_EQ(tracker_.candidateBoxes().size(), 1u) << "still a candidate";
+    step({100, 80}, {});
+    step({100, 80}, {});
+    step({100, 80}, {detectionAt(100, 80)});
+    ASSERT_EQ(faces().size(), 1u) << "the next full-frame detection confirms it";
+}
+
+TEST_F(Tracker, ConfirmCandidatesWantsOneResultPerCandidate)
+{
+    configure(4, 1, 1, 0, 2);
+    step({50, 50}, {});
+    for (int i = 1; i <= 3; ++i)
+        step({50, 50}, {});
+    step({100, 80}, {detectionAt(100, 80)});
+    tracker_.beginFrame(frameWithPatch({100, 80}), 1.0, 1.0, kWidth, kHeight);
+    EXPECT_THROW(tracker_.confirmCandidates({}), std::invalid_argument);
+}

@@ -63,6 +63,8 @@ Analyzer::Analyzer(std::unique_ptr<FaceDetector> detector, DetectorKind kind, st
 {
     if (!detector_ || !classifier_)
         throw std::invalid_argument("an Analyzer needs a detector and a classifier");
+    if (kind_ == DetectorKind::Auto)
+        throw std::invalid_argument("an Analyzer needs the detector detector=auto chose");
     if (kind_ == DetectorKind::Roi && !dynamic_cast<RoiDetector *>(detector_.get()))
         throw std::invalid_argument("an Analyzer for detector=roi needs the roi detector");
 }
@@ -101,6 +103,11 @@ std::vector<TrackedFace> Analyzer::analyzeUpstreamFaces(const FrameInput &frame,
 std::vector<TrackedFace> Analyzer::analyzeTrackedFaces(const FrameInput &frame, const AnalyzerSettings &settings)
 {
     TrackingSettings tracking = settings.tracking;
+    // Stills are unrelated images: nothing can be followed from one to the next.
+    if (tracking.detectionInterval == kDetectorsDefaultInterval)
+        tracking.detectionInterval = frame.stills ? 1 : defaultDetectionInterval(kind_);
+    if (tracking.confirmDetections == kDetectorsDefaultConfirmation)
+        tracking.confirmDetections = defaultTrackConfirmation(kind_);
     if (frame.stills)
         tracking.confirmDetections = 1;
     tracker_.setSettings(tracking);

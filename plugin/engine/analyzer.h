@@ -41,9 +41,14 @@ std::unique_ptr<FaceClassifier> ownModel(std::unique_ptr<EmotionClassifier> clas
 // `stream` from model->addStream(); the caller keeps managing the stream (idle, flushing, removal).
 std::unique_ptr<FaceClassifier> sharedModelStream(std::shared_ptr<SharedClassifier> model, int stream);
 
+// AnalyzerSettings::tracking.detectionInterval and .confirmDetections for "the detector's own"
+// (defaultDetectionInterval(), defaultTrackConfirmation()).
+constexpr int kDetectorsDefaultInterval = 0;
+constexpr int kDetectorsDefaultConfirmation = 0;
+
 struct AnalyzerSettings {
     DetectorSettings detection;
-    TrackingSettings tracking;
+    TrackingSettings tracking; // may hold the kDetectorsDefault* values
     ClassificationSettings classification;
     // Between full-frame detections, look for each reported face again in a window around its
     // followed box (the box grown by half its side on each side), at the face's scale only; a face

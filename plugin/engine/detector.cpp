@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
@@ -29,6 +30,7 @@ std::string toString(DetectorKind kind)
     case DetectorKind::YuNet: return "yunet";
     case DetectorKind::Roi: return "roi";
     case DetectorKind::FullFrame: return "full-frame";
+    case DetectorKind::Auto: return "auto";
     }
     return "unknown";
 }
@@ -54,6 +56,76 @@ float defaultThreshold(DetectorKind kind)
     if (kind == DetectorKind::YuNet && yunetReleaseForThisOpenCV() == yunetReleaseFor(4, 8))
         return 0.8f;
     return 0.9f;
+}
+
+int defaultDetectionInterval(DetectorKind kind)
+{
+    switch (kind) {
+    case DetectorKind::Haar: return 4;
+    case DetectorKind::YuNet: return 2;
+    default: return 1;
+    }
+}
+
+int defaultTrackConfirmation(DetectorKind kind)
+{
+    return kind == DetectorKind::Haar ? 2 : 1;
+}
+
+DetectorChoice chooseAutoDetector(const std::string &detectorModel, const std::string &fromEnvironment,
+                                  const std::string &installedFolder)
+{
+    namespace fs = std::filesystem;
+    const std::string release = yunetReleaseForThisOpenCV();
+    const std::string opencv = "OpenCV " + std::to_string(cv::getVersionMajor()) + "." +
+                               std::to_string(cv::getVersionMinor());
+    const auto isOtherRelease = [&](const fs::path &file) {
+        const std::string name = file.filename().string();
+        return name != release && (name == yunetReleaseFor(4, 6) || name == yunetReleaseFor(4, 8));
+    };
+    DetectorChoice choice;
+    if (!detectorModel.empty()) {
+        const bool onnx = fs::path(detectorModel).extension() == ".onnx";
+        choice.kind = onnx ? DetectorKind::YuNet : DetectorKind::Haar;
+        choice.modelPath = detectorModel;
+        choice.reason = onnx ? "detector-model names an ONNX file" : "detector-model names a cascade";
+        return choice;
+    }
+    if (!fromEnvironment.empty()) {
+        std::error_code error;
+        const bool folder = fs::is_directory(fromEnvironment, error);
+        const fs::path file = folder ? fs::path(fromEnvironment) / release : fs::path(fromEnvironment);
+        if (!folder && !fs::exists(file, error))
+            throw std::runtime_error("FEREMOTION_YUNET_MODEL names '" + fromEnvironment +
+                                     "', which does not exist; name a YuNet ONNX file or a folder holding " + release);
+        if (isOtherRelease(file)) {
+            choice.reason = "FEREMOTION_YUNET_MODEL names '" + file.string() + "', a YuNet release that " + opencv +
+                            " cannot run (it needs " + release + ")";
+            choice.warn = true;
+            return choice;
+        }
+        if (fs::exists(file, error)) {
+            choice.kind = DetectorKind::YuNet;
+            choice.modelPath = file.string();
+            choice.reason = "found through FEREMOTION_YUNET_MODEL";
+            return choice;
+        }
+        choice.reason = "FEREMOTION_YUNET_MODEL names the folder '" + fromEnvironment + "', which has no " + release +
+                        " (the release " + opencv + " runs)";
+        choice.warn = true;
+        return choice;
+    }
+    const fs::path installed = fs::path(installedFolder) / release;
+    std::error_code error;
+    if (!installedFolder.empty() && fs::exists(installed, error)) {
+        choice.kind = DetectorKind::YuNet;
+        choice.modelPath = installed.string();
+        choice.reason = "installed with feremotion";
+        return choice;
+    }
+    choice.reason = "no YuNet model: FEREMOTION_YUNET_MODEL is not set and '" + installed.string() +
+                    "' does not exist (the yunet_model build option installs it)";
+    return choice;
 }
 
 namespace {
@@ -287,6 +359,7 @@ std::unique_ptr<FaceDetector> createDetector(DetectorKind kind, const std::strin
     case DetectorKind::YuNet: return std::make_unique<YuNetDetector>(modelPath);
     case DetectorKind::Roi: return std::make_unique<RoiDetector>();
     case DetectorKind::FullFrame: return std::make_unique<FullFrameDetector>();
+    case DetectorKind::Auto: throw std::invalid_argument("detector=auto is chosen by chooseAutoDetector first");
     }
     throw std::invalid_argument("unknown detector kind");
 }

@@ -11,7 +11,8 @@
 
 namespace feremotion {
 
-enum class DetectorKind { Haar, YuNet, Roi, FullFrame };
+// Auto is a choice, not a detector: chooseAutoDetector() turns it into YuNet or Haar.
+enum class DetectorKind { Haar, YuNet, Roi, FullFrame, Auto };
 
 std::string toString(DetectorKind kind);
 
@@ -53,6 +54,32 @@ std::string yunetReleaseForThisOpenCV();
 // lower than 2022mar (at most 0.95; faces 2022mar scores 1.0 get 0.85-0.93), and at 0.8 it keeps
 // about as many faces on our clips as 2022mar does at 0.9 (docs/detection.md).
 float defaultThreshold(DetectorKind kind);
+
+// How many frames apart full-frame detection runs when none is set (TrackingSettings::detectionInterval
+// 0): 4 for haar, 2 for yunet, 1 for full-frame and roi. Chosen from measurements against the Python
+// loop and YuNet on every frame (docs/detection.md): faces between detections are followed by optical
+// flow, and new faces are confirmed in windows (FaceTracker::confirmCandidates).
+int defaultDetectionInterval(DetectorKind kind);
+// How many detections in a row a new face needs to be reported when none is set
+// (TrackingSettings::confirmDetections 0): 2 for haar, whose one-off false hits on hands and
+// furniture it hides; 1 for yunet, which has few (docs/detection.md), and the others.
+int defaultTrackConfirmation(DetectorKind kind);
+
+// detector=auto's choice: YuNet where a model file that this OpenCV runs is found, else Haar.
+struct DetectorChoice {
+    DetectorKind kind = DetectorKind::Haar;
+    std::string modelPath; // for createDetector; empty: the default cascade
+    std::string reason;    // in words, for the log
+    bool warn = false;     // a YuNet file was named but cannot be used
+};
+
+// Looks, in order, at: `detectorModel` (the element's detector-model: an .onnx file means YuNet,
+// anything else a cascade), `fromEnvironment` ($FEREMOTION_YUNET_MODEL: a YuNet file, or a folder
+// holding yunetReleaseForThisOpenCV()), and `installedFolder` (where the yunet_model build option
+// installed YuNet files) for yunetReleaseForThisOpenCV(). A file named for the other release is not
+// taken (OpenCV cannot run it). Throws std::runtime_error when `fromEnvironment` names nothing that exists.
+DetectorChoice chooseAutoDetector(const std::string &detectorModel, const std::string &fromEnvironment,
+                                  const std::string &installedFolder);
 
 // `modelPath`: the cascade XML for haar (empty: the default), the ONNX file for yunet, unused
 // otherwise. Throws std::runtime_error naming the file when it cannot be loaded.

@@ -267,23 +267,16 @@ void FaceTracker::confirmCandidates(const std::vector<std::optional<Detection>> 
     const std::vector<size_t> candidates = candidateTracks();
     if (found.size() != candidates.size())
         throw std::invalid_argument("one result per candidate expected");
-    std::vector<Track> kept;
-    size_t next = 0; // into candidates
-    for (size_t t = 0; t < tracks_.size(); ++t) {
-        Track &track = tracks_[t];
-        if (next < candidates.size() && candidates[next] == t) {
-            const std::optional<Detection> &detection = found[next++];
-            if (!detection)
-                continue; // ends
-            track.face.detection = *detection;
-            track.face.detectedNow = true;
-            track.lastSeenFrame = frame_;
-            if (++track.detectionsInARow >= settings_.confirmDetections)
-                confirm(track);
-        }
-        kept.push_back(std::move(track));
+    for (size_t i = 0; i < candidates.size(); ++i) {
+        if (!found[i])
+            continue;
+        Track &track = tracks_[candidates[i]];
+        track.face.detection = *found[i];
+        track.face.detectedNow = true;
+        track.lastSeenFrame = frame_;
+        if (++track.detectionsInARow >= settings_.confirmDetections)
+            confirm(track);
     }
-    tracks_ = std::move(kept);
     publish();
 }
 

@@ -65,8 +65,10 @@ public:
     std::vector<Box> candidateBoxes() const;
     // found[i]: what a detector found near candidateBoxes()[i] on this frame. A found candidate
     // takes the detection's box and counts it as one more detection in a row (confirmed now, it
-    // is reported from this frame on); one not found ends, as at a missed full-frame detection.
-    // So a face needs no more frames to be confirmed between detections than on every frame.
+    // is reported from this frame on); one not found stays a candidate for the next full-frame
+    // detection to continue or end. So a face needs no more frames to be confirmed between
+    // detections than on every frame, and a detector that misses faces in small windows costs
+    // nothing but the look.
     void confirmCandidates(const std::vector<std::optional<Detection>> &found);
     // Indices into visibleFaces() of the faces to classify on this frame: faces never classified,
     // and on inference frames faces whose last classification is reclassifyInterval frames old.

@@ -57,7 +57,7 @@ constexpr const char *kDefaultDevice = "auto";
 constexpr Precision kDefaultPrecision = Precision::Auto;
 constexpr guint kDefaultBatchSize = 8;
 constexpr guint kMaxBatchSize = 1024;
-constexpr DetectorKind kDefaultDetector = DetectorKind::Haar;
+constexpr DetectorKind kDefaultDetector = DetectorKind::Auto;
 constexpr gfloat kDefaultThreshold = kDetectorsDefaultThreshold;
 constexpr guint kDefaultMinFaceSize = 24;
 constexpr guint kMaxFaceSize = 16384;
@@ -73,7 +73,7 @@ constexpr const char *kDefaultInputMean = "0.5";
 constexpr const char *kDefaultInputStd = "0.5";
 constexpr guint kMaxInterval = 100000;
 constexpr gfloat kMaxSmoothing = 0.99f;
-constexpr guint kDefaultTrackConfirmation = 2;
+constexpr guint kDefaultTrackConfirmation = kDetectorsDefaultConfirmation;
 constexpr gboolean kDefaultHaarVerification = TRUE;
 constexpr gboolean kDefaultWindowDetection = FALSE;
 constexpr guint kMaxTrackConfirmation = 100;
@@ -82,6 +82,9 @@ constexpr guint kMaxBatchTimeoutMs = 10000;
 
 #ifndef FEREMOTION_INSTALLED_MODEL
 #define FEREMOTION_INSTALLED_MODEL "/usr/share/feremotion/models/feremotion-default.pt"
+#endif
+#ifndef FEREMOTION_INSTALLED_MODELS_DIR
+#define FEREMOTION_INSTALLED_MODELS_DIR "/usr/share/feremotion/models"
 #endif
 
 enum {
@@ -136,7 +139,7 @@ struct Settings {
     ColorMode inputColor = kDefaultInputColor;
     std::string inputMean = kDefaultInputMean;
     std::string inputStd = kDefaultInputStd;
-    guint detectionInterval = 1;
+    guint detectionInterval = kDetectorsDefaultInterval;
     gboolean windowDetection = kDefaultWindowDetection;
     guint inferenceInterval = 1;
     guint reclassifyInterval = 1;
@@ -232,6 +235,10 @@ static GType gst_fer_emotion_detector_get_type()
 {
     static GType type = 0;
     static const GEnumValue values[] = {
+        {static_cast<gint>(DetectorKind::Auto),
+         "yunet when a YuNet file for this OpenCV is found (detector-model, $FEREMOTION_YUNET_MODEL, or installed "
+         "by the yunet_model build option), else haar",
+         "auto"},
         {static_cast<gint>(DetectorKind::Haar), "OpenCV Haar cascade (opencv-data's frontal face)", "haar"},
         {static_cast<gint>(DetectorKind::YuNet), "OpenCV YuNet (FaceDetectorYN); needs detector-model", "yunet"},
         {static_cast<gint>(DetectorKind::Roi), "Faces from upstream GstVideoRegionOfInterestMeta (roi_type face)",
@@ -383,10 +390,22 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
                                key.modelPath.c_str());
         return classifier;
     };
-    if (settings.detector == DetectorKind::YuNet && settings.detectorModel.empty())
+    DetectorChoice detector{settings.detector, settings.detectorModel, "", false};
+    if (settings.detector == DetectorKind::Auto) {
+        const char *fromEnvironment = g_getenv("FEREMOTION_YUNET_MODEL");
+        detector = chooseAutoDetector(settings.detectorModel, fromEnvironment ? fromEnvironment : "",
+                                      FEREMOTION_INSTALLED_MODELS_DIR);
+        GST_INFO_OBJECT(self, "detector=auto: using %s%s%s: %s", toString(detector.kind).c_str(),
+                        detector.modelPath.empty() ? "" : " with ", detector.modelPath.c_str(), detector.reason.c_str());
+        if (detector.warn)
+            GST_ELEMENT_WARNING(self, RESOURCE, NOT_FOUND,
+                                ("detector=auto: using %s: %s", toString(detector.kind).c_str(), detector.reason.c_str()),
+                                (nullptr));
+    }
+    if (detector.kind == DetectorKind::YuNet && detector.modelPath.empty())
         throw std::runtime_error("detector=yunet needs detector-model, the path of a YuNet ONNX file: " +
                                  yunetReleaseForThisOpenCV() + " for this OpenCV");
-    auto detector = createDetector(settings.detector, settings.detectorModel);
+    auto faceDetector = createDetector(detector.kind, detector.modelPath);
     std::string device, precision;
     bool optimized = false;
     std::unique_ptr<FaceClassifier> classifier;
@@ -402,7 +421,7 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
         priv->sharedStream = priv->shared->addStream();
         classifier = sharedModelStream(priv->shared, priv->sharedStream);
     }
-    priv->analyzer = std::make_unique<Analyzer>(std::move(detector), settings.detector, std::move(classifier));
+    priv->analyzer = std::make_unique<Analyzer>(std::move(faceDetector), detector.kind, std::move(classifier));
     priv->loaded = key;
     priv->modelName = std::filesystem::path(key.modelPath).stem().string();
     const ModelInfo &info = priv->analyzer->modelInfo();
@@ -411,7 +430,7 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
                     toString(info.input.color).c_str(), device.c_str(), precision.c_str(),
                     optimized ? " (frozen for inference)" : "",
                     settings.modelInstanceId.empty() ? "" : ", shared as model-instance-id ",
-                    settings.modelInstanceId.c_str(), toString(settings.detector).c_str());
+                    settings.modelInstanceId.c_str(), toString(detector.kind).c_str());
 }
 
 static gboolean gst_fer_emotion_start(GstBaseTransform *trans)
@@ -912,7 +931,12 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
                           1, kMaxBatchSize, kDefaultBatchSize, playingFlags));
     g_object_class_install_property(
         gobject_class, PROP_DETECTOR,
-        g_param_spec_enum("detector", "Face detector", "How faces are found in each frame",
+        g_param_spec_enum("detector", "Face detector",
+                          "How faces are found. auto: yunet when a YuNet ONNX file that this OpenCV runs is found "
+                          "(detector-model if it names an .onnx file; else $FEREMOTION_YUNET_MODEL, a file or a folder "
+                          "holding face_detection_yunet_2022mar.onnx below OpenCV 4.8, _2023mar from 4.8; else the one "
+                          "the yunet_model build option installed in " FEREMOTION_INSTALLED_MODELS_DIR "), else haar; "
+                          "the debug log (GST_DEBUG=feremotion:4) says which and why",
                           GST_TYPE_FER_EMOTION_DETECTOR, static_cast<gint>(kDefaultDetector), readyFlags));
     g_object_class_install_property(
         gobject_class, PROP_DETECTOR_MODEL,
@@ -1007,9 +1031,11 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
     g_object_class_install_property(
         gobject_class, PROP_DETECTION_INTERVAL,
         g_param_spec_uint("detection-interval", "Detection interval",
-                          "Run the face detector on every Nth frame (frames, 1-100000); in between, tracked faces "
-                          "are followed with optical flow (detector=roi: boxes come from upstream on every frame)",
-                          1, kMaxInterval, 1, playingFlags));
+                          "Run the full-frame face detector on every Nth frame (frames, 0-100000; 0 = the detector's "
+                          "own: 4 for haar, 2 for yunet, 1 for full-frame). In between, faces are followed with "
+                          "optical flow and new faces are confirmed in windows around them; faces that appear in "
+                          "between wait for the next detection (detector=roi: boxes come from upstream on every frame)",
+                          0, kMaxInterval, kDetectorsDefaultInterval, playingFlags));
     g_object_class_install_property(
         gobject_class, PROP_WINDOW_DETECTION,
         g_param_spec_boolean("window-detection", "Window detection",
@@ -1042,12 +1068,13 @@ static void gst_fer_emotion_class_init(GstFerEmotionClass *klass)
         gobject_class, PROP_TRACK_CONFIRMATION,
         g_param_spec_uint("track-confirmation", "Track confirmation",
                           "A new face is reported (and classified) once the detector has found it on this many "
-                          "detection frames in a row, so that its one-off false hits (a hand, a lamp) never show "
-                          "(detection frames, 1-100; 1 = at once). Faces on the first frame after a start, seek, new "
-                          "segment or stream, or size change are reported at once (a still image has no second "
-                          "frame), and so is every face at frame rate 0/1 (multifilesrc, snapshots: unrelated "
-                          "images) (detector=roi: not applied)",
-                          1, kMaxTrackConfirmation, kDefaultTrackConfirmation, playingFlags));
+                          "frames in a row (a full-frame detection, then full-frame or window detections), so that "
+                          "its one-off false hits (a hand, a lamp) never show (frames, 0-100; 0 = the detector's "
+                          "own: 2 for haar, 1 for yunet, which has few false hits; 1 = at once). Faces on the first "
+                          "frame after a start, seek, new segment or stream, or size change are reported at once (a "
+                          "still image has no second frame), and so is every face at frame rate 0/1 (multifilesrc, "
+                          "snapshots: unrelated images) (detector=roi: not applied)",
+                          0, kMaxTrackConfirmation, kDefaultTrackConfirmation, playingFlags));
     g_object_class_install_property(
         gobject_class, PROP_MODEL_INSTANCE_ID,
         g_param_spec_string("model-instance-id", "Model instance id",
