@@ -9,8 +9,10 @@ face, any other box a false hit. YuNet misses a few faces too (turned heads), so
 compare settings; they are not absolute.
 
 Usage (from the checkout, after a build):
-  bench/detector_precision.py [--yunet ONNX] [--build DIR] CLIP... [-- PROPERTIES...]
-Each PROPERTIES argument is one property set, e.g. "track-confirmation=1 haar-verification=false".
+  bench/detector_precision.py [--yunet ONNX] [--build DIR] [--json] CLIP... [-- PROPERTIES...]
+Each PROPERTIES argument is one property set, e.g. "track-confirmation=1 haar-verification=false";
+an empty one is the element's defaults (detector=auto: YuNet when $FEREMOTION_YUNET_MODEL names it).
+--json prints one JSON object per clip and set instead of a Markdown table (for feremotion-bench).
 """
 import argparse
 import json
@@ -104,15 +106,22 @@ def main():
     parser.add_argument("--yunet", default="../shared/models/" + yunet_release(),
                         help="YuNet ONNX file (default: the release this OpenCV runs, from ../shared/models)")
     parser.add_argument("--build", default="build")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
     parser.add_argument("clips", nargs="+")
     args = parser.parse_args(argv)
     build = os.path.abspath(args.build)
-    print("| clip | properties | reference faces | faces found | false hits | precision | recall |")
-    print("|---|---|---|---|---|---|---|")
+    if not args.json:
+        print("| clip | properties | reference faces | faces found | false hits | precision | recall |")
+        print("|---|---|---|---|---|---|---|")
     for clip in args.clips:
         reference = reference_faces(clip, args.yunet)
         for properties in sets:
             faces, false_hits, total = score(reference, element_faces(os.path.abspath(clip), properties, build))
+            if args.json:
+                print(json.dumps({"clip": clip, "properties": properties, "reference_faces": total, "faces": faces,
+                                  "false_hits": false_hits, "precision": faces / max(1, faces + false_hits),
+                                  "recall": faces / max(1, total)}), flush=True)
+                continue
             print(f"| {os.path.basename(clip)} | {properties or '(defaults)'} | {total} | {faces} | {false_hits} | "
                   f"{faces / max(1, faces + false_hits):.3f} | {faces / max(1, total):.3f} |", flush=True)
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +32,7 @@ struct Options {
     std::string shared = "../shared";
     std::string model;
     std::string sourceDir = ".";
+    std::string buildDir = "build";
     bool python = true;
     int repeats = 1;
 };
@@ -169,50 +171,105 @@ PipelineRun best(const std::string &launch, int repeats)
     return result;
 }
 
+// Precision and recall of the element's faces against YuNet on every frame (bench/detector_precision.py).
+std::string precisionAndRecall(const Options &options, const std::string &clip, const std::string &properties)
+{
+    const std::string output = runCommand("/usr/bin/python3 " + options.sourceDir + "/bench/detector_precision.py --json --build " +
+                                          options.buildDir + " '" + clip + "' -- '" + properties + "' 2>&1");
+    try {
+        const auto result = nlohmann::json::parse(output);
+        char text[64];
+        std::snprintf(text, sizeof text, "%.3f | %.3f", result["precision"].get<double>(), result["recall"].get<double>());
+        return text;
+    } catch (const std::exception &) {
+        return "failed: " + output + " |";
+    }
+}
+
+// Sets FEREMOTION_YUNET_MODEL for one row (detector=auto's defaults), restoring it after.
+class YuNetForAuto {
+public:
+    explicit YuNetForAuto(const std::string &value)
+    {
+        if (const char *old = g_getenv("FEREMOTION_YUNET_MODEL"))
+            previous_ = old;
+        g_setenv("FEREMOTION_YUNET_MODEL", value.c_str(), TRUE);
+    }
+    ~YuNetForAuto()
+    {
+        if (previous_.empty())
+            g_unsetenv("FEREMOTION_YUNET_MODEL");
+        else
+            g_setenv("FEREMOTION_YUNET_MODEL", previous_.c_str(), TRUE);
+    }
+
+private:
+    std::string previous_;
+};
+
+// Issue #21's table: the element with no properties set (detector=auto with and without a YuNet
+// file), every-frame Haar (the old defaults) and every-frame YuNet against the every-frame Python
+// loop, with precision and recall against YuNet on every frame.
 void benchmarkPipelines(const Options &options)
 {
-    const std::string yunet = options.shared + "/models/" + yunetReleaseForThisOpenCV();
+    const std::string yunetFolder = options.shared + "/models";
+    const std::string yunet = yunetFolder + "/" + yunetReleaseForThisOpenCV();
     std::vector<std::pair<std::string, std::string>> clips{{"video_01 (640x480, 89 frames)", options.shared + "/media/video_01.mp4"},
                                                            {"video_02 (640x480, 521 frames)", options.shared + "/media/video_02.mp4"}};
     clips.push_back({"video_01 at 1280x720", make720pClip(clips[0].second)});
+    struct Row {
+        std::string name, properties;
+        bool yunetFound;
+    };
+    const std::vector<Row> rows{
+        {"feremotion (no properties; YuNet file found: yunet, every 2nd frame)", "", true},
+        {"feremotion (no properties; no YuNet file: haar, every 4th frame)", "detector=haar", false},
+        {"feremotion detector=haar detection-interval=1 (every frame)", "detector=haar detection-interval=1", false},
+        {"feremotion detector=yunet detection-interval=1 (every frame)",
+         "detector=yunet detection-interval=1 detector-model=" + yunet, false},
+    };
 
     std::printf("\n## Pipelines (best of %d; timed from the first frame at the sink to EOS)\n\n", options.repeats);
-    std::printf("| clip | pipeline | frames | frames/s | of decode alone | frames with faces / faces |\n|---|---|---|---|---|---|\n");
+    std::printf("Precision and recall: the faces' boxes against YuNet on every frame (score 0.7, IoU 0.3; "
+                "bench/detector_precision.py), on the clip the row names.\n\n");
+    std::printf("| clip | pipeline | frames | frames/s | of decode alone | frames with faces / faces | of the Python "
+                "loop | precision | recall |\n|---|---|---|---|---|---|---|---|---|\n");
     for (const auto &[name, path] : clips) {
         const std::string decode = "filesrc location=" + path + " ! decodebin";
         const PipelineRun alone = best(decode, options.repeats);
         printRow(name, "decode", alone, 0);
-        const std::string element = " ! feremotion model=" + options.model + " overlay=false";
-        const PipelineRun haar = best(decode + element, options.repeats);
-        printRow(name, "decode ! feremotion detector=haar", haar, alone.fps());
-        printRow(name, "decode ! feremotion detector=haar haar-verification=false",
-                 best(decode + element + " haar-verification=false", options.repeats), alone.fps());
-        printRow(name, "decode ! feremotion detector=yunet",
-                 best(decode + element + " detector=yunet detector-model=" + yunet, options.repeats), alone.fps());
-        printRow(name, "decode ! feremotion detector=haar overlay=true",
-                 best(decode + " ! feremotion model=" + options.model, options.repeats), alone.fps());
-        std::vector<std::pair<std::string, PipelineRun>> intervals;
-        for (int interval : {3, 5})
-            for (const char *windows : {"", " window-detection=true"}) {
-                const std::string properties = "detection-interval=" + std::to_string(interval) + windows;
-                intervals.emplace_back(properties, best(decode + element + " " + properties, options.repeats));
-                printRow(name, "decode ! feremotion detector=haar " + properties, intervals.back().second, alone.fps());
-            }
+        std::printf("\n");
+        double loop = 0;
         if (options.python) {
             const std::string output = runCommand("/usr/bin/python3 " + options.sourceDir + "/bench/python_loop.py " +
                                                   path + " " + options.model + " 2>/dev/null");
             try {
                 const auto result = nlohmann::json::parse(output);
-                const double loop = result["fps"].get<double>();
-                std::string ratios = "element/loop: " + std::to_string(haar.fps() / loop).substr(0, 4) + "x";
-                for (const auto &[properties, run] : intervals)
-                    ratios += ", " + properties + ": " + std::to_string(run.fps() / loop).substr(0, 4) + "x";
-                std::printf("| %s | Python loop (cv2 Haar + python3-torch, per face) | %d | %.1f | %s | %d / %d |\n",
-                            name.c_str(), result["frames"].get<int>(), loop, ratios.c_str(),
-                            result["frames_with_faces"].get<int>(), result["faces"].get<int>());
+                loop = result["fps"].get<double>();
+                std::printf("| %s | Python loop (cv2 Haar + python3-torch, every frame) | %d | %.1f | | %d / %d | 1.00x | %s |\n",
+                            name.c_str(), result["frames"].get<int>(), loop, result["frames_with_faces"].get<int>(),
+                            result["faces"].get<int>(), "|");
             } catch (const std::exception &) {
-                std::printf("| %s | Python loop | failed: %s | | | |\n", name.c_str(), output.c_str());
+                std::printf("| %s | Python loop | failed: %s | | | | | | |\n", name.c_str(), output.c_str());
             }
+        }
+        for (const Row &row : rows) {
+            PipelineRun run;
+            std::string quality;
+            {
+                std::optional<YuNetForAuto> environment;
+                if (row.yunetFound)
+                    environment.emplace(yunetFolder);
+                run = best(decode + " ! feremotion model=" + options.model + " " + row.properties, options.repeats);
+                quality = precisionAndRecall(options, path, row.properties);
+            }
+            if (!run.error.empty()) {
+                printRow(name, row.name, run, 0);
+                continue;
+            }
+            std::printf("| %s | %s | %d | %.1f | %d%% | %d / %ld | %s | %s |\n", name.c_str(), row.name.c_str(), run.frames,
+                        run.fps(), static_cast<int>(100 * run.fps() / alone.fps() + 0.5), run.framesWithFaces, run.faces,
+                        loop > 0 ? (std::to_string(run.fps() / loop).substr(0, 4) + "x").c_str() : "", quality.c_str());
         }
         std::fflush(stdout);
     }
@@ -419,13 +476,14 @@ int main(int argc, char **argv)
         if (arg == "--shared") options.shared = value();
         else if (arg == "--model") options.model = value();
         else if (arg == "--source-dir") options.sourceDir = value();
+        else if (arg == "--build-dir") options.buildDir = value();
         else if (arg == "--repeats") options.repeats = std::stoi(value());
         else if (arg == "--no-python") options.python = false;
         else if (arg == "--only-classifier") pipelines = streams = false;
         else if (arg == "--only-pipelines") classifier = streams = false;
         else if (arg == "--only-streams") pipelines = classifier = false;
         else {
-            std::cout << "usage: feremotion-bench --model BUNDLE [--shared DIR] [--source-dir DIR] [--repeats N]\n"
+            std::cout << "usage: feremotion-bench --model BUNDLE [--shared DIR] [--source-dir DIR] [--build-dir DIR] [--repeats N]\n"
                          "                        [--no-python] [--only-classifier|--only-pipelines|--only-streams]\n";
             return arg == "--help" ? 0 : 2;
         }
