@@ -238,7 +238,6 @@ void benchmarkPipelines(const Options &options)
         const std::string decode = "filesrc location=" + path + " ! decodebin";
         const PipelineRun alone = best(decode, options.repeats);
         printRow(name, "decode", alone, 0);
-        std::printf("\n");
         double loop = 0;
         if (options.python) {
             const std::string output = runCommand("/usr/bin/python3 " + options.sourceDir + "/bench/python_loop.py " +

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The Analyzer: one stream's faces found, followed and classified, with an own or a shared model.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -12,6 +15,7 @@
 #include "analyzer.h"
 #include "classifier.h"
 #include "frames.h"
+#include "model_loader.h"
 #include "shared_classifier.h"
 #include "support.h"
 
@@ -207,6 +211,31 @@ TEST(Analyzer, TwoStreamsShareOneModel)
     EXPECT_EQ(shared->stats().faces, 2);
 }
 
+// facedetect's regions all have id 0: they are tracked as detections on every frame, so each face
+// keeps an id of its own, as the Analyzer's own faces do.
+TEST(Analyzer, UpstreamFacesWithoutIdsAreTrackedUnderIdsOfTheirOwn)
+{
+    TempDir dir;
+    Analyzer analyzer(createDetector(DetectorKind::Roi), DetectorKind::Roi, testModel(dir));
+    const OwnedFrame frame = makeFrame(syntheticImage(320, 240), PixelFormat::BGR);
+    AnalyzerSettings settings;
+    settings.tracking.smoothing = 0.5f;
+    std::vector<std::vector<int>> ids;
+    for (int step = 0; step < 3; ++step) {
+        FrameInput input = inputOf(frame);
+        input.upstreamFaces = {{{{10.0f + 3 * step, 10, 60, 60}, 0.95f}, 0}, {{{200.0f - 3 * step, 100, 80, 80}, 0.95f}, 0}};
+        std::vector<int> frameIds;
+        for (const TrackedFace &face : analyzer.analyze(input, settings)) {
+            frameIds.push_back(face.id);
+            const size_t region = static_cast<size_t>(face.detection.regionIndex);
+            EXPECT_NEAR(face.detection.box.x, input.upstreamFaces.at(region).detection.box.x, 1e-3);
+        }
+        std::sort(frameIds.begin(), frameIds.end());
+        ids.push_back(frameIds);
+    }
+    EXPECT_EQ(ids, (std::vector<std::vector<int>>(3, {1, 2})));
+}
+
 TEST(Analyzer, ForDetectorRoiNeedsTheRoiDetector)
 {
     TempDir dir;
@@ -264,4 +293,62 @@ TEST(Analyzer, TheDetectorsOwnScheduleDetectsHaarFacesOnEveryFourthFrame)
         detected.push_back(std::all_of(faces.begin(), faces.end(), [](const TrackedFace &f) { return f.detectedNow; }));
     }
     EXPECT_EQ(detected, (std::vector<bool>{true, false, false, false, true, false, false, false, true}));
+}
+
+TEST(BackgroundModelLoader, DeliversTheLoadedModelOnce)
+{
+    TempDir dir;
+    BackgroundModelLoader loader;
+    loader.request(writeTestBundle(dir.file("m.pt")), [](const std::string &path) {
+        return ownModel(std::make_unique<EmotionClassifier>(path, ClassifierOptions{}));
+    });
+    while (loader.busy())
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto result = loader.takeResult();
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->path, dir.file("m.pt"));
+    ASSERT_TRUE(result->model) << result->error;
+    EXPECT_EQ(result->model->info().labels.size(), 7u);
+    EXPECT_FALSE(loader.takeResult());
+}
+
+TEST(BackgroundModelLoader, AFailedLoadSaysWhy)
+{
+    BackgroundModelLoader loader;
+    loader.request("/nonexistent/m.pt", [](const std::string &path) {
+        return ownModel(std::make_unique<EmotionClassifier>(path, ClassifierOptions{}));
+    });
+    while (loader.busy())
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto result = loader.takeResult();
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->model);
+    EXPECT_NE(result->error.find("/nonexistent/m.pt"), std::string::npos) << result->error;
+}
+
+TEST(BackgroundModelLoader, OnlyTheNewestOfSeveralRequestsIsDelivered)
+{
+    BackgroundModelLoader loader;
+    std::mutex gate;
+    std::unique_lock<std::mutex> closed(gate);
+    std::vector<std::string> loaded;
+    std::atomic<bool> started{false};
+    const auto load = [&](const std::string &path) -> std::unique_ptr<FaceClassifier> {
+        started = true;
+        std::lock_guard<std::mutex> wait(gate);
+        loaded.push_back(path);
+        throw std::runtime_error("not a model: " + path);
+    };
+    loader.request("first", load);
+    while (!started)
+        std::this_thread::yield(); // "first" is loading, held at the gate
+    loader.request("second", load);
+    loader.request("third", load);
+    closed.unlock();
+    while (loader.busy())
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(loaded, (std::vector<std::string>{"first", "third"}));
+    auto result = loader.takeResult();
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->path, "third");
 }

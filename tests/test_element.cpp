@@ -1153,3 +1153,26 @@ TEST_F(Element, DetectorAutoFailsToStartWhenTheEnvironmentNamesNothing)
     ScopedEnvironment environment("FEREMOTION_YUNET_MODEL", "/nonexistent/yunet.onnx");
     EXPECT_THAT(errorFor("model=" + model_), HasSubstr("FEREMOTION_YUNET_MODEL names '/nonexistent/yunet.onnx'"));
 }
+
+// facedetect gives every face id 0: the element tracks such regions and numbers them, the same
+// face keeping its number from frame to frame.
+TEST_F(Element, UpstreamFacesWithoutIdsAreTrackedAndNumbered)
+{
+    auto h = harness("detector=roi");
+    std::vector<std::vector<gint>> ids;
+    for (int i = 0; i < 3; ++i) {
+        GstBuffer *in = frame();
+        for (const cv::Rect &box : {cv::Rect(10 + 2 * i, 20, 64, 64), cv::Rect(180 - 2 * i, 60, 80, 80)}) {
+            auto *meta = gst_buffer_add_video_region_of_interest_meta(in, "face", box.x, box.y, box.width, box.height);
+            meta->id = 0;
+        }
+        GstBuffer *out = gst_harness_push_and_pull(h.get(), in);
+        std::vector<gint> frameIds;
+        for (GstVideoRegionOfInterestMeta *meta : roiMetas(out))
+            frameIds.push_back(meta->id);
+        std::sort(frameIds.begin(), frameIds.end());
+        ids.push_back(frameIds);
+        gst_buffer_unref(out);
+    }
+    EXPECT_EQ(ids, (std::vector<std::vector<gint>>(3, {1, 2})));
+}

@@ -377,3 +377,15 @@ TEST_F(Tracker, ConfirmCandidatesWantsOneResultPerCandidate)
     tracker_.beginFrame(frameWithPatch({100, 80}), 1.0, 1.0, kWidth, kHeight);
     EXPECT_THROW(tracker_.confirmCandidates({}), std::invalid_argument);
 }
+
+TEST_F(Tracker, AfterForgetEmotionsEveryFaceIsClassifiedAgainWithoutSmoothingAcrossModels)
+{
+    configure(1, 1, 0, 0.5f);
+    step({50, 50}, {detectionAt(50, 50)}, {0.2f, 0.8f});
+    EXPECT_TRUE(step({50, 50}, {detectionAt(50, 50)}).empty()) << "reclassify-interval 0: classified once";
+    tracker_.forgetEmotions();
+    const auto classified = step({50, 50}, {detectionAt(50, 50)}, {0.1f, 0.3f, 0.6f});
+    ASSERT_EQ(classified.size(), 1u);
+    EXPECT_EQ(faces()[0].emotion.probabilities, (std::vector<float>{0.1f, 0.3f, 0.6f}));
+    EXPECT_EQ(faces()[0].id, 1);
+}

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "classifier.h"
+#include "detection_worker.h"
 #include "preprocess.h"
 #include "shared_classifier.h"
 
@@ -58,15 +59,38 @@ std::unique_ptr<FaceClassifier> sharedModelStream(std::shared_ptr<SharedClassifi
     return std::make_unique<SharedModelStream>(std::move(model), stream);
 }
 
-Analyzer::Analyzer(std::unique_ptr<FaceDetector> detector, DetectorKind kind, std::unique_ptr<FaceClassifier> classifier)
+Analyzer::Analyzer(std::unique_ptr<FaceDetector> detector, DetectorKind kind, std::unique_ptr<FaceClassifier> classifier,
+                   std::unique_ptr<FaceDetector> backgroundDetector)
     : detector_(std::move(detector)), kind_(kind), classifier_(std::move(classifier))
 {
+    if (backgroundDetector)
+        worker_ = std::make_unique<DetectionWorker>(std::move(backgroundDetector));
     if (!detector_ || !classifier_)
         throw std::invalid_argument("an Analyzer needs a detector and a classifier");
     if (kind_ == DetectorKind::Auto)
         throw std::invalid_argument("an Analyzer needs the detector detector=auto chose");
     if (kind_ == DetectorKind::Roi && !dynamic_cast<RoiDetector *>(detector_.get()))
         throw std::invalid_argument("an Analyzer for detector=roi needs the roi detector");
+}
+
+Analyzer::~Analyzer() = default;
+Analyzer::Analyzer(Analyzer &&) noexcept = default;
+Analyzer &Analyzer::operator=(Analyzer &&) noexcept = default;
+
+void Analyzer::reset()
+{
+    if (worker_)
+        worker_->discard();
+    tracker_.reset();
+    framesSinceBackgroundStart_ = 0;
+}
+
+void Analyzer::replaceClassifier(std::unique_ptr<FaceClassifier> classifier)
+{
+    if (!classifier)
+        throw std::invalid_argument("an Analyzer needs a classifier");
+    classifier_ = std::move(classifier);
+    tracker_.forgetEmotions();
 }
 
 std::vector<TrackedFace> Analyzer::analyze(const FrameInput &frame, const AnalyzerSettings &settings)
@@ -80,7 +104,23 @@ std::vector<Emotion> Analyzer::classify(const FrameView &view, const std::vector
     return classifier_->classify(cropFaces(view, faces, classifier_->info()), settings);
 }
 
-// Upstream chose the boxes and their ids: every face is classified on every frame.
+namespace {
+
+// Upstream gave each face an id of its own (not 0, as facedetect gives every face, and no repeats).
+bool haveDistinctIds(const std::vector<UpstreamFace> &faces)
+{
+    std::vector<int> ids;
+    for (const UpstreamFace &face : faces)
+        ids.push_back(face.id);
+    std::sort(ids.begin(), ids.end());
+    return std::find(ids.begin(), ids.end(), 0) == ids.end() && std::adjacent_find(ids.begin(), ids.end()) == ids.end();
+}
+
+} // namespace
+
+// Upstream chose the boxes: with ids of its own each face keeps its id and is classified on every
+// frame; without (facedetect), this Analyzer's tracker numbers them, smooths and reclassifies as
+// for its own detections (upstream's faces are its detections on every frame).
 std::vector<TrackedFace> Analyzer::analyzeUpstreamFaces(const FrameInput &frame, const AnalyzerSettings &settings)
 {
     auto &detector = static_cast<RoiDetector &>(*detector_);
@@ -89,6 +129,16 @@ std::vector<TrackedFace> Analyzer::analyzeUpstreamFaces(const FrameInput &frame,
         regions.push_back(frame.upstreamFaces[i].detection);
     detector.setRegions(std::move(regions));
     const std::vector<Detection> detections = detector.detect(frame.view, settings.detection);
+    if (!haveDistinctIds(frame.upstreamFaces)) {
+        TrackingSettings tracking = settings.tracking;
+        tracking.detectionInterval = 1;
+        tracking.confirmDetections = 1; // upstream decided what is a face
+        tracker_.setSettings(tracking);
+        tracker_.beginFrame(cv::Mat(), 1.0, 1.0, frame.view.width, frame.view.height);
+        tracker_.applyDetections(detections);
+        classifyPending(frame.view, settings.classification);
+        return tracker_.visibleFaces();
+    }
     const std::vector<Emotion> emotions = classify(frame.view, detections, settings.classification);
     std::vector<TrackedFace> faces(detections.size());
     for (size_t i = 0; i < detections.size(); ++i) {
@@ -98,6 +148,31 @@ std::vector<TrackedFace> Analyzer::analyzeUpstreamFaces(const FrameInput &frame,
         faces[i].emotion = faces[i].raw = emotions[i];
     }
     return faces;
+}
+
+bool Analyzer::detectInBackground(const FrameView &view, const AnalyzerSettings &settings, int interval)
+{
+    bool joined = false;
+    if (std::optional<DetectionWorker::Result> result = worker_->takeResult()) {
+        tracker_.applyLateDetections(result->snapshot, std::move(result->detections));
+        joined = true;
+    }
+    // The first frame after a reset starts one at once.
+    if (worker_->idle() && (framesSinceBackgroundStart_ == 0 || framesSinceBackgroundStart_ >= interval)) {
+        worker_->submit(view, settings.detection, tracker_.snapshot());
+        framesSinceBackgroundStart_ = 0;
+    }
+    ++framesSinceBackgroundStart_;
+    return joined;
+}
+
+void Analyzer::classifyPending(const FrameView &view, const ClassificationSettings &settings)
+{
+    const std::vector<size_t> pending = tracker_.pendingClassification();
+    std::vector<Detection> boxes;
+    for (size_t i : pending)
+        boxes.push_back(tracker_.visibleFaces()[i].detection);
+    tracker_.applyEmotions(pending, classify(view, boxes, settings));
 }
 
 std::vector<TrackedFace> Analyzer::analyzeTrackedFaces(const FrameInput &frame, const AnalyzerSettings &settings)
@@ -110,9 +185,11 @@ std::vector<TrackedFace> Analyzer::analyzeTrackedFaces(const FrameInput &frame, 
         tracking.confirmDetections = defaultTrackConfirmation(kind_);
     if (frame.stills)
         tracking.confirmDetections = 1;
+    const bool background = settings.backgroundDetection && worker_ && !frame.stills;
+    tracking.detectionsInBackground = background;
     tracker_.setSettings(tracking);
     // Faces are followed between detections only; with detection on every frame no image is needed.
-    const DetectionImage gray = tracking.detectionInterval > 1
+    const DetectionImage gray = tracking.detectionInterval > 1 || background
                                     ? makeDetectionImage(frame.view, DetectorColor::Gray,
                                                          settings.detection.maxDetectionSide)
                                     : DetectionImage{};
@@ -120,15 +197,12 @@ std::vector<TrackedFace> Analyzer::analyzeTrackedFaces(const FrameInput &frame, 
     if (tracker_.isDetectionFrame()) {
         tracker_.applyDetections(detector_->detect(frame.view, settings.detection));
     } else {
-        if (settings.windowDetection)
+        const bool lateFacesJoined = background && detectInBackground(frame.view, settings, tracking.detectionInterval);
+        if (settings.windowDetection && !lateFacesJoined)
             findFacesInWindows(frame.view, settings);
         confirmCandidatesInWindows(frame.view, settings);
     }
-    const std::vector<size_t> pending = tracker_.pendingClassification();
-    std::vector<Detection> boxes;
-    for (size_t i : pending)
-        boxes.push_back(tracker_.visibleFaces()[i].detection);
-    tracker_.applyEmotions(pending, classify(frame.view, boxes, settings.classification));
+    classifyPending(frame.view, settings.classification);
     return tracker_.visibleFaces();
 }
 

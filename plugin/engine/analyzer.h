@@ -16,6 +16,7 @@
 
 namespace feremotion {
 
+class DetectionWorker;
 class EmotionClassifier;
 class SharedClassifier;
 
@@ -54,6 +55,12 @@ struct AnalyzerSettings {
     // followed box (the box grown by half its side on each side), at the face's scale only; a face
     // found there takes the detector's box, one not found keeps the optical flow's.
     bool windowDetection = false;
+    // Full-frame detection runs on a worker thread (the Analyzer needs a background detector for
+    // it): no frame waits for the detector. A frame starts a detection when none is running and
+    // detectionInterval frames have passed since the last one started; meanwhile faces are
+    // followed by optical flow, and the detection's faces join the tracks on the frame it finishes
+    // (moved as their tracks moved since, new faces confirmed in windows there). For live sources.
+    bool backgroundDetection = false;
 };
 
 // A face an upstream element found (detector=roi): its box, confidence and id (the region's own).
@@ -74,27 +81,41 @@ struct FrameInput {
 
 // Per frame, analyze() returns the faces to report: boxes, track ids, whether each box was detected
 // or followed and whether its emotion is new or carried over, and the (smoothed) emotions.
-//   - detector=roi: upstream's faces, each classified on every frame, ids as upstream gave them;
-//     a face's detection.regionIndex is its index in upstreamFaces.
+//   - detector=roi: upstream's faces; a face's detection.regionIndex is its index in upstreamFaces.
+//     With distinct ids other than 0 from upstream, each face keeps its id and is classified on
+//     every frame; otherwise (facedetect gives every face id 0) the faces are tracked as detections
+//     on every frame: ids of this Analyzer, smoothing and reclassify/inference intervals apply.
 //   - other detectors: FaceTracker's protocol (tracker.h) with this Analyzer's detector and model:
 //     detection on detection frames, faces followed by optical flow in between, new and due faces
 //     classified in one batch.
 // reset() forgets the tracks: a new stream, a seek, a new segment or frame size.
 class Analyzer {
 public:
-    Analyzer(std::unique_ptr<FaceDetector> detector, DetectorKind kind, std::unique_ptr<FaceClassifier> classifier);
+    // `backgroundDetector`: a second detector of the same kind, for backgroundDetection (detectors are
+    // not shared between threads); without one, backgroundDetection is ignored.
+    Analyzer(std::unique_ptr<FaceDetector> detector, DetectorKind kind, std::unique_ptr<FaceClassifier> classifier,
+             std::unique_ptr<FaceDetector> backgroundDetector = nullptr);
+    ~Analyzer();
+    Analyzer(Analyzer &&) noexcept;
+    Analyzer &operator=(Analyzer &&) noexcept;
 
     const ModelInfo &modelInfo() const { return classifier_->info(); }
     DetectorKind detectorKind() const { return kind_; }
 
     std::vector<TrackedFace> analyze(const FrameInput &frame, const AnalyzerSettings &settings);
-    void reset() { tracker_.reset(); }
+    // Also ends a background detection in progress (waits for it) without its result.
+    void reset();
+    // Classifies from the next frame on with `classifier` (a model swapped in while playing): every
+    // face is classified anew there, as the old model's emotions mean nothing to the new one.
+    void replaceClassifier(std::unique_ptr<FaceClassifier> classifier);
 
 private:
     std::vector<TrackedFace> analyzeUpstreamFaces(const FrameInput &frame, const AnalyzerSettings &settings);
     std::vector<TrackedFace> analyzeTrackedFaces(const FrameInput &frame, const AnalyzerSettings &settings);
     std::vector<Emotion> classify(const FrameView &view, const std::vector<Detection> &faces,
                                   const ClassificationSettings &settings);
+    // Classifies the tracker's pending faces and hands it the results.
+    void classifyPending(const FrameView &view, const ClassificationSettings &settings);
     // The detector's face in a window around `box` (see windowDetection), if any overlaps it.
     std::optional<Detection> findFaceNear(const FrameView &view, const Box &box, const AnalyzerSettings &settings);
     void findFacesInWindows(const FrameView &view, const AnalyzerSettings &settings);
@@ -102,10 +123,15 @@ private:
     // after it, so that they are confirmed as soon as on every frame.
     void confirmCandidatesInWindows(const FrameView &view, const AnalyzerSettings &settings);
 
+    // Runs or merges background detections; true when a detection's faces joined on this frame.
+    bool detectInBackground(const FrameView &view, const AnalyzerSettings &settings, int interval);
+
     std::unique_ptr<FaceDetector> detector_;
     DetectorKind kind_;
     std::unique_ptr<FaceClassifier> classifier_;
     FaceTracker tracker_;
+    std::unique_ptr<DetectionWorker> worker_;
+    long long framesSinceBackgroundStart_ = 0;
 };
 
 } // namespace feremotion

@@ -87,6 +87,19 @@ void FaceTracker::reset()
     visibleTracks_.clear();
     previous_.release();
     frame_ = -1;
+    lastDetectionFrame_ = 0;
+    detectedSinceReset_ = false;
+}
+
+void FaceTracker::forgetEmotions()
+{
+    for (Track &t : tracks_) {
+        t.face.emotion = Emotion{};
+        t.face.raw = Emotion{};
+        t.face.lastClassifiedFrame = -1;
+        t.face.classifiedNow = false;
+    }
+    publish();
 }
 
 void FaceTracker::beginFrame(const cv::Mat &gray, double scaleX, double scaleY, int frameWidth, int frameHeight)
@@ -172,7 +185,37 @@ void FaceTracker::follow(const cv::Mat &gray, double scaleX, double scaleY)
 
 bool FaceTracker::isDetectionFrame() const
 {
-    return frame_ % settings_.detectionInterval == 0;
+    return !settings_.detectionsInBackground && frame_ % settings_.detectionInterval == 0;
+}
+
+TrackSnapshot FaceTracker::snapshot() const
+{
+    TrackSnapshot snapshot;
+    snapshot.frame = frame_;
+    for (const Track &t : tracks_)
+        snapshot.boxes.emplace_back(t.key, t.face.detection.box);
+    return snapshot;
+}
+
+void FaceTracker::applyLateDetections(const TrackSnapshot &snapshot, std::vector<Detection> detections)
+{
+    for (Detection &d : detections) {
+        float best = settings_.matchIou;
+        const Box *then = nullptr;
+        long long key = 0;
+        for (const auto &[trackKey, box] : snapshot.boxes) {
+            const float overlap = intersectionOverUnion(d.box, box);
+            if (overlap >= best)
+                best = overlap, then = &box, key = trackKey;
+        }
+        const auto track = std::find_if(tracks_.begin(), tracks_.end(), [&](const Track &t) { return t.key == key; });
+        if (!then || track == tracks_.end())
+            continue;
+        const Box &now = track->face.detection.box;
+        d.box.x += (now.x + now.width / 2) - (then->x + then->width / 2);
+        d.box.y += (now.y + now.height / 2) - (then->y + then->height / 2);
+    }
+    applyDetections(detections);
 }
 
 void FaceTracker::applyDetections(const std::vector<Detection> &detections)
@@ -208,8 +251,13 @@ void FaceTracker::applyDetections(const std::vector<Detection> &detections)
             tracks_[t].lastSeenFrame = frame_;
     }
     // With long detection intervals a face is seen rarely; it must survive a few missed detections.
-    const long long forgetAfter =
-        std::max<long long>(settings_.maxUnseenFrames, 3LL * settings_.detectionInterval);
+    // Detections made in the background come as often as the detector manages.
+    const long long forgetAfter = std::max({static_cast<long long>(settings_.maxUnseenFrames),
+                                            3LL * settings_.detectionInterval, 3 * (frame_ - lastDetectionFrame_)});
+    lastDetectionFrame_ = frame_;
+    // Faces of the first detection after a reset are reported at once (a still image has no second frame).
+    const bool firstDetection = !detectedSinceReset_;
+    detectedSinceReset_ = true;
     tracks_.erase(std::remove_if(tracks_.begin(), tracks_.end(),
                                  [&](const Track &t) {
                                      const bool missedNow = t.lastSeenFrame != frame_;
@@ -220,12 +268,13 @@ void FaceTracker::applyDetections(const std::vector<Detection> &detections)
         if (detectionUsed[d])
             continue;
         Track track;
+        track.key = nextKey_++;
         track.face.detection = detections[d];
         track.face.detectedNow = true;
         track.lastSeenFrame = frame_;
         track.visible = true;
         track.detectionsInARow = 1;
-        if (settings_.confirmDetections <= 1 || frame_ == 0)
+        if (settings_.confirmDetections <= 1 || firstDetection)
             confirm(track);
         tracks_.push_back(std::move(track));
     }

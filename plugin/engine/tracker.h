@@ -29,6 +29,15 @@ struct TrackingSettings {
     // followed but neither reported nor classified, and one missed detection ends it. Tracks
     // started on the first frame after a reset are reported at once (a still image has no second).
     int confirmDetections = 1;
+    // Detections are made on another thread and arrive frames later (applyLateDetections): no frame
+    // is a detection frame, and faces are followed on every frame.
+    bool detectionsInBackground = false;
+};
+
+// The tracks' boxes on one frame, for detections of that frame that arrive later.
+struct TrackSnapshot {
+    long long frame = -1;
+    std::vector<std::pair<long long, Box>> boxes; // (track, box)
 };
 
 struct TrackedFace {
@@ -70,12 +79,21 @@ public:
     // detections than on every frame, and a detector that misses faces in small windows costs
     // nothing but the look.
     void confirmCandidates(const std::vector<std::optional<Detection>> &found);
+    // This frame's tracks, for applyLateDetections when the detections of this frame arrive.
+    TrackSnapshot snapshot() const;
+    // Detections of the frame `snapshot` was taken on, arriving now: each is moved by how far the
+    // track it overlaps there has moved since (detections of new faces stay where they were
+    // found), then applied as applyDetections applies this frame's.
+    void applyLateDetections(const TrackSnapshot &snapshot, std::vector<Detection> detections);
     // Indices into visibleFaces() of the faces to classify on this frame: faces never classified,
     // and on inference frames faces whose last classification is reclassifyInterval frames old.
     std::vector<size_t> pendingClassification() const;
     void applyEmotions(const std::vector<size_t> &faces, const std::vector<Emotion> &emotions);
     const std::vector<TrackedFace> &visibleFaces() const { return visible_; }
 
+    // Keeps the tracks but not their emotions: each is classified again when next visible, and
+    // smoothing starts over (another model's probabilities do not mix with these).
+    void forgetEmotions();
     // Forgets every track and the previous frame (new stream, seek, size change).
     void reset();
 
@@ -86,6 +104,7 @@ private:
         bool visible = false;
         int detectionsInARow = 0; // while unconfirmed
         bool confirmed = false;
+        long long key = 0; // names the track in snapshots
     };
     void confirm(Track &track);
     std::vector<size_t> candidateTracks() const;
@@ -101,6 +120,9 @@ private:
     int frameWidth_ = 0, frameHeight_ = 0;
     long long frame_ = -1;
     int nextId_ = 1;
+    long long nextKey_ = 1;
+    long long lastDetectionFrame_ = 0;
+    bool detectedSinceReset_ = false;
 };
 
 // Intersection over union of two boxes (0 when either is empty).

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "detection_worker.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "preprocess.h"
+
+namespace feremotion {
+
+DetectionWorker::DetectionWorker(std::unique_ptr<FaceDetector> detector)
+    : detector_(std::move(detector)), thread_([this] { run(); })
+{
+}
+
+DetectionWorker::~DetectionWorker()
+{
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+}
+
+bool DetectionWorker::idle() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return !job_ && !working_ && !result_ && error_.empty();
+}
+
+void DetectionWorker::submit(const FrameView &frame, const DetectorSettings &settings, TrackSnapshot snapshot)
+{
+    // The copy is the image full-frame detection makes anyway (downscaled, BGR): the worker then
+    // detects at its scale, with the smallest face scaled alike.
+    DetectionImage copy = makeDetectionImage(frame, DetectorColor::Bgr, settings.maxDetectionSide);
+    Job job;
+    job.image = copy.image.u ? copy.image : copy.image.clone(); // a view of the frame's pixels is copied
+    job.scaleX = copy.scaleX;
+    job.scaleY = copy.scaleY;
+    job.settings = settings;
+    job.settings.maxDetectionSide = 0;
+    job.settings.minFaceSize = std::max(1, static_cast<int>(settings.minFaceSize * copy.scaleX));
+    job.snapshot = std::move(snapshot);
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (job_ || working_ || result_)
+            throw std::logic_error("DetectionWorker::submit while a detection is pending");
+        job_ = std::move(job);
+    }
+    wake_.notify_all();
+}
+
+std::optional<DetectionWorker::Result> DetectionWorker::takeResult()
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!error_.empty()) {
+        const std::string error = std::move(error_);
+        error_.clear();
+        throw std::runtime_error(error);
+    }
+    std::optional<Result> result = std::move(result_);
+    result_.reset();
+    return result;
+}
+
+void DetectionWorker::discard()
+{
+    std::unique_lock<std::mutex> lock(mutex_);
+    job_.reset();
+    done_.wait(lock, [this] { return !working_; });
+    result_.reset();
+    error_.clear();
+}
+
+void DetectionWorker::run()
+{
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+        wake_.wait(lock, [this] { return stopping_ || job_.has_value(); });
+        if (stopping_)
+            return;
+        Job job = std::move(*job_);
+        job_.reset();
+        working_ = true;
+        lock.unlock();
+        Result result;
+        std::string error;
+        try {
+            result.detections = detector_->detect(frameFromMat(job.image, PixelFormat::BGR), job.settings);
+            for (Detection &d : result.detections)
+                d.box = {static_cast<float>(d.box.x / job.scaleX), static_cast<float>(d.box.y / job.scaleY),
+                         static_cast<float>(d.box.width / job.scaleX), static_cast<float>(d.box.height / job.scaleY)};
+            result.snapshot = std::move(job.snapshot);
+        } catch (const std::exception &e) {
+            error = e.what();
+        }
+        lock.lock();
+        working_ = false;
+        if (!error.empty())
+            error_ = error;
+        else
+            result_ = std::move(result);
+        done_.notify_all();
+    }
+}
+
+} // namespace feremotion

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The face record in GStreamer's terms: ROI meta params and the element message's faces. */
+#include "face-record.h"
+
+#include "preprocess.h"
+
+namespace feremotion {
+
+namespace {
+
+GValue doubleArray(const std::vector<float> &values)
+{
+    GValue array = G_VALUE_INIT;
+    gst_value_array_init(&array, values.size());
+    for (float v : values) {
+        GValue item = G_VALUE_INIT;
+        g_value_init(&item, G_TYPE_DOUBLE);
+        g_value_set_double(&item, v);
+        gst_value_array_append_and_take_value(&array, &item);
+    }
+    return array;
+}
+
+GstStructure *emotionStructure(const ModelInfo &info, const TrackedFace &face, const std::string &modelName)
+{
+    const Emotion &emotion = face.emotion;
+    GstStructure *s = gst_structure_new(
+        "emotion", "label", G_TYPE_STRING, info.labels[emotion.labelId].c_str(), "label_id", G_TYPE_INT,
+        emotion.labelId, "confidence", G_TYPE_DOUBLE, static_cast<gdouble>(emotion.confidence), "model_name",
+        G_TYPE_STRING, modelName.c_str(), "attribute_name", G_TYPE_STRING, "emotion", "type", G_TYPE_STRING,
+        "classification_result", "reused", G_TYPE_BOOLEAN, !face.classifiedNow, "raw_label", G_TYPE_STRING,
+        info.labels[face.raw.labelId].c_str(), "raw_label_id", G_TYPE_INT, face.raw.labelId, "raw_confidence",
+        G_TYPE_DOUBLE, static_cast<gdouble>(face.raw.confidence), nullptr);
+    GValue probabilities = doubleArray(emotion.probabilities);
+    gst_structure_take_value(s, "probabilities", &probabilities);
+    GValue raw = doubleArray(face.raw.probabilities);
+    gst_structure_take_value(s, "raw_probabilities", &raw);
+    return s;
+}
+
+GstStructure *detectionStructure(const TrackedFace &face, const FrameView &view)
+{
+    const Detection &d = face.detection;
+    return gst_structure_new("detection", "x_min", G_TYPE_DOUBLE, static_cast<gdouble>(d.box.x) / view.width, "y_min",
+                             G_TYPE_DOUBLE, static_cast<gdouble>(d.box.y) / view.height, "x_max", G_TYPE_DOUBLE,
+                             static_cast<gdouble>(d.box.x + d.box.width) / view.width, "y_max", G_TYPE_DOUBLE,
+                             static_cast<gdouble>(d.box.y + d.box.height) / view.height, "confidence",
+                             G_TYPE_DOUBLE, static_cast<gdouble>(d.confidence), "label_id", G_TYPE_INT, 0, "label",
+                             G_TYPE_STRING, "face", "tracked", G_TYPE_BOOLEAN, !face.detectedNow, nullptr);
+}
+void replaceParam(GstVideoRegionOfInterestMeta *meta, GstStructure *param)
+{
+    // Upstream may already have set a param of this name; the list must not hold it twice.
+    for (GList *l = meta->params; l; l = l->next) {
+        auto *existing = static_cast<GstStructure *>(l->data);
+        if (gst_structure_has_name(existing, gst_structure_get_name(param))) {
+            gst_structure_free(existing);
+            meta->params = g_list_delete_link(meta->params, l);
+            break;
+        }
+    }
+    gst_video_region_of_interest_meta_add_param(meta, param);
+}
+
+} // namespace
+
+// The buffer's face regions, each with its meta in `metas` (same index).
+std::vector<UpstreamFace> readUpstreamFaces(GstBuffer *buffer, std::vector<GstVideoRegionOfInterestMeta *> &metas)
+{
+    std::vector<UpstreamFace> regions;
+    gpointer state = nullptr;
+    GstMeta *meta;
+    const GQuark face = g_quark_from_static_string("face");
+    while ((meta = gst_buffer_iterate_meta_filtered(buffer, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+        auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(meta);
+        if (roi->roi_type != face)
+            continue;
+        Detection d;
+        d.box = {static_cast<float>(roi->x), static_cast<float>(roi->y), static_cast<float>(roi->w),
+                 static_cast<float>(roi->h)};
+        d.confidence = 1.0f;
+        if (const GstStructure *detection = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
+            gdouble confidence;
+            if (gst_structure_get_double(detection, "confidence", &confidence))
+                d.confidence = static_cast<float>(confidence);
+        }
+        regions.push_back({d, roi->id});
+        metas.push_back(roi);
+    }
+    return regions;
+}
+
+void writeFaceParams(GstVideoRegionOfInterestMeta *meta, const TrackedFace &face, const FrameView &view,
+                     const ModelInfo &info, const std::string &modelName)
+{
+    replaceParam(meta, detectionStructure(face, view));
+    replaceParam(meta, emotionStructure(info, face, modelName));
+}
+
+GstStructure *faceMessageStructure(const TrackedFace &f, const FrameView &view, const ModelInfo &info)
+{
+    // The pixels the region-of-interest meta gives too: those the box covers, inside the frame.
+    const cv::Rect b = cropRect(f.detection.box, 0.0f, view.width, view.height);
+    const Emotion &e = f.emotion;
+    GstStructure *face = gst_structure_new(
+        "face", "x", G_TYPE_INT, b.x, "y", G_TYPE_INT, b.y, "width", G_TYPE_INT, b.width, "height", G_TYPE_INT,
+        b.height, "id", G_TYPE_INT, f.id,
+        "detection-confidence", G_TYPE_DOUBLE, static_cast<gdouble>(f.detection.confidence), "tracked",
+        G_TYPE_BOOLEAN, !f.detectedNow, "label", G_TYPE_STRING, info.labels[e.labelId].c_str(), "label-id",
+        G_TYPE_INT, e.labelId, "confidence", G_TYPE_DOUBLE, static_cast<gdouble>(e.confidence), "reused",
+        G_TYPE_BOOLEAN, !f.classifiedNow, nullptr);
+    GValue probabilities = doubleArray(e.probabilities);
+    gst_structure_take_value(face, "probabilities", &probabilities);
+    GValue raw = doubleArray(f.raw.probabilities);
+    gst_structure_take_value(face, "raw-probabilities", &raw);
+    return face;
+}
+
+} // namespace feremotion
