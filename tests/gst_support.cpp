@@ -10,7 +10,11 @@ namespace feremotion::test {
 
 Harness makeHarness(const std::string &launchLine)
 {
-    return Harness(gst_harness_new_parse(launchLine.c_str()), gst_harness_teardown);
+    Harness h(gst_harness_new_parse(launchLine.c_str()), gst_harness_teardown);
+    // A harness answers the latency query as live unless told otherwise; the tests push frames as
+    // a file would (background-detection=auto then detects in the streaming thread).
+    gst_harness_set_live(h.get(), FALSE);
+    return h;
 }
 
 void initGStreamer()

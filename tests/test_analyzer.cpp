@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -351,4 +352,82 @@ TEST(BackgroundModelLoader, OnlyTheNewestOfSeveralRequestsIsDelivered)
     auto result = loader.takeResult();
     ASSERT_TRUE(result);
     EXPECT_EQ(result->path, "third");
+}
+
+namespace {
+
+// Reports one face, 10 px further right on each call; the background one waits at a gate first
+// (a slow detector).
+class FixedFaceDetector : public FaceDetector {
+public:
+    explicit FixedFaceDetector(std::shared_future<void> gate = {}) : gate_(std::move(gate)) {}
+    std::vector<Detection> detect(const FrameView &frame, const DetectorSettings &) override
+    {
+        if (gate_.valid())
+            gate_.wait();
+        const float side = std::min(frame.width, frame.height) / 2.0f;
+        return {Detection{{frame.width / 4.0f + 10.0f * calls_++, frame.height / 4.0f, side, side}, 1.0f}};
+    }
+
+private:
+    std::shared_future<void> gate_;
+    int calls_ = 0;
+};
+
+} // namespace
+
+// A live source must not wait for the detector: with background detection, frames are analysed
+// while a (here: held) full-frame detection runs, and its face joins the tracks once it finishes.
+TEST(Analyzer, BackgroundDetectionLetsFramesGoOnAndMergesTheFacesWhenItFinishes)
+{
+    TempDir dir;
+    std::promise<void> release;
+    Analyzer analyzer(std::make_unique<FixedFaceDetector>(), DetectorKind::Haar, testModel(dir),
+                      std::make_unique<FixedFaceDetector>(release.get_future().share()));
+    AnalyzerSettings settings;
+    settings.backgroundDetection = true;
+    settings.tracking.detectionInterval = 1;
+    const OwnedFrame frame = makeFrame(syntheticImage(320, 240), PixelFormat::BGR);
+    for (int i = 0; i < 5; ++i) {
+        auto pending = std::async(std::launch::async, [&] { return analyzer.analyze(inputOf(frame), settings); });
+        ASSERT_EQ(pending.wait_for(std::chrono::seconds(30)), std::future_status::ready)
+            << "frame " << i << " waited for the held detection";
+        EXPECT_TRUE(pending.get().empty()) << "frame " << i;
+    }
+    release.set_value();
+    std::vector<TrackedFace> faces;
+    for (int i = 0; i < 1000 && faces.empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        faces = analyzer.analyze(inputOf(frame), settings);
+    }
+    ASSERT_EQ(faces.size(), 1u) << "the finished detection's face never joined";
+    EXPECT_NEAR(faces[0].detection.box.x, 80, 1);
+    EXPECT_TRUE(faces[0].classifiedNow);
+}
+
+// A reset (seek) drops a detection in progress: its faces belong to frames before the seek.
+TEST(Analyzer, ResetDropsTheBackgroundDetectionInProgress)
+{
+    TempDir dir;
+    std::promise<void> release;
+    std::shared_future<void> gate = release.get_future().share();
+    Analyzer analyzer(std::make_unique<FixedFaceDetector>(), DetectorKind::Haar, testModel(dir),
+                      std::make_unique<FixedFaceDetector>(gate));
+    AnalyzerSettings settings;
+    settings.backgroundDetection = true;
+    settings.tracking.detectionInterval = 1000;
+    const OwnedFrame frame = makeFrame(syntheticImage(320, 240), PixelFormat::BGR);
+    analyzer.analyze(inputOf(frame), settings);
+    auto resetting = std::async(std::launch::async, [&] { analyzer.reset(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    release.set_value();
+    resetting.get();
+    // The next detection starts on the frame after the reset, and only its face joins.
+    std::vector<TrackedFace> faces;
+    for (int i = 0; i < 1000 && faces.empty(); ++i) {
+        faces = analyzer.analyze(inputOf(frame), settings);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(faces.size(), 1u);
+    EXPECT_NEAR(faces[0].detection.box.x, 90, 1) << "the face of the detection before the reset joined";
 }

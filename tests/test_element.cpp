@@ -869,8 +869,10 @@ TEST_F(Element, WithASharedModelTheLatencyIncludesTheBatchTimeout)
 {
     auto shared = harness("detector=full-frame model-instance-id=latency-test batch-timeout=40");
     auto own = harness("detector=full-frame batch-timeout=40");
-    for (GstHarness *h : {shared.get(), own.get()})
+    for (GstHarness *h : {shared.get(), own.get()}) {
+        gst_harness_set_live(h, TRUE);
         gst_harness_set_upstream_latency(h, 10 * GST_MSECOND);
+    }
     EXPECT_EQ(gst_harness_query_latency(shared.get()), 50 * GST_MSECOND);
     EXPECT_EQ(gst_harness_query_latency(own.get()), 10 * GST_MSECOND);
 }
@@ -1175,4 +1177,135 @@ TEST_F(Element, UpstreamFacesWithoutIdsAreTrackedAndNumbered)
         gst_buffer_unref(out);
     }
     EXPECT_EQ(ids, (std::vector<std::vector<gint>>(3, {1, 2})));
+}
+
+namespace {
+
+// The emotion label of the frame's first face.
+std::string firstLabel(GstBuffer *buffer)
+{
+    const auto metas = roiMetas(buffer);
+    if (metas.empty())
+        return "";
+    const gchar *label = gst_structure_get_string(gst_video_region_of_interest_meta_get_param(metas[0], "emotion"), "label");
+    return label ? label : "";
+}
+
+std::string pushedLabel(GstHarness *h, GstBuffer *in)
+{
+    GstBuffer *out = gst_harness_push_and_pull(h, in);
+    const std::string label = firstLabel(out);
+    gst_buffer_unref(out);
+    return label;
+}
+
+// Pushes frames until one comes out labelled other than `old` (at most ~20 s); returns the labels.
+std::vector<std::string> labelsUntilOtherThan(GstHarness *h, GstBuffer *(*frame)(GstVideoFormat, int, int),
+                                              const std::string &old)
+{
+    std::vector<std::string> labels;
+    for (int i = 0; i < 2000; ++i) {
+        GstBuffer *out = gst_harness_push_and_pull(h, frame(GST_VIDEO_FORMAT_RGB, 320, 240));
+        labels.push_back(firstLabel(out));
+        gst_buffer_unref(out);
+        if (labels.back() != old)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return labels;
+}
+
+} // namespace
+
+// A model set while playing loads in the background: frames go on with the old model (none is
+// dropped or left without a face) until the new one takes over, which a message announces.
+TEST_F(Element, AModelSetWhilePlayingTakesOverBetweenTwoFramesAndIsAnnounced)
+{
+    TestBundle calm;
+    calm.outputs = 2;
+    calm.labels = {"calm", "calm too"};
+    const std::string newModel = writeTestBundle(dir_->file("calm.pt"), calm);
+    auto h = harness("detector=full-frame");
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    const std::string old = pushedLabel(h.get(), frame());
+    ASSERT_FALSE(old.empty());
+    GstElement *element = gst_harness_find_element(h.get(), "feremotion");
+    g_object_set(element, "model", newModel.c_str(), nullptr);
+    gst_object_unref(element);
+    const auto labels = labelsUntilOtherThan(h.get(), &Element::frame, old);
+    ASSERT_FALSE(labels.empty());
+    EXPECT_THAT(labels.back(), testing::StartsWith("calm")) << "the new model never took over";
+    for (size_t i = 0; i + 1 < labels.size(); ++i)
+        EXPECT_EQ(labels[i], old) << "frame " << i << " after the set";
+    GstMessage *message = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT);
+    ASSERT_NE(message, nullptr);
+    const GstStructure *s = gst_message_get_structure(message);
+    EXPECT_TRUE(gst_structure_has_name(s, "feremotion-model"));
+    EXPECT_STREQ(gst_structure_get_string(s, "model"), newModel.c_str());
+    gst_message_unref(message);
+    gst_element_set_bus(h->element, nullptr);
+    gst_object_unref(bus);
+}
+
+TEST_F(Element, AModelThatFailsToLoadWhilePlayingLeavesTheOldOneAndWarnsNamingTheFile)
+{
+    auto h = harness("detector=full-frame");
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    const std::string old = pushedLabel(h.get(), frame());
+    GstElement *element = gst_harness_find_element(h.get(), "feremotion");
+    g_object_set(element, "model", "/nonexistent/new.pt", nullptr);
+    GstMessage *warning = nullptr;
+    for (int i = 0; i < 2000 && !warning; ++i) {
+        GstBuffer *out = gst_harness_push_and_pull(h.get(), frame());
+        EXPECT_EQ(firstLabel(out), old) << "frame " << i;
+        gst_buffer_unref(out);
+        warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_NE(warning, nullptr);
+    GError *error = nullptr;
+    gst_message_parse_warning(warning, &error, nullptr);
+    EXPECT_THAT(error->message, HasSubstr("/nonexistent/new.pt"));
+    g_error_free(error);
+    gst_message_unref(warning);
+    gchar *model = nullptr;
+    g_object_get(element, "model", &model, nullptr);
+    EXPECT_STREQ(model, "/nonexistent/new.pt") << "the property says what was asked for";
+    g_free(model);
+    gst_object_unref(element);
+    gst_element_set_bus(h->element, nullptr);
+    gst_object_unref(bus);
+}
+
+// background-detection=auto: a live source gets detection on a worker thread, and the element
+// adds one frame (1/30 s) to the latency it reports.
+TEST_F(Element, ALiveSourceGetsBackgroundDetectionAndAFrameOfLatency)
+{
+    const std::string launch = "videotestsrc is-live=true num-buffers=15 ! video/x-raw,width=320,height=240,framerate=30/1 "
+                               "! feremotion name=f detector=haar model=" + model_ + " ! fakesink sync=true";
+    GstElement *pipeline = gst_parse_launch(launch.c_str(), nullptr);
+    ASSERT_NE(pipeline, nullptr);
+    DebugLog log(GST_LEVEL_INFO);
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    ASSERT_EQ(gst_element_get_state(pipeline, nullptr, nullptr, 30 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+    GstQuery *query = gst_query_new_latency();
+    ASSERT_TRUE(gst_element_query(pipeline, query));
+    gboolean live = FALSE;
+    GstClockTime min = 0;
+    gst_query_parse_latency(query, &live, &min, nullptr);
+    gst_query_unref(query);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    GstMessage *end = gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND,
+                                                 static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    ASSERT_NE(end, nullptr);
+    EXPECT_EQ(GST_MESSAGE_TYPE(end), GST_MESSAGE_EOS);
+    gst_message_unref(end);
+    gst_object_unref(bus);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+    EXPECT_TRUE(live);
+    EXPECT_GE(min, GST_SECOND / 30);
+    EXPECT_THAT(log.text(), HasSubstr("upstream is live"));
 }

@@ -59,6 +59,21 @@ GType gst_fer_emotion_input_color_get_type()
     return type;
 }
 
+#define GST_TYPE_FER_EMOTION_BACKGROUND_DETECTION (gst_fer_emotion_background_detection_get_type())
+GType gst_fer_emotion_background_detection_get_type()
+{
+    static GType type = 0;
+    static const GEnumValue values[] = {
+        {static_cast<gint>(BackgroundDetection::Auto), "On a worker thread when the source is live", "auto"},
+        {static_cast<gint>(BackgroundDetection::On), "Always on a worker thread", "on"},
+        {static_cast<gint>(BackgroundDetection::Off), "In the streaming thread, on the detection frames", "off"},
+        {0, nullptr, nullptr},
+    };
+    if (g_once_init_enter(&type))
+        g_once_init_leave(&type, g_enum_register_static("GstFerEmotionBackgroundDetection", values));
+    return type;
+}
+
 void set_string(std::string &target, const GValue *value)
 {
     const gchar *s = g_value_get_string(value);
@@ -231,6 +246,17 @@ void installProperties(GObjectClass *gobjectClass)
                              "the optical flow's. New faces still wait for the next full-frame detection",
                              kDefaultWindowDetection, playingFlags));
     g_object_class_install_property(
+        gobjectClass, PROP_BACKGROUND_DETECTION,
+        g_param_spec_enum("background-detection", "Background detection",
+                          "Where full-frame detection (haar, yunet) runs. On a worker thread no frame waits for it: a "
+                          "detection starts when the last one has finished and detection-interval frames have "
+                          "passed, faces are followed by optical flow meanwhile, and its faces join on the frame it "
+                          "finishes; the element then adds one frame duration to the latency it reports. auto: on "
+                          "a worker thread when upstream is live (a camera, an RTSP stream), else in the streaming "
+                          "thread on every detection-interval-th frame, which gives the same faces on every run",
+                          GST_TYPE_FER_EMOTION_BACKGROUND_DETECTION, static_cast<gint>(kDefaultBackgroundDetection),
+                          readyFlags));
+    g_object_class_install_property(
         gobjectClass, PROP_INFERENCE_INTERVAL,
         g_param_spec_uint("inference-interval", "Inference interval",
                           "Classify faces on every Nth frame only (frames, 1-100000); other frames reuse each "
@@ -282,6 +308,7 @@ void installProperties(GObjectClass *gobjectClass)
     gst_type_mark_as_plugin_api(GST_TYPE_FER_EMOTION_DETECTOR, static_cast<GstPluginAPIFlags>(0));
     gst_type_mark_as_plugin_api(GST_TYPE_FER_EMOTION_INPUT_COLOR, static_cast<GstPluginAPIFlags>(0));
     gst_type_mark_as_plugin_api(GST_TYPE_FER_EMOTION_PRECISION, static_cast<GstPluginAPIFlags>(0));
+    gst_type_mark_as_plugin_api(GST_TYPE_FER_EMOTION_BACKGROUND_DETECTION, static_cast<GstPluginAPIFlags>(0));
 }
 
 bool setProperty(Settings &s, guint id, const GValue *value)
@@ -320,6 +347,7 @@ bool setProperty(Settings &s, guint id, const GValue *value)
         break;
     case PROP_DETECTION_INTERVAL: s.detectionInterval = g_value_get_uint(value); break;
     case PROP_WINDOW_DETECTION: s.windowDetection = g_value_get_boolean(value); break;
+    case PROP_BACKGROUND_DETECTION: s.backgroundDetection = static_cast<BackgroundDetection>(g_value_get_enum(value)); break;
     case PROP_INFERENCE_INTERVAL: s.inferenceInterval = g_value_get_uint(value); break;
     case PROP_RECLASSIFY_INTERVAL: s.reclassifyInterval = g_value_get_uint(value); break;
     case PROP_SMOOTHING: s.smoothing = g_value_get_float(value); break;
@@ -355,6 +383,7 @@ bool getProperty(const Settings &s, guint id, GValue *value)
     case PROP_INPUT_STD: g_value_set_string(value, s.inputStd.c_str()); break;
     case PROP_DETECTION_INTERVAL: g_value_set_uint(value, s.detectionInterval); break;
     case PROP_WINDOW_DETECTION: g_value_set_boolean(value, s.windowDetection); break;
+    case PROP_BACKGROUND_DETECTION: g_value_set_enum(value, static_cast<gint>(s.backgroundDetection)); break;
     case PROP_INFERENCE_INTERVAL: g_value_set_uint(value, s.inferenceInterval); break;
     case PROP_RECLASSIFY_INTERVAL: g_value_set_uint(value, s.reclassifyInterval); break;
     case PROP_SMOOTHING: g_value_set_float(value, s.smoothing); break;

@@ -93,10 +93,11 @@ LoadKey loadKeyOf(const Settings &settings, const std::string &modelPath)
     key.detector = settings.detector;
     key.detectorModel = settings.detectorModel;
     key.modelInstanceId = settings.modelInstanceId;
+    key.backgroundDetector = settings.backgroundDetection != BackgroundDetection::Off;
     return key;
 }
 
-AnalyzerSettings analyzerSettingsOf(const Settings &settings)
+AnalyzerSettings analyzerSettingsOf(const Settings &settings, bool liveSource)
 {
     AnalyzerSettings analysis;
     analysis.detection.threshold = settings.threshold;
@@ -105,6 +106,8 @@ AnalyzerSettings analyzerSettingsOf(const Settings &settings)
     analysis.detection.verifyHaarFaces = settings.haarVerification;
     analysis.tracking.detectionInterval = static_cast<int>(settings.detectionInterval);
     analysis.windowDetection = settings.windowDetection;
+    analysis.backgroundDetection = settings.backgroundDetection == BackgroundDetection::On ||
+                                   (settings.backgroundDetection == BackgroundDetection::Auto && liveSource);
     analysis.tracking.inferenceInterval = static_cast<int>(settings.inferenceInterval);
     analysis.tracking.reclassifyInterval = static_cast<int>(settings.reclassifyInterval);
     analysis.tracking.smoothing = settings.smoothing;

@@ -35,6 +35,9 @@ constexpr gfloat kMaxSmoothing = 0.99f;
 constexpr guint kDefaultTrackConfirmation = kDetectorsDefaultConfirmation;
 constexpr gboolean kDefaultHaarVerification = TRUE;
 constexpr gboolean kDefaultWindowDetection = FALSE;
+// Where full-frame detection runs: on a worker thread for live sources (auto), always, or never.
+enum class BackgroundDetection { Auto, On, Off };
+constexpr BackgroundDetection kDefaultBackgroundDetection = BackgroundDetection::Auto;
 constexpr guint kMaxTrackConfirmation = 100;
 constexpr guint kDefaultBatchTimeoutMs = 5;
 constexpr guint kMaxBatchTimeoutMs = 10000;
@@ -69,6 +72,7 @@ enum Property {
     PROP_INPUT_STD,
     PROP_DETECTION_INTERVAL,
     PROP_WINDOW_DETECTION,
+    PROP_BACKGROUND_DETECTION,
     PROP_INFERENCE_INTERVAL,
     PROP_RECLASSIFY_INTERVAL,
     PROP_SMOOTHING,
@@ -100,6 +104,7 @@ struct Settings {
     std::string inputStd = kDefaultInputStd;
     guint detectionInterval = kDetectorsDefaultInterval;
     gboolean windowDetection = kDefaultWindowDetection;
+    BackgroundDetection backgroundDetection = kDefaultBackgroundDetection;
     guint inferenceInterval = 1;
     guint reclassifyInterval = 1;
     gfloat smoothing = 0.0f;
@@ -119,13 +124,15 @@ struct LoadKey {
     DetectorKind detector = DetectorKind::Haar;
     std::string detectorModel;
     std::string modelInstanceId;
+    bool backgroundDetector = false; // a second detector for background detection
 
     bool operator==(const LoadKey &o) const
     {
         return modelPath == o.modelPath && modelMtime == o.modelMtime && device == o.device &&
                precision == o.precision && labels == o.labels && inputMean == o.inputMean && inputStd == o.inputStd &&
                inputWidth == o.inputWidth && inputHeight == o.inputHeight && inputColor == o.inputColor &&
-               detector == o.detector && detectorModel == o.detectorModel && modelInstanceId == o.modelInstanceId;
+               detector == o.detector && detectorModel == o.detectorModel && modelInstanceId == o.modelInstanceId &&
+               backgroundDetector == o.backgroundDetector;
     }
 
     // What elements sharing a model must agree on, in words for the error when they do not.
@@ -141,7 +148,8 @@ long long modificationTime(const std::string &path);
 LoadKey loadKeyOf(const Settings &settings, const std::string &modelPath);
 // Labels and input description from the labels/input-* properties, for a bundle without feremotion.json.
 ModelInfo bareModelInfo(const Settings &settings);
-AnalyzerSettings analyzerSettingsOf(const Settings &settings);
+// `liveSource`: the upstream answered the latency query as live (for background-detection=auto).
+AnalyzerSettings analyzerSettingsOf(const Settings &settings, bool liveSource);
 
 // Installs every property on the element class, documented for gst-inspect.
 void installProperties(GObjectClass *gobjectClass);

@@ -31,6 +31,7 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -74,6 +75,9 @@ struct GstFerEmotionPrivate {
     // loaderLock (set_property runs in the application's thread).
     std::unique_ptr<BackgroundModelLoader> loader;
     std::mutex loaderLock;
+    // Upstream answered the latency query as live (the streaming thread asks at the first frame).
+    std::atomic<bool> liveSource{false};
+    bool liveSourceAsked = false;
 };
 
 struct _GstFerEmotion {
@@ -187,6 +191,9 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
     const auto loadClassifier = [&] { return load_classifier(self, settings, key.modelPath); };
     const DetectorChoice detector = choose_detector(self, settings);
     auto faceDetector = createDetector(detector.kind, detector.modelPath);
+    const bool followsFaces = detector.kind == DetectorKind::Haar || detector.kind == DetectorKind::YuNet;
+    auto backgroundDetector = key.backgroundDetector && followsFaces ? createDetector(detector.kind, detector.modelPath)
+                                                                     : nullptr;
     std::string device, precision;
     bool optimized = false;
     std::unique_ptr<FaceClassifier> classifier;
@@ -202,7 +209,8 @@ static void load_engine(GstFerEmotion *self, const Settings &settings)
         priv->sharedStream = priv->shared->addStream();
         classifier = sharedModelStream(priv->shared, priv->sharedStream);
     }
-    priv->analyzer = std::make_unique<Analyzer>(std::move(faceDetector), detector.kind, std::move(classifier));
+    priv->analyzer = std::make_unique<Analyzer>(std::move(faceDetector), detector.kind, std::move(classifier),
+                                                std::move(backgroundDetector));
     priv->loaded = key;
     priv->modelName = std::filesystem::path(key.modelPath).stem().string();
     const ModelInfo &info = priv->analyzer->modelInfo();
@@ -231,6 +239,7 @@ static gboolean gst_fer_emotion_start(GstBaseTransform *trans)
         return FALSE;
     }
     self->priv->analyzer->reset();
+    self->priv->liveSourceAsked = false;
     if (settings.modelInstanceId.empty()) {
         std::lock_guard<std::mutex> lock(self->priv->loaderLock);
         self->priv->loader = std::make_unique<BackgroundModelLoader>();
@@ -377,7 +386,33 @@ static GstStateChangeReturn gst_fer_emotion_change_state(GstElement *element, Gs
     return result;
 }
 
-// With a shared model a frame may wait up to batch-timeout for other streams' faces.
+// For background-detection=auto: a live upstream (a camera) gets full-frame detection on a worker thread.
+static void ask_whether_live(GstFerEmotion *self)
+{
+    GstQuery *query = gst_query_new_latency();
+    gboolean live = FALSE;
+    if (gst_pad_peer_query(GST_BASE_TRANSFORM_SINK_PAD(self), query))
+        gst_query_parse_latency(query, &live, nullptr, nullptr);
+    gst_query_unref(query);
+    self->priv->liveSourceAsked = true;
+    if (live != self->priv->liveSource.exchange(live))
+        GST_INFO_OBJECT(self, "upstream is %slive", live ? "" : "not ");
+}
+
+// One frame's duration at the negotiated frame rate (0 without one).
+static GstClockTime frame_duration(GstBaseTransform *trans)
+{
+    GstCaps *caps = gst_pad_get_current_caps(GST_BASE_TRANSFORM_SINK_PAD(trans));
+    gint numerator = 0, denominator = 1;
+    if (caps)
+        gst_structure_get_fraction(gst_caps_get_structure(caps, 0), "framerate", &numerator, &denominator);
+    if (caps)
+        gst_caps_unref(caps);
+    return numerator > 0 ? gst_util_uint64_scale_int(GST_SECOND, denominator, numerator) : 0;
+}
+
+// With a shared model a frame may wait up to batch-timeout for other streams' faces; with background
+// detection a frame takes up to its frame time (the promise a live pipeline can plan with).
 static gboolean gst_fer_emotion_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
 {
     if (!GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query))
@@ -385,18 +420,22 @@ static gboolean gst_fer_emotion_query(GstBaseTransform *trans, GstPadDirection d
     if (GST_QUERY_TYPE(query) != GST_QUERY_LATENCY || direction != GST_PAD_SRC)
         return TRUE;
     GstFerEmotion *self = GST_FER_EMOTION(trans);
+    gboolean live;
+    GstClockTime min, max;
+    gst_query_parse_latency(query, &live, &min, &max);
+    self->priv->liveSource = live;
     GstClockTime wait = 0;
     {
         ObjectLocker lock(self);
         const Settings &s = self->priv->settings;
         if (!s.modelInstanceId.empty())
             wait = s.batchTimeoutMs * GST_MSECOND;
+        const bool followsFaces = s.detector != DetectorKind::Roi && s.detector != DetectorKind::FullFrame;
+        if (followsFaces && analyzerSettingsOf(s, live).backgroundDetection)
+            wait += frame_duration(trans);
     }
-    gboolean live;
-    GstClockTime min, max;
-    gst_query_parse_latency(query, &live, &min, &max);
     if (wait > 0) {
-        GST_DEBUG_OBJECT(self, "adding %" GST_TIME_FORMAT " of batch-timeout to the latency", GST_TIME_ARGS(wait));
+        GST_DEBUG_OBJECT(self, "adding %" GST_TIME_FORMAT " to the latency", GST_TIME_ARGS(wait));
         gst_query_set_latency(query, live, min + wait, GST_CLOCK_TIME_IS_VALID(max) ? max + wait : max);
     }
     return TRUE;
@@ -436,7 +475,7 @@ static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Setti
     // The detector loaded at start, not the property: a detector set while playing waits for the next start.
     if (priv->analyzer->detectorKind() == DetectorKind::Roi)
         input.upstreamFaces = readUpstreamFaces(frame->buffer, upstream);
-    const std::vector<TrackedFace> faces = priv->analyzer->analyze(input, analyzerSettingsOf(settings));
+    const std::vector<TrackedFace> faces = priv->analyzer->analyze(input, analyzerSettingsOf(settings, priv->liveSource));
     FrameView &view = input.view; // the overlay draws into it
     const ModelInfo &info = priv->analyzer->modelInfo();
 
@@ -473,6 +512,8 @@ static GstFlowReturn gst_fer_emotion_transform_frame_ip(GstVideoFilter *filter, 
                           ("transform_frame_ip called before start"));
         return GST_FLOW_ERROR;
     }
+    if (!self->priv->liveSourceAsked)
+        ask_whether_live(self);
     try {
         swap_in_loaded_model(self, frame->buffer);
         process_frame(self, frame, settings);
