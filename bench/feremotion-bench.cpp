@@ -21,6 +21,7 @@
 #include "classifier.h"
 #include "detector.h"
 #include "device.h"
+#include "live_latency.h"
 
 using namespace feremotion;
 namespace fs = std::filesystem;
@@ -462,7 +463,8 @@ int main(int argc, char **argv)
 {
     gst_init(&argc, &argv);
     Options options;
-    bool pipelines = true, classifier = true, streams = true;
+    bool pipelines = true, classifier = true, streams = true, live = true;
+    int liveSeconds = 120;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         auto value = [&]() -> std::string {
@@ -478,12 +480,15 @@ int main(int argc, char **argv)
         else if (arg == "--build-dir") options.buildDir = value();
         else if (arg == "--repeats") options.repeats = std::stoi(value());
         else if (arg == "--no-python") options.python = false;
-        else if (arg == "--only-classifier") pipelines = streams = false;
-        else if (arg == "--only-pipelines") classifier = streams = false;
-        else if (arg == "--only-streams") pipelines = classifier = false;
+        else if (arg == "--only-classifier") pipelines = streams = live = false;
+        else if (arg == "--only-pipelines") classifier = streams = live = false;
+        else if (arg == "--only-streams") pipelines = classifier = live = false;
+        else if (arg == "--only-live") pipelines = classifier = streams = false;
+        else if (arg == "--live-seconds") liveSeconds = std::stoi(value());
         else {
             std::cout << "usage: feremotion-bench --model BUNDLE [--shared DIR] [--source-dir DIR] [--build-dir DIR] [--repeats N]\n"
-                         "                        [--no-python] [--only-classifier|--only-pipelines|--only-streams]\n";
+                         "                        [--no-python] [--live-seconds N]\n"
+                         "                        [--only-classifier|--only-pipelines|--only-streams|--only-live]\n";
             return arg == "--help" ? 0 : 2;
         }
     }
@@ -499,5 +504,13 @@ int main(int argc, char **argv)
         benchmarkClassifier(options);
     if (streams)
         benchmarkStreams(options);
+    if (live) {
+        const std::string yunetFolder = options.shared + "/models";
+        bench::benchmarkLiveSource(make720pClip(options.shared + "/media/video_01.mp4"), options.model,
+                                   {{"no properties (YuNet file found)", "", yunetFolder},
+                                    {"detector=haar", "detector=haar", ""},
+                                    {"detector=haar background-detection=off", "detector=haar background-detection=off", ""}},
+                                   liveSeconds);
+    }
     return 0;
 }

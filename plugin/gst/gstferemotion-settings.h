@@ -32,6 +32,9 @@ constexpr const char *kDefaultInputMean = "0.5";
 constexpr const char *kDefaultInputStd = "0.5";
 constexpr guint kMaxInterval = 100000;
 constexpr gfloat kMaxSmoothing = 0.99f;
+// A quarter of the label flips of no smoothing on our clips, a real change followed within 3 frames
+// (bench/label_flips.py, docs/detection.md).
+constexpr gfloat kDefaultSmoothing = 0.8f;
 constexpr guint kDefaultTrackConfirmation = kDetectorsDefaultConfirmation;
 constexpr gboolean kDefaultHaarVerification = TRUE;
 constexpr gboolean kDefaultWindowDetection = FALSE;
@@ -107,7 +110,7 @@ struct Settings {
     BackgroundDetection backgroundDetection = kDefaultBackgroundDetection;
     guint inferenceInterval = 1;
     guint reclassifyInterval = 1;
-    gfloat smoothing = 0.0f;
+    gfloat smoothing = kDefaultSmoothing;
     guint trackConfirmation = kDefaultTrackConfirmation;
     std::string modelInstanceId; // empty: a model of its own
     guint batchTimeoutMs = kDefaultBatchTimeoutMs;

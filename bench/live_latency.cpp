@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "live_latency.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <mutex>
+
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+
+namespace feremotion::bench {
+
+namespace {
+
+constexpr int kFramesPerSecond = 30;
+constexpr int kWindowSeconds = 20;
+
+struct DecodedClip {
+    std::vector<GstBuffer *> frames;
+    GstCaps *caps = nullptr;
+    ~DecodedClip()
+    {
+        for (GstBuffer *b : frames)
+            gst_buffer_unref(b);
+        if (caps)
+            gst_caps_unref(caps);
+    }
+};
+
+// The clip's frames as raw I420 buffers in memory, so that decoding costs the live run nothing.
+void decode(const std::string &clip, DecodedClip &decoded)
+{
+    GstElement *pipeline = gst_parse_launch(("filesrc location=" + clip +
+                                             " ! decodebin ! videoconvert ! video/x-raw,format=I420 ! appsink name=out sync=false")
+                                                .c_str(),
+                                            nullptr);
+    GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    while (GstSample *sample = gst_app_sink_pull_sample(GST_APP_SINK(sink))) {
+        decoded.frames.push_back(gst_buffer_ref(gst_sample_get_buffer(sample)));
+        if (!decoded.caps)
+            decoded.caps = gst_caps_copy(gst_sample_get_caps(sample));
+        gst_sample_unref(sample);
+    }
+    gst_object_unref(sink);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+}
+
+struct Arrivals {
+    std::mutex mutex;
+    std::vector<std::pair<double, double>> lateness; // (frame's running time in s, ms late)
+    GstElement *pipeline = nullptr;
+};
+
+GstPadProbeReturn onArrival(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+    auto *arrivals = static_cast<Arrivals *>(data);
+    GstClock *clock = gst_element_get_clock(arrivals->pipeline);
+    if (!clock)
+        return GST_PAD_PROBE_OK;
+    const GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(arrivals->pipeline);
+    gst_object_unref(clock);
+    const GstClockTime pts = GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info));
+    std::lock_guard<std::mutex> lock(arrivals->mutex);
+    arrivals->lateness.emplace_back(static_cast<double>(pts) / GST_SECOND,
+                                    (static_cast<double>(now) - static_cast<double>(pts)) / GST_MSECOND);
+    return GST_PAD_PROBE_OK;
+}
+
+double percentile(std::vector<double> values, double fraction)
+{
+    if (values.empty())
+        return 0;
+    std::sort(values.begin(), values.end());
+    return values[std::min(values.size() - 1, static_cast<size_t>(fraction * values.size()))];
+}
+
+void runOne(const DecodedClip &clip, const std::string &model, const LiveConfiguration &configuration, int seconds)
+{
+    if (!configuration.yunetFolder.empty())
+        g_setenv("FEREMOTION_YUNET_MODEL", configuration.yunetFolder.c_str(), TRUE);
+    const std::string launch = "appsrc name=src is-live=true format=time ! feremotion model=" + model + " " +
+                               configuration.properties + " ! fakesink name=sink sync=true";
+    GError *error = nullptr;
+    GstElement *pipeline = gst_parse_launch(launch.c_str(), &error);
+    if (error) {
+        std::printf("| %s | error: %s | | | | |\n", configuration.name.c_str(), error->message);
+        g_clear_error(&error);
+        return;
+    }
+    GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+    GstCaps *caps = gst_caps_copy(clip.caps);
+    gst_caps_set_simple(caps, "framerate", GST_TYPE_FRACTION, kFramesPerSecond, 1, nullptr);
+    gst_app_src_set_caps(GST_APP_SRC(src), caps);
+    gst_caps_unref(caps);
+    Arrivals arrivals;
+    arrivals.pipeline = pipeline;
+    GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+    GstPad *pad = gst_element_get_static_pad(sink, "sink");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, onArrival, &arrivals, nullptr);
+    gst_object_unref(pad);
+    gst_object_unref(sink);
+
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    gst_element_get_state(pipeline, nullptr, nullptr, 30 * GST_SECOND);
+    GstClock *clock = gst_element_get_clock(pipeline);
+    const GstClockTime base = gst_element_get_base_time(pipeline);
+    const GstClockTime duration = GST_SECOND / kFramesPerSecond;
+    const long total = static_cast<long>(seconds) * kFramesPerSecond;
+    const long period = 2 * static_cast<long>(clip.frames.size()) - 2; // forwards, then backwards
+    GstClockTime reported = GST_CLOCK_TIME_NONE;
+    for (long i = 0; i < total; ++i) {
+        const GstClockTime pts = static_cast<GstClockTime>(i) * duration;
+        GstClockID at = gst_clock_new_single_shot_id(clock, base + pts);
+        gst_clock_id_wait(at, nullptr);
+        gst_clock_id_unref(at);
+        const long k = i % period;
+        GstBuffer *frame = gst_buffer_copy(clip.frames[static_cast<size_t>(k < static_cast<long>(clip.frames.size()) ? k : period - k)]);
+        GST_BUFFER_PTS(frame) = pts;
+        GST_BUFFER_DTS(frame) = GST_CLOCK_TIME_NONE;
+        GST_BUFFER_DURATION(frame) = duration;
+        gst_app_src_push_buffer(GST_APP_SRC(src), frame);
+        if (i == kFramesPerSecond) { // the latency, once every element has answered
+            GstQuery *query = gst_query_new_latency();
+            if (gst_element_query(pipeline, query))
+                gst_query_parse_latency(query, nullptr, &reported, nullptr);
+            gst_query_unref(query);
+        }
+    }
+    gst_app_src_end_of_stream(GST_APP_SRC(src));
+    GstBus *bus = gst_element_get_bus(pipeline);
+    GstMessage *end = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
+                                                 static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    if (end)
+        gst_message_unref(end);
+    gst_object_unref(bus);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(clock);
+    gst_object_unref(src);
+    gst_object_unref(pipeline);
+
+    const double latencyMs = static_cast<double>(reported) / GST_MSECOND;
+    for (int window = 0; window * kWindowSeconds < seconds; ++window) {
+        std::vector<double> late;
+        for (const auto &[at, ms] : arrivals.lateness)
+            if (at >= window * kWindowSeconds && at < (window + 1) * kWindowSeconds)
+                late.push_back(ms);
+        const long overdue = std::count_if(late.begin(), late.end(), [&](double ms) { return ms > latencyMs; });
+        std::printf("| %s | %d-%d s | %zu | %.1f | %.1f / %.1f / %.1f | %ld |\n", configuration.name.c_str(),
+                    window * kWindowSeconds, (window + 1) * kWindowSeconds, late.size(), latencyMs,
+                    percentile(late, 0.5), percentile(late, 0.95), late.empty() ? 0.0 : *std::max_element(late.begin(), late.end()),
+                    overdue);
+    }
+    std::fflush(stdout);
+    if (!configuration.yunetFolder.empty())
+        g_unsetenv("FEREMOTION_YUNET_MODEL");
+}
+
+} // namespace
+
+void benchmarkLiveSource(const std::string &clip, const std::string &model,
+                         const std::vector<LiveConfiguration> &configurations, int seconds)
+{
+    DecodedClip decoded;
+    decode(clip, decoded);
+    if (decoded.frames.size() < 2) {
+        std::printf("live source: could not decode %s\n", clip.c_str());
+        return;
+    }
+    std::printf("\n## A live source (%s looped as a %d frames/s appsrc, %d s per row)\n\n", clip.c_str(),
+                kFramesPerSecond, seconds);
+    std::printf("How late each frame reaches `fakesink sync=true` (clock time minus its running time), against the "
+                "latency the pipeline reports; a frame later than that would be late on a real sink.\n\n");
+    std::printf("| feremotion | window | frames | reported latency (ms) | late by, median / p95 / max (ms) | frames "
+                "later than the reported latency |\n|---|---|---|---|---|---|\n");
+    for (const LiveConfiguration &configuration : configurations)
+        runOne(decoded, model, configuration, seconds);
+}
+
+} // namespace feremotion::bench
