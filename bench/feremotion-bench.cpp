@@ -463,7 +463,8 @@ int main(int argc, char **argv)
 {
     gst_init(&argc, &argv);
     Options options;
-    bool pipelines = true, classifier = true, streams = true, live = true;
+    // Every section, or only those named by --only-* (several may be given).
+    bool pipelines = false, classifier = false, streams = false, live = false, chosen = false;
     int liveSeconds = 120;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -480,18 +481,20 @@ int main(int argc, char **argv)
         else if (arg == "--build-dir") options.buildDir = value();
         else if (arg == "--repeats") options.repeats = std::stoi(value());
         else if (arg == "--no-python") options.python = false;
-        else if (arg == "--only-classifier") pipelines = streams = live = false;
-        else if (arg == "--only-pipelines") classifier = streams = live = false;
-        else if (arg == "--only-streams") pipelines = classifier = live = false;
-        else if (arg == "--only-live") pipelines = classifier = streams = false;
+        else if (arg == "--only-classifier") classifier = chosen = true;
+        else if (arg == "--only-pipelines") pipelines = chosen = true;
+        else if (arg == "--only-streams") streams = chosen = true;
+        else if (arg == "--only-live") live = chosen = true;
         else if (arg == "--live-seconds") liveSeconds = std::stoi(value());
         else {
             std::cout << "usage: feremotion-bench --model BUNDLE [--shared DIR] [--source-dir DIR] [--build-dir DIR] [--repeats N]\n"
                          "                        [--no-python] [--live-seconds N]\n"
-                         "                        [--only-classifier|--only-pipelines|--only-streams|--only-live]\n";
+                         "                        [--only-classifier] [--only-pipelines] [--only-streams] [--only-live]\n";
             return arg == "--help" ? 0 : 2;
         }
     }
+    if (!chosen)
+        pipelines = classifier = streams = live = true;
     if (options.model.empty()) {
         std::cerr << "feremotion-bench: --model BUNDLE is required\n";
         return 2;

@@ -15,4 +15,4 @@ if [ ! -f "$MODEL" ]; then
   exit 2
 fi
 exec meson devenv -C build bench/feremotion-bench --model "$(realpath "$MODEL")" --shared "$(realpath "$SHARED")" \
-  --source-dir "$PWD" "$@"
+  --source-dir "$PWD" --build-dir "$PWD/build" "$@"
