@@ -103,8 +103,9 @@ void runOne(const DecodedClip &clip, const std::string &model, const LiveConfigu
     gst_object_unref(pad);
     gst_object_unref(sink);
 
+    // A live pipeline's sink completes the change to PLAYING with its first frame: pushing starts
+    // now, with the base time the pipeline chose when it went to PLAYING.
     gst_element_set_state(pipeline, GST_STATE_PLAYING);
-    gst_element_get_state(pipeline, nullptr, nullptr, 30 * GST_SECOND);
     GstClock *clock = gst_element_get_clock(pipeline);
     const GstClockTime base = gst_element_get_base_time(pipeline);
     const GstClockTime duration = GST_SECOND / kFramesPerSecond;

@@ -25,65 +25,25 @@
  */
 
 #include "gstferemotion.h"
+#include "gstferemotion-private.h"
 
 #include <cmath>
-#include <cstdio>
-#include <ctime>
-#include <filesystem>
-#include <memory>
-#include <atomic>
 #include <mutex>
-#include <optional>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
 #include <gst/video/gstvideometa.h>
 
-#include "analyzer.h"
-#include "classifier.h"
-#include "detector.h"
 #include "face-record.h"
-#include "gstferemotion-settings.h"
 #include "gstferemotion-utils.h"
-#include "model_loader.h"
 #include "overlay.h"
 #include "preprocess.h"
 #include "shared_classifier.h"
 
-GST_DEBUG_CATEGORY_STATIC(gst_fer_emotion_debug);
+GST_DEBUG_CATEGORY(gst_fer_emotion_debug);
 #define GST_CAT_DEFAULT gst_fer_emotion_debug
 
 using namespace feremotion;
-
-// C++ state; created in _init, deleted in _finalize. `settings` is guarded by the object lock;
-// `shared` and `sharedStream` change under `sharedLock` (a seeking thread's FLUSH_START reads them
-// while another thread may stop the element); the rest belongs to the streaming thread between
-// start and stop.
-struct GstFerEmotionPrivate {
-    Settings settings;
-    // Detector, tracks and model, from start on. With a model of its own it stays loaded across
-    // stop and start while the settings name the same files; with a model shared by
-    // model-instance-id it goes at stop with this element's stream of the model.
-    std::unique_ptr<Analyzer> analyzer;
-    std::shared_ptr<SharedClassifier> shared; // set while started with a shared model
-    int sharedStream = -1;                    // this element's stream in `shared`
-    std::mutex sharedLock;
-    LoadKey loaded;
-    std::string modelName;
-    // With a model of its own, from start to stop: loads a model set while playing. Guarded by
-    // loaderLock (set_property runs in the application's thread).
-    std::unique_ptr<BackgroundModelLoader> loader;
-    std::mutex loaderLock;
-    // Upstream answered the latency query as live (the streaming thread asks at the first frame).
-    std::atomic<bool> liveSource{false};
-    bool liveSourceAsked = false;
-};
-
-struct _GstFerEmotion {
-    GstVideoFilter parent;
-    GstFerEmotionPrivate *priv;
-};
 
 #define gst_fer_emotion_parent_class parent_class
 G_DEFINE_TYPE(GstFerEmotion, gst_fer_emotion, GST_TYPE_VIDEO_FILTER);
@@ -97,130 +57,6 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(FEREMOTION_FORMATS)));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(FEREMOTION_FORMATS)));
-
-// The buffer's stream and running time (GST_CLOCK_TIME_NONE without a timestamp or time segment).
-static void frame_times(GstBaseTransform *trans, GstBuffer *buffer, GstClockTime &streamTime, GstClockTime &runningTime)
-{
-    const GstClockTime timestamp = GST_BUFFER_PTS(buffer);
-    streamTime = runningTime = GST_CLOCK_TIME_NONE;
-    if (GST_CLOCK_TIME_IS_VALID(timestamp) && trans->segment.format == GST_FORMAT_TIME) {
-        streamTime = gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, timestamp);
-        runningTime = gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, timestamp);
-    }
-}
-
-static Settings snapshot_settings(GstFerEmotion *self)
-{
-    ObjectLocker lock(self);
-    return self->priv->settings;
-}
-
-
-
-// Leaves the shared model's group (if in one) and lets go of it, with the analyzer that uses it.
-// The last holder unloads the model (GPU memory, a while), which happens after the lock is released.
-static void release_shared_model(GstFerEmotionPrivate *priv)
-{
-    std::shared_ptr<SharedClassifier> released;
-    std::unique_ptr<Analyzer> analyzer;
-    std::lock_guard<std::mutex> lock(priv->sharedLock);
-    if (!priv->shared)
-        return;
-    priv->shared->removeStream(priv->sharedStream);
-    released = std::move(priv->shared);
-    analyzer = std::move(priv->analyzer);
-    priv->sharedStream = -1;
-}
-
-// A model of the element's own, loaded as the settings say; also run on the model loader's thread.
-static std::unique_ptr<EmotionClassifier> load_classifier(GstFerEmotion *self, const Settings &settings,
-                                                          const std::string &path)
-{
-    ClassifierOptions options;
-    options.device = settings.device;
-    options.precision = settings.precision;
-    options.batchSize = static_cast<int>(settings.batchSize);
-    options.threads = static_cast<int>(settings.threads);
-    options.bareModelInfo = bareModelInfo(settings);
-    auto classifier = std::make_unique<EmotionClassifier>(path, options);
-    // Category-wide: with a shared model any of its elements' threads may run the pass.
-    classifier->setForwardObserver([](const ForwardPass &pass) {
-        GST_CAT_LOG(GST_CAT_DEFAULT, "forward pass: %d face%s of %d stream%s in %.2f ms", pass.faces,
-                    pass.faces == 1 ? "" : "s", pass.streams, pass.streams == 1 ? "" : "s", pass.milliseconds);
-    });
-    if (!classifier->hasBundleMetadata())
-        GST_WARNING_OBJECT(self,
-                           "model '%s' has no feremotion.json: using labels, input-width/height, input-color "
-                           "and input-mean/std from the element's properties",
-                           path.c_str());
-    return classifier;
-}
-
-// The detector the settings name; for detector=auto the one found, said in the log (and as a
-// warning when a YuNet file was named that cannot be used).
-static DetectorChoice choose_detector(GstFerEmotion *self, const Settings &settings)
-{
-    DetectorChoice detector{settings.detector, settings.detectorModel, "", false};
-    if (settings.detector == DetectorKind::Auto) {
-        const char *fromEnvironment = g_getenv("FEREMOTION_YUNET_MODEL");
-        detector = chooseAutoDetector(settings.detectorModel, fromEnvironment ? fromEnvironment : "",
-                                      FEREMOTION_INSTALLED_MODELS_DIR);
-        GST_INFO_OBJECT(self, "detector=auto: using %s%s%s: %s", toString(detector.kind).c_str(),
-                        detector.modelPath.empty() ? "" : " with ", detector.modelPath.c_str(), detector.reason.c_str());
-        if (detector.warn)
-            GST_ELEMENT_WARNING(self, RESOURCE, NOT_FOUND,
-                                ("detector=auto: using %s: %s", toString(detector.kind).c_str(), detector.reason.c_str()),
-                                (nullptr));
-    }
-    if (detector.kind == DetectorKind::YuNet && detector.modelPath.empty())
-        throw std::runtime_error("detector=yunet needs detector-model, the path of a YuNet ONNX file: " +
-                                 yunetReleaseForThisOpenCV() + " for this OpenCV");
-    return detector;
-}
-
-// Loads the model and detector the settings name, unless the loaded ones already match.
-static void load_engine(GstFerEmotion *self, const Settings &settings)
-{
-    GstFerEmotionPrivate *priv = self->priv;
-    const LoadKey key = loadKeyOf(settings, resolveModelPath(settings));
-    if (priv->analyzer && key == priv->loaded)
-        return;
-
-    release_shared_model(priv);
-    priv->analyzer.reset();
-    const auto loadClassifier = [&] { return load_classifier(self, settings, key.modelPath); };
-    const DetectorChoice detector = choose_detector(self, settings);
-    auto faceDetector = createDetector(detector.kind, detector.modelPath);
-    const bool followsFaces = detector.kind == DetectorKind::Haar || detector.kind == DetectorKind::YuNet;
-    auto backgroundDetector = key.backgroundDetector && followsFaces ? createDetector(detector.kind, detector.modelPath)
-                                                                     : nullptr;
-    std::string device, precision;
-    bool optimized = false;
-    std::unique_ptr<FaceClassifier> classifier;
-    if (settings.modelInstanceId.empty()) {
-        auto own = loadClassifier();
-        device = own->deviceName(), precision = toString(own->precision()), optimized = own->optimized();
-        classifier = ownModel(std::move(own));
-    } else {
-        auto shared = acquireSharedClassifier(settings.modelInstanceId, key.describeModel(), loadClassifier);
-        device = shared->deviceName(), precision = toString(shared->precision()), optimized = shared->optimized();
-        std::lock_guard<std::mutex> lock(priv->sharedLock);
-        priv->shared = std::move(shared);
-        priv->sharedStream = priv->shared->addStream();
-        classifier = sharedModelStream(priv->shared, priv->sharedStream);
-    }
-    priv->analyzer = std::make_unique<Analyzer>(std::move(faceDetector), detector.kind, std::move(classifier),
-                                                std::move(backgroundDetector));
-    priv->loaded = key;
-    priv->modelName = std::filesystem::path(key.modelPath).stem().string();
-    const ModelInfo &info = priv->analyzer->modelInfo();
-    GST_INFO_OBJECT(self, "loaded model '%s' (%zu labels, %dx%d %s) on %s in %s%s%s%s, detector %s",
-                    key.modelPath.c_str(), info.labels.size(), info.input.width, info.input.height,
-                    toString(info.input.color).c_str(), device.c_str(), precision.c_str(),
-                    optimized ? " (frozen for inference)" : "",
-                    settings.modelInstanceId.empty() ? "" : ", shared as model-instance-id ",
-                    settings.modelInstanceId.c_str(), toString(detector.kind).c_str());
-}
 
 static gboolean gst_fer_emotion_start(GstBaseTransform *trans)
 {
@@ -245,72 +81,6 @@ static gboolean gst_fer_emotion_start(GstBaseTransform *trans)
         self->priv->loader = std::make_unique<BackgroundModelLoader>();
     }
     return TRUE;
-}
-
-// Ends the model loader, after a load in progress (outside the lock: set_property must not wait).
-static void stop_model_loader(GstFerEmotionPrivate *priv)
-{
-    std::unique_ptr<BackgroundModelLoader> loader;
-    {
-        std::lock_guard<std::mutex> lock(priv->loaderLock);
-        loader = std::move(priv->loader);
-    }
-}
-
-// model set while started with a model of its own: loaded in the background, swapped in later.
-static void request_model(GstFerEmotion *self)
-{
-    const Settings settings = snapshot_settings(self);
-    std::lock_guard<std::mutex> lock(self->priv->loaderLock);
-    if (!self->priv->loader)
-        return; // not started: the next start loads it
-    std::string path;
-    try {
-        path = resolveModelPath(settings);
-    } catch (const std::exception &e) {
-        GST_ELEMENT_WARNING(self, RESOURCE, NOT_FOUND, ("Could not load the emotion model: %s", e.what()),
-                            ("keeping model '%s'", self->priv->loaded.modelPath.c_str()));
-        return;
-    }
-    GST_INFO_OBJECT(self, "loading model '%s' in the background", path.c_str());
-    self->priv->loader->request(path, [self, settings](const std::string &file) {
-        return ownModel(load_classifier(self, settings, file));
-    });
-}
-
-// Between two frames: a model loaded in the background takes over from this frame on, announced
-// by a "feremotion-model" element message; one that failed to load leaves the old one, with a warning.
-static void swap_in_loaded_model(GstFerEmotion *self, GstBuffer *buffer)
-{
-    GstFerEmotionPrivate *priv = self->priv;
-    std::optional<BackgroundModelLoader::Result> result;
-    {
-        std::lock_guard<std::mutex> lock(priv->loaderLock);
-        if (priv->loader)
-            result = priv->loader->takeResult();
-    }
-    if (!result)
-        return;
-    if (!result->model) {
-        GST_ELEMENT_WARNING(self, RESOURCE, OPEN_READ,
-                            ("Could not load the emotion model: %s", result->error.c_str()),
-                            ("model '%s' was set while playing; keeping model '%s'", result->path.c_str(),
-                             priv->loaded.modelPath.c_str()));
-        return;
-    }
-    priv->analyzer->replaceClassifier(std::move(result->model));
-    priv->loaded.modelPath = result->path;
-    priv->loaded.modelMtime = modificationTime(result->path);
-    priv->modelName = std::filesystem::path(result->path).stem().string();
-    GST_INFO_OBJECT(self, "model '%s' in use from the frame at %" GST_TIME_FORMAT, result->path.c_str(),
-                    GST_TIME_ARGS(GST_BUFFER_PTS(buffer)));
-    GstClockTime streamTime, runningTime;
-    frame_times(GST_BASE_TRANSFORM(self), buffer, streamTime, runningTime);
-    GstStructure *s = gst_structure_new("feremotion-model", "model", G_TYPE_STRING, result->path.c_str(), "model-name",
-                                        G_TYPE_STRING, priv->modelName.c_str(), "timestamp", G_TYPE_UINT64,
-                                        GST_BUFFER_PTS(buffer), "stream-time", G_TYPE_UINT64, streamTime,
-                                        "running-time", G_TYPE_UINT64, runningTime, nullptr);
-    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
 static gboolean gst_fer_emotion_stop(GstBaseTransform *trans)
