@@ -17,11 +17,11 @@ an empty one is the element's defaults (detector=auto: YuNet when $FEREMOTION_YU
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 
 import cv2
+
+from element_records import element_records
 
 DEFAULT_SETS = [
     "track-confirmation=1 haar-verification=false",
@@ -60,23 +60,8 @@ def reference_faces(clip, yunet):
 
 
 def element_faces(clip, properties, build):
-    checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, GST_PLUGIN_PATH=os.path.join(build, "plugin", "gst"),
-               FEREMOTION_DEFAULT_MODEL=os.path.join(checkout, "models", "feremotion-default.pt"))
-    with tempfile.TemporaryDirectory() as tmp:
-        results = os.path.join(tmp, "faces.jsonl")
-        launch = (["gst-launch-1.0", "-q", "filesrc", f"location={clip}", "!", "decodebin", "!", "videoconvert",
-                   "!", "feremotion", "overlay=false"] + properties.split() +
-                  ["!", "feremotionexport", f"location={results}", "!", "fakesink"])
-        run = subprocess.run(launch, env=env, capture_output=True, text=True)
-        if run.returncode != 0:
-            sys.exit(f"detector_precision: {' '.join(launch)} failed:\n{run.stderr}")
-        faces = {}
-        with open(results) as lines:
-            for line in lines:
-                record = json.loads(line)
-                faces[record["frame"]] = [(o["x"], o["y"], o["w"], o["h"]) for o in record["objects"]]
-        return faces
+    return {record["frame"]: [(o["x"], o["y"], o["w"], o["h"]) for o in record["objects"]]
+            for record in element_records(clip, properties, build, "detector_precision")}
 
 
 # Frames are paired by index: the export's "frame" counts the element's frames from 0, as

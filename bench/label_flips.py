@@ -15,28 +15,11 @@ Usage (from the checkout, after a build):
   bench/label_flips.py [--build DIR] [--hold N] [--smoothing S,S,...] CLIP... [-- PROPERTIES]
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 
-
-def run_element(clip, properties, build):
-    checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, GST_PLUGIN_PATH=os.path.join(build, "plugin", "gst"),
-               FEREMOTION_DEFAULT_MODEL=os.path.join(checkout, "models", "feremotion-default.pt"))
-    with tempfile.TemporaryDirectory() as tmp:
-        results = os.path.join(tmp, "faces.jsonl")
-        launch = (["gst-launch-1.0", "-q", "filesrc", f"location={clip}", "!", "decodebin", "!", "videoconvert",
-                   "!", "feremotion", "overlay=false"] + properties.split() +
-                  ["!", "feremotionexport", f"location={results}", "!", "fakesink"])
-        run = subprocess.run(launch, env=env, capture_output=True, text=True)
-        if run.returncode != 0:
-            sys.exit(f"label_flips: {' '.join(launch)} failed:\n{run.stderr}")
-        with open(results) as lines:
-            return [json.loads(line) for line in lines]
+from element_records import element_records
 
 
 def tracks_of(records):
@@ -90,7 +73,7 @@ def main():
     print("|---|---|---|---|---|---|---|")
     for clip in args.clips:
         for smoothing in args.smoothing.split(","):
-            records = run_element(os.path.abspath(clip), f"smoothing={smoothing} {properties}", build)
+            records = element_records(os.path.abspath(clip), f"smoothing={smoothing} {properties}", build, "label_flips")
             face_frames, flips, lags, misses = measure(tracks_of(records), args.hold)
             lag = f"{statistics.median(lags):.0f} / {max(lags)}" if lags else "-"
             print(f"| {os.path.basename(clip)} | {smoothing} | {face_frames} | {100 * flips / max(1, face_frames):.1f} | "

@@ -57,12 +57,12 @@ def container_of(args):
     return EXTENSIONS.get(extension, 'mp4')
 
 
-def build(args, uri):
+def build(args, uri, location):
     if args.metadata_only:
         pipeline = Gst.parse_launch('uridecodebin name=source caps=video/x-raw ! videoconvert ! '
                                     'feremotion name=analysis ! feremotionexport name=export ! fakesink sync=false')
         export = pipeline.get_by_name('export')
-        export.set_property('location', args.output)
+        export.set_property('location', location)
         export.set_property('source', uri)
     else:
         # videorate, after the analysis so that it never analyses a frame twice, gives frames without
@@ -71,10 +71,25 @@ def build(args, uri):
                                     'feremotion name=analysis ! videoconvert ! videorate ! openh264enc name=encoder ! '
                                     f'h264parse ! {MUXERS[args.container]} ! filesink name=sink')
         pipeline.get_by_name('encoder').set_property('bitrate', args.bitrate * 1000)
-        pipeline.get_by_name('sink').set_property('location', args.output)
+        pipeline.get_by_name('sink').set_property('location', location)
     pipeline.get_by_name('source').set_property('uri', uri)
     common.configure_feremotion(pipeline.get_by_name('analysis'), args, overlay=not args.metadata_only)
     return pipeline
+
+
+def remove_stale_parts(folder, name):
+    """Removes the partial files of earlier runs for this output whose process is gone (killed)."""
+    prefix = f'.{name}.part-'
+    for entry in os.listdir(folder or '.'):
+        pid = entry[len(prefix):]
+        if not entry.startswith(prefix) or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            os.remove(os.path.join(folder, entry))
+        except PermissionError:
+            pass  # another user's live process
 
 
 def main():
@@ -86,15 +101,32 @@ def main():
         suffix = '.jsonl' if args.metadata_only else f'-annotated.{args.container}'
         args.output = input_name(uri) + suffix
 
-    pipeline = build(args, uri)
+    # The run writes to a file of its own and gives it the output's name with its first frame, so a
+    # run that fails before that leaves an earlier file of that name as it was.
+    folder, name = os.path.split(os.path.abspath(args.output))
+    partial = os.path.join(folder, f'.{name}.part-{os.getpid()}')
+    remove_stale_parts(folder, name)
+    pipeline = build(args, uri, partial)
     counter = common.count_frames(pipeline.get_by_name('analysis'))
+    named = {'done': False}
+
+    def name_output(_pad, _info):
+        if not named['done'] and os.path.exists(partial):
+            os.replace(partial, args.output)
+            named['done'] = True
+        return Gst.PadProbeReturn.REMOVE if named['done'] else Gst.PadProbeReturn.OK
+
+    pipeline.get_by_name('analysis').get_static_pad('src').add_probe(Gst.PadProbeType.BUFFER, name_output)
     what = 'JSON Lines' if args.metadata_only else f'H.264 in {args.container.upper()}'
     common.log(f'{uri} -> {args.output} ({what})')
     error = common.run(pipeline, frames=counter)
+    if not named['done'] and os.path.exists(partial):
+        if error:
+            os.remove(partial)  # this run made it and wrote nothing into it
+        else:
+            os.replace(partial, args.output)  # a stream without frames: its (empty) results
     if error:
-        if counter['frames'] == 0 and os.path.exists(args.output):
-            os.remove(args.output)  # nothing was written into it
-        elif args.container == 'mp4':
+        if counter['frames'] > 0 and args.container == 'mp4' and not args.metadata_only:
             common.log(f'{args.output} is incomplete and may not play: an MP4 is readable only once finished '
                        '(-o NAME.ts keeps what was written)')
         common.fail(f'failed after {counter["frames"]} frames: {error}', common.EXIT_FAILED)

@@ -22,6 +22,7 @@ password (RTSP digest authentication)."""
 
 import argparse
 import datetime
+import errno
 import fcntl
 import ipaddress
 import json
@@ -334,8 +335,10 @@ def lock_output(folder):
     camN.jsonl files would interleave their lines. The kernel drops the lock when the process ends,
     however it ends; the file stays, as a file another run may have open must not be removed."""
     path = os.path.join(folder, '.cctv.lock')
+    lock = None
     try:
-        lock = open(path, 'a+')
+        # O_NOFOLLOW: a symbolic link planted as the lock must not make the run write through it.
+        lock = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644), 'r+')
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         lock.seek(0)
@@ -343,7 +346,8 @@ def lock_output(folder):
         common.fail(f'the output folder "{folder}" is in use by another cctv.py run ({holder}); '
                     'give each run its own --output')
     except OSError as error:
-        common.fail(f'cannot lock the output folder "{folder}" ({path}): {error.strerror}')
+        why = 'it is a symbolic link' if error.errno == errno.ELOOP else error.strerror
+        common.fail(f'cannot lock the output folder "{folder}" ({path}): {why}')
     lock.truncate(0)
     lock.write(f'PID {os.getpid()}\n')
     lock.flush()

@@ -74,6 +74,19 @@ protected:
 
     const std::vector<TrackedFace> &faces() const { return tracker_.visibleFaces(); }
 
+    // Detection on every 4th frame, confirmation 2: a first interval without faces, a face new at
+    // (100, 80) on the second detection frame, and the frame after it begun (between detections).
+    void beginTheFrameAfterANewFace()
+    {
+        configure(4, 1, 1, 0, 2);
+        for (int i = 0; i < 4; ++i)
+            step({50, 50}, {});
+        step({100, 80}, {detectionAt(100, 80)});
+        ASSERT_TRUE(faces().empty());
+        tracker_.beginFrame(frameWithPatch({100, 80}), 1.0, 1.0, kWidth, kHeight);
+        ASSERT_FALSE(tracker_.isDetectionFrame());
+    }
+
     FaceTracker tracker_;
 };
 
@@ -331,14 +344,7 @@ TEST_F(Tracker, ARelocatedFaceTakesTheNewBoxKeepsItsIdAndCountsAsDetected)
 
 TEST_F(Tracker, ANewFaceFoundAgainInAWindowIsConfirmedBetweenDetections)
 {
-    configure(4, 1, 1, 0, 2);
-    step({50, 50}, {});
-    for (int i = 1; i <= 3; ++i)
-        step({50, 50}, {});
-    step({100, 80}, {detectionAt(100, 80)});
-    EXPECT_TRUE(faces().empty());
-    tracker_.beginFrame(frameWithPatch({100, 80}), 1.0, 1.0, kWidth, kHeight);
-    ASSERT_FALSE(tracker_.isDetectionFrame());
+    beginTheFrameAfterANewFace();
     const std::vector<Box> candidates = tracker_.candidateBoxes();
     ASSERT_EQ(candidates.size(), 1u);
     EXPECT_NEAR(candidates[0].x, 100, 3);
@@ -352,12 +358,7 @@ TEST_F(Tracker, ANewFaceFoundAgainInAWindowIsConfirmedBetweenDetections)
 
 TEST_F(Tracker, ACandidateNotFoundInItsWindowWaitsForTheNextDetection)
 {
-    configure(4, 1, 1, 0, 2);
-    step({50, 50}, {});
-    for (int i = 1; i <= 3; ++i)
-        step({50, 50}, {});
-    step({100, 80}, {detectionAt(100, 80)});
-    tracker_.beginFrame(frameWithPatch({100, 80}), 1.0, 1.0, kWidth, kHeight);
+    beginTheFrameAfterANewFace();
     tracker_.confirmCandidates({std::nullopt});
     EXPECT_TRUE(faces().empty());
     EXPECT_EQ(tracker_.candidateBoxes().size(), 1u) << "still a candidate";
@@ -369,12 +370,7 @@ TEST_F(Tracker, ACandidateNotFoundInItsWindowWaitsForTheNextDetection)
 
 TEST_F(Tracker, ConfirmCandidatesWantsOneResultPerCandidate)
 {
-    configure(4, 1, 1, 0, 2);
-    step({50, 50}, {});
-    for (int i = 1; i <= 3; ++i)
-        step({50, 50}, {});
-    step({100, 80}, {detectionAt(100, 80)});
-    tracker_.beginFrame(frameWithPatch({100, 80}), 1.0, 1.0, kWidth, kHeight);
+    beginTheFrameAfterANewFace();
     EXPECT_THROW(tracker_.confirmCandidates({}), std::invalid_argument);
 }
 

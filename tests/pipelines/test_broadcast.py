@@ -47,4 +47,16 @@ with tempfile.TemporaryDirectory() as folder:
     log = checks.run_script('broadcast.py', '-i', audio, '-o', out / 'audio.mp4', *detector, expect_status=1)
     expect('no video stream' in log, 'no "no video stream" message for an audio-only input')
     expect(not (out / 'audio.mp4').exists(), 'an empty audio.mp4 was left behind')
+    # A run that fails before its first frame leaves a file it did not make as it was.
+    earlier = out / 'earlier.jsonl'
+    earlier.write_text('{"frame": 0, "objects": []}\n')
+    checks.run_script('broadcast.py', '-i', audio, '--metadata-only', '-o', earlier, *detector, expect_status=1)
+    expect(earlier.read_text() == '{"frame": 0, "objects": []}\n', 'a failed run removed or changed an earlier file')
+    # A killed run's partial file (its process gone) is removed by the next run for that output.
+    stale = out / '.earlier.jsonl.part-999999999'
+    stale.write_text('')
+    checks.run_script('broadcast.py', '-i', CLIP, '--metadata-only', '-o', earlier, *detector)
+    expect(not stale.exists(), "a dead run's partial file was left behind")
+    expect(len(checks.check_jsonl(earlier, Gst.filename_to_uri(str(CLIP)), at_least=1)) > 1, 'no results in earlier.jsonl')
+    expect(not [p.name for p in out.iterdir() if '.part-' in p.name], 'a partial file was left behind')
 print('broadcast test passed')

@@ -123,6 +123,16 @@ def main():
                                    credentials, 'rtsp://127.0.0.1:9/cam', expect_status=2, timeout=60)
         expect(problem in output and not (folder / 'out').exists(), f'a bad credentials file: {output}')
     print('ok: a missing or malformed credentials file is a usage error', flush=True)
+    planted = folder / 'planted'
+    planted.mkdir()
+    victim = folder / 'victim.txt'
+    victim.write_text('keep me\n')
+    (planted / '.cctv.lock').symlink_to(victim)
+    output = checks.run_script('cctv.py', '-o', planted, '--duration', '1', 'rtsp://127.0.0.1:9/cam',
+                               expect_status=2, timeout=60)
+    expect('it is a symbolic link' in output and victim.read_text() == 'keep me\n',
+           f'a symbolic link as the lock file was followed: {output}')
+    print('ok: a symbolic link as the lock file is refused, its target untouched', flush=True)
     port, restream_port = free_ports(2)
     # The fake camera asks for no login; the password in its URI must still appear nowhere.
     uri = f'rtsp://127.0.0.1:{port}/cam'
