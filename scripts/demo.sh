@@ -41,6 +41,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 if [ "$SETUP" = 1 ]; then
   scripts/setup-debian.sh
   [ -f "$BUILD_DIR/build.ninja" ] || meson setup "$BUILD_DIR"
+  scripts/configure-yunet.sh "$BUILD_DIR"
   # Only the plugin, which is all the demo runs: about a fifth of the whole build's time (the trainer,
   # benchmarks and tests are built by scripts/test.sh).
   ninja -C "$BUILD_DIR" -j "${JOBS:-2}" plugin/gst/libgstferemotion.so

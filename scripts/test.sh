@@ -12,6 +12,7 @@ if [ -f "$BUILD_DIR/build.ninja" ]; then
 else
   meson setup "$BUILD_DIR" -Dtests=enabled
 fi
+scripts/configure-yunet.sh "$BUILD_DIR"
 # Each LibTorch translation unit needs about 1.1 GB to compile: at most 2 at a time.
 ninja -C "$BUILD_DIR" -j "${JOBS:-2}"
 meson test -C "$BUILD_DIR" --print-errorlogs "$@"
