@@ -385,3 +385,26 @@ TEST_F(Tracker, AfterForgetEmotionsEveryFaceIsClassifiedAgainWithoutSmoothingAcr
     EXPECT_EQ(faces()[0].emotion.probabilities, (std::vector<float>{0.1f, 0.3f, 0.6f}));
     EXPECT_EQ(faces()[0].id, 1);
 }
+
+TEST_F(Tracker, LateDetectionsJoinMovedAsTheirTrackMovedAndNotAcrossAReset)
+{
+    TrackingSettings s;
+    s.detectionsInBackground = true;
+    tracker_.setSettings(s);
+    tracker_.beginFrame(frameWithPatch({100, 80}), 1.0, 1.0, kWidth, kHeight);
+    tracker_.applyLateDetections(tracker_.snapshot(), {detectionAt(100, 80)});
+    ASSERT_EQ(faces().size(), 1u);
+    const TrackSnapshot then = tracker_.snapshot();
+    for (int x = 105; x <= 120; x += 5)
+        tracker_.beginFrame(frameWithPatch({x, 80}), 1.0, 1.0, kWidth, kHeight);
+    ASSERT_NEAR(faces()[0].detection.box.x, 120, 3) << "followed on every frame";
+    tracker_.applyLateDetections(then, {detectionAt(101, 80)});
+    ASSERT_EQ(faces().size(), 1u);
+    EXPECT_NEAR(faces()[0].detection.box.x, 121, 3) << "the late box moved as the track did";
+    EXPECT_EQ(faces()[0].id, 1);
+    const TrackSnapshot beforeReset = tracker_.snapshot();
+    tracker_.reset();
+    tracker_.beginFrame(frameWithPatch({120, 80}), 1.0, 1.0, kWidth, kHeight);
+    tracker_.applyLateDetections(beforeReset, {detectionAt(120, 80)});
+    EXPECT_TRUE(faces().empty()) << "a detection of a frame before the reset joined";
+}

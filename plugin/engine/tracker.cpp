@@ -89,6 +89,7 @@ void FaceTracker::reset()
     frame_ = -1;
     lastDetectionFrame_ = 0;
     detectedSinceReset_ = false;
+    ++generation_;
 }
 
 void FaceTracker::forgetEmotions()
@@ -192,6 +193,7 @@ TrackSnapshot FaceTracker::snapshot() const
 {
     TrackSnapshot snapshot;
     snapshot.frame = frame_;
+    snapshot.generation = generation_;
     for (const Track &t : tracks_)
         snapshot.boxes.emplace_back(t.key, t.face.detection.box);
     return snapshot;
@@ -199,6 +201,8 @@ TrackSnapshot FaceTracker::snapshot() const
 
 void FaceTracker::applyLateDetections(const TrackSnapshot &snapshot, std::vector<Detection> detections)
 {
+    if (snapshot.generation != generation_)
+        return;
     for (Detection &d : detections) {
         float best = settings_.matchIou;
         const Box *then = nullptr;

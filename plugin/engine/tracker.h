@@ -37,6 +37,7 @@ struct TrackingSettings {
 // The tracks' boxes on one frame, for detections of that frame that arrive later.
 struct TrackSnapshot {
     long long frame = -1;
+    long long generation = 0; // FaceTracker::reset() starts a new one
     std::vector<std::pair<long long, Box>> boxes; // (track, box)
 };
 
@@ -83,7 +84,8 @@ public:
     TrackSnapshot snapshot() const;
     // Detections of the frame `snapshot` was taken on, arriving now: each is moved by how far the
     // track it overlaps there has moved since (detections of new faces stay where they were
-    // found), then applied as applyDetections applies this frame's.
+    // found), then applied as applyDetections applies this frame's. Detections of a frame before
+    // the last reset (a new size, a seek) are dropped.
     void applyLateDetections(const TrackSnapshot &snapshot, std::vector<Detection> detections);
     // Indices into visibleFaces() of the faces to classify on this frame: faces never classified,
     // and on inference frames faces whose last classification is reclassifyInterval frames old.
@@ -123,6 +125,7 @@ private:
     long long nextKey_ = 1;
     long long lastDetectionFrame_ = 0;
     bool detectedSinceReset_ = false;
+    long long generation_ = 0;
 };
 
 // Intersection over union of two boxes (0 when either is empty).
