@@ -114,6 +114,8 @@ def forward(self, x):
         auto bias = torch::randn({spec.outputs}) * 0.1;
         if (spec.nanOutput)
             bias[0] = std::numeric_limits<float>::quiet_NaN();
+        if (spec.firstLabelWins)
+            bias[0] = 20.0f;
         module.register_parameter("weight", torch::randn({spec.outputs, inputs}) * 0.02, false);
         module.register_parameter("bias", bias, false);
         const std::string weights = spec.float32Only ? "self.weight.float(), self.bias.float()" : "self.weight, self.bias";

@@ -43,6 +43,7 @@ struct TestBundle {
     std::string metadataOverride; // written verbatim as feremotion.json when not empty
     std::string std = "0.5";      // input.std in the metadata, as JSON
     bool nanOutput = false;       // the forward returns NaN
+    bool firstLabelWins = false;  // a large bias on output 0: every face gets the first label
     bool convolutional = false;   // conv+pool+linear instead of one linear layer
     bool float32Only = false;     // the forward casts its weights to float32, so it fails in bfloat16
     bool squeezeOutput = false;   // the forward squeezes its output: one face gives 7 values, not 1x7

@@ -1309,3 +1309,32 @@ TEST_F(Element, ALiveSourceGetsBackgroundDetectionAndAFrameOfLatency)
     EXPECT_GE(min, GST_SECOND / 30);
     EXPECT_THAT(log.text(), HasSubstr("upstream is live"));
 }
+
+// Labels are the model's: a comma, a quote or a line break in one must not shift the CSV's columns,
+// split its row, or end a WebVTT cue.
+TEST_F(Element, ExportQuotesCsvLabelsAndKeepsWebVttCuesWhole)
+{
+    TestBundle spec;
+    spec.outputs = 2;
+    spec.labels = {"calm, \"really\"\nnow", "tense"};
+    spec.firstLabelWins = true;
+    const std::string model = writeTestBundle(dir_->file("odd-labels.pt"), spec);
+    const std::string csv = dir_->file("odd.csv"), vtt = dir_->file("odd.vtt");
+    for (const std::string &format : {std::string("csv location=") + csv, std::string("webvtt cue-duration=100 location=") + vtt}) {
+        Harness h = makeHarness("feremotion model=" + model + " detector=full-frame ! feremotionexport format=" + format);
+        gst_harness_set_src_caps_str(h.get(), capsFor(GST_VIDEO_FORMAT_RGB, 320, 240).c_str());
+        for (int i = 0; i < 3; ++i) {
+            GstBuffer *in = frame();
+            GST_BUFFER_PTS(in) = i * 100 * GST_MSECOND;
+            GST_BUFFER_DURATION(in) = 100 * GST_MSECOND;
+            gst_buffer_unref(gst_harness_push_and_pull(h.get(), in));
+        }
+        gst_harness_push_event(h.get(), gst_event_new_eos());
+    }
+    std::ifstream csvFile(csv);
+    const std::string csvText((std::istreambuf_iterator<char>(csvFile)), std::istreambuf_iterator<char>());
+    EXPECT_THAT(csvText, HasSubstr(",\"calm, \"\"really\"\"\nnow\","));
+    std::ifstream vttFile(vtt);
+    const std::string vttText((std::istreambuf_iterator<char>(vttFile)), std::istreambuf_iterator<char>());
+    EXPECT_THAT(vttText, HasSubstr(": calm, \"really\" now ("));
+}

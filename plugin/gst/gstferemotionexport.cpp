@@ -250,6 +250,18 @@ std::string jsonRecord(const std::vector<Face> &faces, GstClockTime pts, guint64
     return record.dump() + "\n";
 }
 
+// A CSV field as RFC 4180 has it: quoted, with quotes doubled, when it holds a comma, a quote or a
+// line break (a label "calm, really" must not shift the columns, nor a newline split the row).
+std::string csvField(const std::string &text)
+{
+    if (text.find_first_of(",\"\r\n") == std::string::npos)
+        return text;
+    std::string quoted = "\"";
+    for (char c : text)
+        quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return quoted + "\"";
+}
+
 std::string csvRows(const std::vector<Face> &faces, GstClockTime pts, guint64 frame)
 {
     std::string rows;
@@ -259,7 +271,7 @@ std::string csvRows(const std::vector<Face> &faces, GstClockTime pts, guint64 fr
             std::snprintf(buffer, sizeof buffer, "%.6f", static_cast<double>(pts) / GST_SECOND);
         rows += std::string(GST_CLOCK_TIME_IS_VALID(pts) ? buffer : "") + "," + std::to_string(frame) + "," +
                 std::to_string(f.id) + "," + std::to_string(f.x) + "," + std::to_string(f.y) + "," +
-                std::to_string(f.w) + "," + std::to_string(f.h) + "," + f.label + ",";
+                std::to_string(f.w) + "," + std::to_string(f.h) + "," + csvField(f.label) + ",";
         std::snprintf(buffer, sizeof buffer, "%.6f", f.confidence);
         rows += f.hasEmotion ? buffer : "";
         for (size_t i = 0; i < 7; ++i) {
@@ -282,7 +294,8 @@ std::string cueTime(GstClockTime t)
     return buffer;
 }
 
-// Cue text is markup: a label such as "<b>" or "a & b" must not become a tag or an entity.
+// Cue text is markup: a label such as "<b>" or "a & b" must not become a tag or an entity, and a
+// line break in one would end the cue (an empty line) or start a line of its own.
 std::string escapeCueText(const std::string &text)
 {
     std::string escaped;
@@ -291,6 +304,8 @@ std::string escapeCueText(const std::string &text)
         case '&': escaped += "&amp;"; break;
         case '<': escaped += "&lt;"; break;
         case '>': escaped += "&gt;"; break;
+        case '\n':
+        case '\r': escaped += ' '; break;
         default: escaped += c;
         }
     }
