@@ -17,7 +17,7 @@ namespace {
 
 // A model of the element's own, loaded as the settings say; also run on the model loader's thread.
 std::unique_ptr<EmotionClassifier> load_classifier(GstFerEmotion *self, const Settings &settings,
-                                                          const std::string &path)
+                                                   const std::string &path)
 {
     ClassifierOptions options;
     options.device = settings.device;
