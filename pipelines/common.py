@@ -193,14 +193,15 @@ def add_analysis_options(parser):
     """The feremotion settings every script passes through (unset ones keep the element's defaults)."""
     group = parser.add_argument_group('analysis (feremotion element properties)')
     group.add_argument('--model', metavar='PATH', help='emotion model bundle (.pt); default: the default bundle')
-    group.add_argument('--detector', choices=['haar', 'yunet', 'roi', 'full-frame'],
-                       help='face detector (element default: haar)')
+    group.add_argument('--detector', choices=['auto', 'haar', 'yunet', 'roi', 'full-frame'],
+                       help='face detector (element default: auto, YuNet when a YuNet file is found, else haar)')
     group.add_argument('--detector-model', metavar='PATH',
                        help='YuNet ONNX file for --detector yunet (face_detection_yunet_2023mar.onnx on '
                             'OpenCV 4.8 and newer, as on Debian 13; _2022mar.onnx below, as on Debian 12), '
                             'or another cascade XML for haar')
     group.add_argument('--detection-interval', type=int, metavar='N',
-                       help='detect faces every N frames, tracking them in between (element default: 1)')
+                       help='detect faces every N frames, tracking them in between (element default: 0, the '
+                            "detector's own: 4 for haar, 2 for yunet)")
     group.add_argument('-p', '--property', action='append', default=[], metavar='NAME=VALUE',
                        help='any other feremotion property, repeatable: -p threshold=0.8 -p device=cpu')
     return group
