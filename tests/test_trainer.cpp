@@ -347,6 +347,26 @@ TEST(Trainer, SkipBadSkipsAndCountsMalformedRows)
     EXPECT_THAT(result.output, HasSubstr("skipped 2 malformed rows in the training data"));
 }
 
+TEST(Trainer, BlankLinesBeforeTheCsvHeaderAreSkipped)
+{
+    TempDir dir;
+    const std::string csv = dir.file("blank-first.csv");
+    writeText(csv, "\n\r\nemotion,pixels,Usage\n" + csvRow(3, 2304) + csvRow(4, 2304, "PublicTest"));
+    const trainer::Dataset all = trainer::loadFerCsv({csv}, trainer::CsvOptions{});
+    EXPECT_EQ(all.size(), 2) << "the header was read as a row";
+}
+
+TEST(Trainer, ABinaryFileIsReportedAsSuchWithoutItsBytes)
+{
+    TempDir dir;
+    const std::string png = dir.file("face.png");
+    writeText(png, std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16));
+    const auto result = runTrainer("train --data " + png + " --out " + dir.file("m.pt"));
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr(png + ": not a CSV text file (it holds binary data)"));
+    EXPECT_THAT(result.output, Not(HasSubstr("PNG")));
+}
+
 TEST(Trainer, AnEmptyDatasetIsRefused)
 {
     TempDir dir;

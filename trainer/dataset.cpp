@@ -259,11 +259,20 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
     const auto classes = static_cast<long>(fer2013Labels().size());
     for (const std::string &path : paths) {
         const std::string text = readAll(path);
+        // Control characters other than tabs and line ends do not occur in CSV text: say so instead of
+        // echoing the bytes of an image or an archive given by mistake.
+        const std::string start = text.substr(0, 4096);
+        if (std::any_of(start.begin(), start.end(), [](char c) {
+                const auto byte = static_cast<unsigned char>(c);
+                return byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r';
+            }))
+            throw DataError(path + ": not a CSV text file (it holds binary data); give FER-2013's CSV");
         // A byte-order mark, as spreadsheet programs write UTF-8, is not part of the header.
         size_t position = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
         long long lineNumber = 0;
         int emotionColumn = -1, pixelsColumn = -1, usageColumn = -1;
         size_t columns = 0;
+        bool headerRead = false;
         auto bad = [&](const std::string &cause) {
             if (!options.skipBad)
                 throw DataError(path + ":" + std::to_string(lineNumber) + ": " + cause +
@@ -284,8 +293,10 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
                 --stop;
             if (stop == begin)
                 continue;
-            if (lineNumber == 1) {
-                const auto header = splitCsvFields(std::string(begin, stop));
+            if (!headerRead) { // the first line that is not blank
+                headerRead = true;
+                const std::string line(begin, stop);
+                const auto header = splitCsvFields(line);
                 columns = header.size();
                 for (size_t i = 0; i < header.size(); ++i) {
                     if (header[i] == "emotion") emotionColumn = static_cast<int>(i);
@@ -293,7 +304,8 @@ Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &opti
                     if (header[i] == "Usage") usageColumn = static_cast<int>(i);
                 }
                 if (emotionColumn != 0 || pixelsColumn != 1)
-                    throw DataError(path + ":1: header must start with \"emotion,pixels\" (FER-2013 CSV), found \"" +
+                    throw DataError(path + ":" + std::to_string(lineNumber) +
+                                    ": header must start with \"emotion,pixels\" (FER-2013 CSV), found \"" +
                                     std::string(begin, std::min(stop, begin + 60)) + "\"");
                 if (usageColumn < 0 && local.withoutUsage.empty())
                     local.withoutUsage = path;
