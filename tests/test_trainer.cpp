@@ -1382,3 +1382,44 @@ TEST(TrainerSoftLabels, TheRecipeRecordsTheFile)
     EXPECT_EQ(recipe["distill_weight"], 0.7);
     EXPECT_FALSE(recipe.contains("teacher"));
 }
+
+namespace {
+
+// `evaluate` of a test bundle on four training rows ends with exit 2, one line naming the file and
+// `cause`, and no C++ backtrace.
+void expectEvaluateToNameTheBundle(const TestBundle &spec, const std::string &cause)
+{
+    TempDir dir;
+    const std::string csv = dir.file("four.csv");
+    writeText(csv, "emotion,pixels,Usage\n" + csvRow(3, 2304) + csvRow(4, 2304) + csvRow(0, 2304) + csvRow(1, 2304));
+    const std::string model = writeTestBundle(dir.file("odd.pt"), spec);
+    const auto result = runTrainer("evaluate --model " + model + " --data " + csv + " --usage Training");
+    EXPECT_EQ(result.status, 2) << result.output;
+    EXPECT_THAT(result.output, AllOf(HasSubstr(model), HasSubstr(cause), Not(HasSubstr("frame #")),
+                                     Not(HasSubstr("loss nan"))));
+}
+
+} // namespace
+
+// A bundle is code: whatever it returns or raises, evaluate says so naming the file.
+TEST(TrainerEvaluate, AModelReturningTooFewRowsForABatchIsNamed)
+{
+    TestBundle spec;
+    spec.outputCast = "[:2]"; // the load-time pass has two faces, so only a larger batch shows it
+    expectEvaluateToNameTheBundle(spec, "shape [2, 7] for 4 faces");
+}
+
+TEST(TrainerEvaluate, AModelThatRaisesOnABatchIsNamed)
+{
+    TestBundle spec;
+    // Fine for the load-time passes' one and two faces; four do not add to two rows.
+    spec.outputCast = " + torch.zeros(2, 7)[:x.size(0)]";
+    expectEvaluateToNameTheBundle(spec, "failed on a batch of 4 faces");
+}
+
+TEST(TrainerEvaluate, NonFiniteScoresAreAnError)
+{
+    TestBundle spec;
+    spec.nanOutput = true;
+    expectEvaluateToNameTheBundle(spec, "finite");
+}

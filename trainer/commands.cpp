@@ -38,6 +38,25 @@ namespace feremotion::trainer {
 
 namespace {
 
+// The cause an exception's text ends with (a TorchScript traceback's "RuntimeError: ..." line).
+std::string lastLineOf(const std::string &text)
+{
+    const size_t end = text.find_last_not_of("\n ");
+    if (end == std::string::npos)
+        return text;
+    const size_t start = text.rfind('\n', end);
+    return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+// "[8, 7]".
+std::string shapeText(const torch::Tensor &t)
+{
+    std::string text = "[";
+    for (int64_t i = 0; i < t.dim(); ++i)
+        text += (i ? ", " : "") + std::to_string(t.size(i));
+    return text + "]";
+}
+
 struct Bundle {
     torch::jit::Module module;
     ModelInfo info;
@@ -143,8 +162,23 @@ int runEvaluate(const EvaluateOptions &o)
         data = data.subset(holdoutRows(data.size(), o.holdout, o.holdoutSeed));
         data.description = description;
     }
+    const auto labelCount = static_cast<int64_t>(bundle.info.labels.size());
+    // The bundle is code: what it returns, or why it failed, is said naming the file (exit 2).
     const auto run = [&](const torch::Tensor &x) {
-        return bundle.module.forward({inputFor(x, precision)}).toTensor().to(torch::kFloat);
+        torch::Tensor out;
+        try {
+            out = bundle.module.forward({inputFor(x, precision)}).toTensor().to(torch::kFloat);
+        } catch (const std::exception &e) { // c10::Error, or TorchScript's JITException with its traceback
+            throw DataError("'" + o.model + "' failed on a batch of " + std::to_string(x.size(0)) + " faces: " +
+                            lastLineOf(e.what()));
+        }
+        if (out.dim() != 2 || out.size(0) != x.size(0) || out.size(1) != labelCount)
+            throw DataError("'" + o.model + "' returned outputs of shape " + shapeText(out) + " for " +
+                            std::to_string(x.size(0)) + " faces; expected [" + std::to_string(x.size(0)) + ", " +
+                            std::to_string(labelCount) + "] (one score per label)");
+        if (!torch::isfinite(out).all().item<bool>())
+            throw DataError("'" + o.model + "' returned scores that are not finite (NaN or infinity)");
+        return out;
     };
     auto forward = [&](const torch::Tensor &x) {
         torch::Tensor logits = run(x);
