@@ -248,3 +248,18 @@ TEST(BundleLoading, UnknownDeviceNameIsRejected)
     options.device = "tpu";
     EXPECT_THAT(loadError(writeTestBundle(dir.file("m.pt")), options), HasSubstr("is not one of auto, cpu, cuda"));
 }
+
+// A save killed half-way leaves ".NAME.tmp-PID"; the next save to that name removes it once its
+// process is gone, and leaves a live process's alone.
+TEST(BundleSaving, RemovesTheTemporaryFilesOfKilledSavesOnly)
+{
+    TempDir dir;
+    const std::string dead = dir.file(".m.pt.tmp-999999999");
+    const std::string live = dir.file(".m.pt.tmp-" + std::to_string(::getppid()));
+    std::ofstream(dead) << "half a bundle";
+    std::ofstream(live) << "a save in progress";
+    writeTestBundle(dir.file("m.pt"));
+    EXPECT_FALSE(std::ifstream(dead).good());
+    EXPECT_TRUE(std::ifstream(live).good());
+    EXPECT_TRUE(std::ifstream(dir.file("m.pt")).good());
+}

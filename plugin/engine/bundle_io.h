@@ -57,7 +57,9 @@ torch::Tensor inputFor(const torch::Tensor &input, Precision precision);
 c10::ScalarType scalarTypeOf(Precision precision);
 
 // Saves `module` with `metadataJson` as feremotion.json, atomically: a temporary file beside
-// `path` is renamed over it, so readers never see half a bundle. Throws std::runtime_error.
+// `path` is written, synced to disk and renamed over it, and the folder synced, so readers never see
+// half a bundle, not even after a power cut. Temporary files that killed saves to `path` left behind
+// are removed first. Throws std::runtime_error.
 void saveBundle(const torch::jit::Module &module, const std::string &metadataJson, const std::string &path);
 
 } // namespace feremotion
