@@ -22,8 +22,10 @@
 #include "detector.h"
 #include "device.h"
 #include "live_latency.h"
+#include "scoped_environment.h"
 
 using namespace feremotion;
+using feremotion::bench::ScopedEnvironment;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
@@ -150,15 +152,19 @@ std::string make720pClip(const std::string &source)
     return path;
 }
 
-void printRow(const std::string &clip, const std::string &what, const PipelineRun &run, double baseline)
+// One row of the pipelines table: frames/s, as a share of decoding alone and a multiple of the
+// Python loop's where those are given, and the "precision | recall" cells.
+void printRow(const std::string &clip, const std::string &what, const PipelineRun &run, double decodeFps = 0,
+              double loopFps = 0, const std::string &quality = " | ")
 {
     if (!run.error.empty()) {
-        std::printf("| %s | %s | error: %s | | | |\n", clip.c_str(), what.c_str(), run.error.c_str());
+        std::printf("| %s | %s | error: %s | | | | | | |\n", clip.c_str(), what.c_str(), run.error.c_str());
         return;
     }
-    std::printf("| %s | %s | %d | %.1f | %s | %d / %ld |\n", clip.c_str(), what.c_str(), run.frames, run.fps(),
-                baseline > 0 ? (std::to_string(static_cast<int>(100 * run.fps() / baseline + 0.5)) + "%").c_str() : "",
-                run.framesWithFaces, run.faces);
+    const std::string ofDecode = decodeFps > 0 ? std::to_string(static_cast<int>(100 * run.fps() / decodeFps + 0.5)) + "%" : "";
+    const std::string ofLoop = loopFps > 0 ? std::to_string(run.fps() / loopFps).substr(0, 4) + "x" : "";
+    std::printf("| %s | %s | %d | %.1f | %s | %d / %ld | %s | %s |\n", clip.c_str(), what.c_str(), run.frames, run.fps(),
+                ofDecode.c_str(), run.framesWithFaces, run.faces, ofLoop.c_str(), quality.c_str());
 }
 
 PipelineRun best(const std::string &launch, int repeats)
@@ -187,26 +193,6 @@ std::string precisionAndRecall(const Options &options, const std::string &clip, 
     }
 }
 
-// Sets FEREMOTION_YUNET_MODEL for one row (detector=auto's defaults), restoring it after.
-class YuNetForAuto {
-public:
-    explicit YuNetForAuto(const std::string &value)
-    {
-        if (const char *old = g_getenv("FEREMOTION_YUNET_MODEL"))
-            previous_ = old;
-        g_setenv("FEREMOTION_YUNET_MODEL", value.c_str(), TRUE);
-    }
-    ~YuNetForAuto()
-    {
-        if (previous_.empty())
-            g_unsetenv("FEREMOTION_YUNET_MODEL");
-        else
-            g_setenv("FEREMOTION_YUNET_MODEL", previous_.c_str(), TRUE);
-    }
-
-private:
-    std::string previous_;
-};
 
 // Issue #21's table: the element with no properties set (detector=auto with and without a YuNet
 // file), every-frame Haar (the old defaults) and every-frame YuNet against the every-frame Python
@@ -246,9 +232,9 @@ void benchmarkPipelines(const Options &options)
             try {
                 const auto result = nlohmann::json::parse(output);
                 loop = result["fps"].get<double>();
-                std::printf("| %s | Python loop (cv2 Haar + python3-torch, every frame) | %d | %.1f | | %d / %d | 1.00x | %s |\n",
+                std::printf("| %s | Python loop (cv2 Haar + python3-torch, every frame) | %d | %.1f | | %d / %d | 1.00x | | |\n",
                             name.c_str(), result["frames"].get<int>(), loop, result["frames_with_faces"].get<int>(),
-                            result["faces"].get<int>(), "|");
+                            result["faces"].get<int>());
             } catch (const std::exception &) {
                 std::printf("| %s | Python loop | failed: %s | | | | | | |\n", name.c_str(), output.c_str());
             }
@@ -257,19 +243,13 @@ void benchmarkPipelines(const Options &options)
             PipelineRun run;
             std::string quality;
             {
-                std::optional<YuNetForAuto> environment;
+                std::optional<ScopedEnvironment> environment;
                 if (row.yunetFound)
-                    environment.emplace(yunetFolder);
+                    environment.emplace("FEREMOTION_YUNET_MODEL", yunetFolder);
                 run = best(decode + " ! feremotion model=" + options.model + " " + row.properties, options.repeats);
                 quality = precisionAndRecall(options, path, row.properties);
             }
-            if (!run.error.empty()) {
-                printRow(name, row.name, run, 0);
-                continue;
-            }
-            std::printf("| %s | %s | %d | %.1f | %d%% | %d / %ld | %s | %s |\n", name.c_str(), row.name.c_str(), run.frames,
-                        run.fps(), static_cast<int>(100 * run.fps() / alone.fps() + 0.5), run.framesWithFaces, run.faces,
-                        loop > 0 ? (std::to_string(run.fps() / loop).substr(0, 4) + "x").c_str() : "", quality.c_str());
+            printRow(name, row.name, run, alone.fps(), loop, quality);
         }
         std::fflush(stdout);
     }

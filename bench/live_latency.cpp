@@ -4,10 +4,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
+
+#include "scoped_environment.h"
 
 namespace feremotion::bench {
 
@@ -79,8 +82,9 @@ double percentile(std::vector<double> values, double fraction)
 
 void runOne(const DecodedClip &clip, const std::string &model, const LiveConfiguration &configuration, int seconds)
 {
+    std::optional<ScopedEnvironment> environment;
     if (!configuration.yunetFolder.empty())
-        g_setenv("FEREMOTION_YUNET_MODEL", configuration.yunetFolder.c_str(), TRUE);
+        environment.emplace("FEREMOTION_YUNET_MODEL", configuration.yunetFolder);
     const std::string launch = "appsrc name=src is-live=true format=time ! feremotion model=" + model + " " +
                                configuration.properties + " ! fakesink name=sink sync=true";
     GError *error = nullptr;
@@ -155,8 +159,6 @@ void runOne(const DecodedClip &clip, const std::string &model, const LiveConfigu
                     overdue);
     }
     std::fflush(stdout);
-    if (!configuration.yunetFolder.empty())
-        g_unsetenv("FEREMOTION_YUNET_MODEL");
 }
 
 } // namespace

@@ -13,13 +13,14 @@ FILES=""
 for release in face_detection_yunet_2022mar.onnx face_detection_yunet_2023mar.onnx; do
   if [ -f "$DIR/$release" ]; then FILES="${FILES:+$FILES,}$(realpath "$DIR/$release")"; fi
 done
-if [ -z "$FILES" ]; then
-  echo "configure-yunet: no YuNet files in $DIR: faces are found with Haar (README, \"Choosing a detector\")"
-  exit 0
-fi
 GIVEN=$(meson introspect "$BUILD_DIR" --buildoptions | /usr/bin/python3 -c \
   'import json, sys; print(",".join(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "yunet_model")))')
+# Files given to an earlier configuration that are gone now are taken back out as well.
 if [ "$GIVEN" != "$FILES" ]; then
   meson configure "$BUILD_DIR" -Dyunet_model="$FILES" > /dev/null
 fi
-echo "configure-yunet: faces are found with YuNet from $DIR (detector=auto)"
+if [ -z "$FILES" ]; then
+  echo "configure-yunet: no YuNet files in $DIR: faces are found with Haar (README, \"Choosing a detector\")"
+else
+  echo "configure-yunet: faces are found with YuNet from $DIR (detector=auto)"
+fi

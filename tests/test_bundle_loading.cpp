@@ -28,6 +28,14 @@ std::string loadError(const std::string &path, ClassifierOptions options = {})
     return "(loaded without error)";
 }
 
+// A bundle written from `spec` fails to load with an error naming its file and holding `cause`.
+void expectRefusedNamingTheFile(const TestBundle &spec, const std::string &cause)
+{
+    TempDir dir;
+    const std::string path = writeTestBundle(dir.file("bad.pt"), spec);
+    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr(cause)));
+}
+
 void writeText(const std::string &path, const std::string &text)
 {
     std::ofstream(path, std::ios::binary) << text;
@@ -107,68 +115,54 @@ TEST(BundleLoading, ModuleWithoutForwardIsRejected)
 
 TEST(BundleLoading, InvalidMetadataJsonIsReported)
 {
-    TempDir dir;
     TestBundle spec;
     spec.metadataOverride = "{\"format\": \"feremotion-model\", ";
-    const std::string path = writeTestBundle(dir.file("badjson.pt"), spec);
-    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("feremotion.json is not valid JSON")));
+    expectRefusedNamingTheFile(spec, "feremotion.json is not valid JSON");
 }
 
 TEST(BundleLoading, IncompleteMetadataNamesTheMissingField)
 {
-    TempDir dir;
     TestBundle spec;
     spec.metadataOverride = R"({"format": "feremotion-model", "version": 1, "labels": ["a"], "output": "logits",
                                 "input": {"width": 48, "height": 48, "color": "gray", "std": [0.5]}})";
-    const std::string path = writeTestBundle(dir.file("nomean.pt"), spec);
-    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("\"input.mean\"")));
+    expectRefusedNamingTheFile(spec, "\"input.mean\"");
 }
 
 TEST(BundleLoading, OutputWidthMustEqualLabelCount)
 {
-    TempDir dir;
     TestBundle spec;
     spec.outputs = 5;
-    const std::string path = writeTestBundle(dir.file("five.pt"), spec);
-    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("returns 5 outputs per face but has 7 labels")));
+    expectRefusedNamingTheFile(spec, "returns 5 outputs per face but has 7 labels");
 }
 
 TEST(BundleLoading, NonFiniteOutputsAreRejected)
 {
-    TempDir dir;
     TestBundle spec;
     spec.nanOutput = true;
-    const std::string path = writeTestBundle(dir.file("nan.pt"), spec);
-    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("non-finite")));
+    expectRefusedNamingTheFile(spec, "non-finite");
 }
 
 TEST(BundleLoading, IntegerOutputsAreRejected)
 {
-    TempDir dir;
     TestBundle spec;
     spec.outputCast = ".long()";
-    const std::string path = writeTestBundle(dir.file("long.pt"), spec);
-    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("returns Long values, not floating-point logits")));
+    expectRefusedNamingTheFile(spec, "returns Long values, not floating-point logits");
 }
 
 // LibTorch reads a missing extra file as empty: only the archive says which it is.
 TEST(BundleLoading, AnEmptyMetadataFileIsAnErrorNotABareModel)
 {
-    TempDir dir;
     TestBundle spec;
     spec.emptyMetadata = true;
-    const std::string path = writeTestBundle(dir.file("empty.pt"), spec);
-    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("has an empty feremotion.json")));
+    expectRefusedNamingTheFile(spec, "has an empty feremotion.json");
 }
 
 // A std so small that faces become infinite once normalised fails at load, not at the first face.
 TEST(BundleLoading, NormalisationThatMakesFacesInfiniteIsRefusedAtLoad)
 {
-    TempDir dir;
     TestBundle spec;
     spec.std = "1e-45";
-    const std::string path = writeTestBundle(dir.file("tiny-std.pt"), spec);
-    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("infinite")));
+    expectRefusedNamingTheFile(spec, "infinite");
 }
 
 TEST(BundleLoading, InputSizeThatDoesNotFitTheNetworkIsReported)
@@ -188,11 +182,9 @@ TEST(BundleLoading, InputSizeThatDoesNotFitTheNetworkIsReported)
 
 TEST(BundleLoading, AnOutputWithoutItsBatchDimensionForOneFaceIsRefused)
 {
-    TempDir dir;
     TestBundle spec;
     spec.squeezeOutput = true;
-    const std::string path = writeTestBundle(dir.file("squeezed.pt"), spec);
-    EXPECT_THAT(loadError(path), AllOf(HasSubstr(path), HasSubstr("expected 1x7"), HasSubstr("test forward pass")));
+    expectRefusedNamingTheFile(spec, "expected 1x7"), HasSubstr("test forward pass");
 }
 
 TEST(BundleLoading, BareTorchScriptTakesLabelsAndInputFromOptions)

@@ -63,14 +63,14 @@ Analyzer::Analyzer(std::unique_ptr<FaceDetector> detector, DetectorKind kind, st
                    std::unique_ptr<FaceDetector> backgroundDetector)
     : detector_(std::move(detector)), kind_(kind), classifier_(std::move(classifier))
 {
-    if (backgroundDetector)
-        worker_ = std::make_unique<DetectionWorker>(std::move(backgroundDetector));
     if (!detector_ || !classifier_)
         throw std::invalid_argument("an Analyzer needs a detector and a classifier");
     if (kind_ == DetectorKind::Auto)
         throw std::invalid_argument("an Analyzer needs the detector detector=auto chose");
     if (kind_ == DetectorKind::Roi && !dynamic_cast<RoiDetector *>(detector_.get()))
         throw std::invalid_argument("an Analyzer for detector=roi needs the roi detector");
+    if (backgroundDetector)
+        worker_ = std::make_unique<DetectionWorker>(std::move(backgroundDetector));
 }
 
 Analyzer::~Analyzer() = default;

@@ -58,6 +58,11 @@ float defaultThreshold(DetectorKind kind)
     return 0.9f;
 }
 
+bool detectsFullFrames(DetectorKind kind)
+{
+    return kind == DetectorKind::Haar || kind == DetectorKind::YuNet || kind == DetectorKind::Auto;
+}
+
 int defaultDetectionInterval(DetectorKind kind)
 {
     switch (kind) {

@@ -55,6 +55,10 @@ std::string yunetReleaseForThisOpenCV();
 // about as many faces on our clips as 2022mar does at 0.9 (docs/detection.md).
 float defaultThreshold(DetectorKind kind);
 
+// Haar and YuNet (and auto, which is one of them) search whole frames, so their faces are followed
+// between detections and their detection can run in the background; roi and full-frame do not.
+bool detectsFullFrames(DetectorKind kind);
+
 // How many frames apart full-frame detection runs when none is set (TrackingSettings::detectionInterval
 // 0): 4 for haar, 2 for yunet, 1 for full-frame and roi. Chosen from measurements against the Python
 // loop and YuNet on every frame (docs/detection.md): faces between detections are followed by optical

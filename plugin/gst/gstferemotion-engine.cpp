@@ -110,9 +110,9 @@ void load_engine(GstFerEmotion *self, const Settings &settings)
     const auto loadClassifier = [&] { return load_classifier(self, settings, key.modelPath); };
     const DetectorChoice detector = choose_detector(self, settings);
     auto faceDetector = createDetector(detector.kind, detector.modelPath);
-    const bool followsFaces = detector.kind == DetectorKind::Haar || detector.kind == DetectorKind::YuNet;
-    auto backgroundDetector = key.backgroundDetector && followsFaces ? createDetector(detector.kind, detector.modelPath)
-                                                                     : nullptr;
+    auto backgroundDetector = key.backgroundDetector && detectsFullFrames(detector.kind)
+                                  ? createDetector(detector.kind, detector.modelPath)
+                                  : nullptr;
     std::string device, precision;
     bool optimized = false;
     std::unique_ptr<FaceClassifier> classifier;

@@ -97,6 +97,13 @@ LoadKey loadKeyOf(const Settings &settings, const std::string &modelPath)
     return key;
 }
 
+bool detectsInBackground(const Settings &settings, bool liveSource)
+{
+    return detectsFullFrames(settings.detector) &&
+           (settings.backgroundDetection == BackgroundDetection::On ||
+            (settings.backgroundDetection == BackgroundDetection::Auto && liveSource));
+}
+
 AnalyzerSettings analyzerSettingsOf(const Settings &settings, bool liveSource)
 {
     AnalyzerSettings analysis;
@@ -106,8 +113,7 @@ AnalyzerSettings analyzerSettingsOf(const Settings &settings, bool liveSource)
     analysis.detection.verifyHaarFaces = settings.haarVerification;
     analysis.tracking.detectionInterval = static_cast<int>(settings.detectionInterval);
     analysis.windowDetection = settings.windowDetection;
-    analysis.backgroundDetection = settings.backgroundDetection == BackgroundDetection::On ||
-                                   (settings.backgroundDetection == BackgroundDetection::Auto && liveSource);
+    analysis.backgroundDetection = detectsInBackground(settings, liveSource);
     analysis.tracking.inferenceInterval = static_cast<int>(settings.inferenceInterval);
     analysis.tracking.reclassifyInterval = static_cast<int>(settings.reclassifyInterval);
     analysis.tracking.smoothing = settings.smoothing;

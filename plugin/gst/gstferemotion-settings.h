@@ -151,7 +151,9 @@ long long modificationTime(const std::string &path);
 LoadKey loadKeyOf(const Settings &settings, const std::string &modelPath);
 // Labels and input description from the labels/input-* properties, for a bundle without feremotion.json.
 ModelInfo bareModelInfo(const Settings &settings);
-// `liveSource`: the upstream answered the latency query as live (for background-detection=auto).
+// Full-frame detection runs on a worker thread: background-detection=on, or auto with a live
+// upstream (it answered the latency query as live), for a detector that searches whole frames.
+bool detectsInBackground(const Settings &settings, bool liveSource);
 AnalyzerSettings analyzerSettingsOf(const Settings &settings, bool liveSource);
 
 // Installs every property on the element class, documented for gst-inspect.

@@ -200,8 +200,7 @@ static gboolean gst_fer_emotion_query(GstBaseTransform *trans, GstPadDirection d
         const Settings &s = self->priv->settings;
         if (!s.modelInstanceId.empty())
             wait = s.batchTimeoutMs * GST_MSECOND;
-        const bool followsFaces = s.detector != DetectorKind::Roi && s.detector != DetectorKind::FullFrame;
-        if (followsFaces && analyzerSettingsOf(s, live).backgroundDetection)
+        if (detectsInBackground(s, live))
             wait += frame_duration(trans);
     }
     if (wait > 0) {
