@@ -360,9 +360,15 @@ namespace {
 // (a slow detector).
 class FixedFaceDetector : public FaceDetector {
 public:
-    explicit FixedFaceDetector(std::shared_future<void> gate = {}) : gate_(std::move(gate)) {}
+    // `started`, when given, is set as a detection begins (before the gate).
+    explicit FixedFaceDetector(std::shared_future<void> gate = {}, std::shared_ptr<std::atomic<bool>> started = {})
+        : gate_(std::move(gate)), started_(std::move(started))
+    {
+    }
     std::vector<Detection> detect(const FrameView &frame, const DetectorSettings &) override
     {
+        if (started_)
+            *started_ = true;
         if (gate_.valid())
             gate_.wait();
         const float side = std::min(frame.width, frame.height) / 2.0f;
@@ -371,6 +377,7 @@ public:
 
 private:
     std::shared_future<void> gate_;
+    std::shared_ptr<std::atomic<bool>> started_;
     int calls_ = 0;
 };
 
@@ -411,13 +418,18 @@ TEST(Analyzer, ResetDropsTheBackgroundDetectionInProgress)
     TempDir dir;
     std::promise<void> release;
     std::shared_future<void> gate = release.get_future().share();
+    auto started = std::make_shared<std::atomic<bool>>(false);
     Analyzer analyzer(std::make_unique<FixedFaceDetector>(), DetectorKind::Haar, testModel(dir),
-                      std::make_unique<FixedFaceDetector>(gate));
+                      std::make_unique<FixedFaceDetector>(gate, started));
     AnalyzerSettings settings;
     settings.backgroundDetection = true;
     settings.tracking.detectionInterval = 1000;
     const OwnedFrame frame = makeFrame(syntheticImage(320, 240), PixelFormat::BGR);
     analyzer.analyze(inputOf(frame), settings);
+    // The worker has taken the frame and waits at the gate: its detection (the first box) is in progress.
+    for (int i = 0; i < 10000 && !*started; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(*started);
     auto resetting = std::async(std::launch::async, [&] { analyzer.reset(); });
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     release.set_value();
