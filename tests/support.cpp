@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -92,6 +94,23 @@ std::string metadataJson(const TestBundle &spec)
     return doc.dump(2);
 }
 
+namespace {
+
+// TorchScript statements, one per line, as the body of a method.
+std::string indented(const std::string &statements)
+{
+    std::string body;
+    size_t begin = 0;
+    while (begin < statements.size()) {
+        const size_t end = std::min(statements.find('\n', begin), statements.size());
+        body += "    " + statements.substr(begin, end - begin) + "\n";
+        begin = end + 1;
+    }
+    return body;
+}
+
+} // namespace
+
 std::string writeTestBundle(const std::string &path, const TestBundle &spec)
 {
     torch::manual_seed(spec.seed);
@@ -119,8 +138,14 @@ def forward(self, x):
         module.register_parameter("weight", torch::randn({spec.outputs, inputs}) * 0.02, false);
         module.register_parameter("bias", bias, false);
         const std::string weights = spec.float32Only ? "self.weight.float(), self.bias.float()" : "self.weight, self.bias";
-        module.define("def forward(self, x):\n    return torch.linear(torch.flatten(x, 1), " + weights + ")" +
+        module.define("def forward(self, x):\n" + indented(spec.forwardPrelude) +
+                      "    return torch.linear(torch.flatten(x, 1), " + weights + ")" +
                       (spec.squeezeOutput ? ".squeeze()" : "") + spec.outputCast + "\n");
+        if (!spec.setstateCode.empty())
+            module.define("def __getstate__(self):\n    return (self.weight, self.bias)\n"
+                          "def __setstate__(self, state: Tuple[Tensor, Tensor]):\n"
+                          "    self.weight = state[0]\n    self.bias = state[1]\n" +
+                          indented(spec.setstateCode));
     }
     const std::string json = spec.emptyMetadata              ? ""
                              : spec.metadataOverride.empty() ? metadataJson(spec)
@@ -130,6 +155,37 @@ def forward(self, x):
     else
         module.save(path);
     return path;
+}
+
+namespace {
+constexpr const char *kVictimsText = "sixteen bytes!!\n";
+} // namespace
+
+Victim::Victim(const TempDir &dir) : path(dir.file("victim.txt"))
+{
+    std::ofstream(path) << kVictimsText;
+}
+
+std::string Victim::overwrite(const std::string &used) const
+{
+    return "victim = torch.from_file(\"" + path + "\", True, 16, dtype=0)  # 0: uint8\nvictim.fill_(65)\n" + used +
+           " = " + used + " + victim[0].float() * 0.0";
+}
+
+std::string Victim::contents() const
+{
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+bool Victim::untouched() const
+{
+    return contents() == kVictimsText;
+}
+
+std::string slowForwardWhen(const std::string &condition)
+{
+    return "if " + condition + ":\n    n = 0\n    for i in range(3000000):\n        n = n + i % 3\n    x = x + float(n % 2)";
 }
 
 std::string writeModuleWithoutForward(const std::string &path)

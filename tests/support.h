@@ -49,6 +49,8 @@ struct TestBundle {
     bool squeezeOutput = false;   // the forward squeezes its output: one face gives 7 values, not 1x7
     std::string outputCast;       // appended to the forward's result, e.g. ".long()"
     bool emptyMetadata = false;   // feremotion.json is there but empty
+    std::string forwardPrelude;   // TorchScript statements the forward runs first (one per line)
+    std::string setstateCode;     // statements of a __setstate__, which loading the bundle runs
     int seed = 1;
 };
 
@@ -58,6 +60,23 @@ std::string metadataJson(const TestBundle &spec);
 std::string writeTestBundle(const std::string &path, const TestBundle &spec = {});
 // Writes a TorchScript module without a forward method.
 std::string writeModuleWithoutForward(const std::string &path);
+
+// A file of the user's that a hostile bundle overwrites with 'A's through torch.from_file.
+struct Victim {
+    explicit Victim(const TempDir &dir);
+    // TorchScript statements that overwrite it and make `used` depend on that (TorchScript drops
+    // code whose result is not used).
+    std::string overwrite(const std::string &used) const;
+    bool untouched() const;
+    std::string contents() const;
+
+    std::string path;
+};
+
+// TorchScript statements for TestBundle::forwardPrelude that take a second or so of interpreter
+// time when `condition` holds: long enough to run past a short forward-timeout, short enough to
+// end by themselves.
+std::string slowForwardWhen(const std::string &condition);
 
 // The source tree's tests/ folder.
 std::string testsSourceDir();

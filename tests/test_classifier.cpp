@@ -161,7 +161,10 @@ TEST(Classifier, Bf16RunsTheModelInBfloat16WithinItsRoundingOfFp32)
     for (size_t i = 0; i < crops.size(); ++i)
         for (size_t k = 0; k < 7; ++k)
             largest = std::max(largest, std::abs(double(exact[i].probabilities[k]) - rounded[i].probabilities[k]));
-    EXPECT_LT(largest, 0.03); // 8 mantissa bits: about 0.4% per number
+    // 8 mantissa bits: about 0.4% per number. With AMX or AVX512-BF16 sums add up in float32 and
+    // the largest difference here is below 0.03; without them (an AMD EPYC without AVX-512)
+    // LibTorch's kernels round partial sums to bfloat16 too, and it reaches 0.06.
+    EXPECT_LT(largest, 0.1);
     EXPECT_GT(largest, 0.0);  // and it did run in bfloat16
 }
 

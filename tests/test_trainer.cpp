@@ -776,6 +776,30 @@ TEST(Trainer, InfoPrintsMetadataAndParameterCount)
     EXPECT_THAT(result.output, AllOf(HasSubstr("parameters:"), HasSubstr("feremotion-model")));
 }
 
+TEST(Trainer, ABundleWhoseLoadingWouldRunCodeIsRefusedWithExitTwo)
+{
+    TempDir dir;
+    Victim victim(dir);
+    TestBundle spec;
+    spec.setstateCode = victim.overwrite("self.bias");
+    const std::string path = writeTestBundle(dir.file("loads-code.pt"), spec);
+    const auto result = runTrainer("info " + path);
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, AllOf(HasSubstr(path), HasSubstr("__setstate__"), HasSubstr("--trust-model")));
+    EXPECT_TRUE(victim.untouched());
+}
+
+TEST(Trainer, TrustModelLoadsABundleAsItIs)
+{
+    TempDir dir;
+    Victim victim(dir);
+    TestBundle spec;
+    spec.setstateCode = victim.overwrite("self.bias");
+    const auto result = runTrainer("info --trust-model " + writeTestBundle(dir.file("loads-code.pt"), spec));
+    EXPECT_EQ(result.status, 0) << result.output;
+    EXPECT_FALSE(victim.untouched());
+}
+
 TEST(Trainer, PredictClassifiesTheFacesInAnImage)
 {
     REQUIRE_FER(fer);

@@ -38,6 +38,15 @@ namespace feremotion::trainer {
 
 namespace {
 
+ModelTrust trustOfThisRun = ModelTrust::Checked;
+
+} // namespace
+
+ModelTrust modelTrust() { return trustOfThisRun; }
+void setModelTrust(ModelTrust trust) { trustOfThisRun = trust; }
+
+namespace {
+
 // The cause an exception's text ends with (a TorchScript traceback's "RuntimeError: ..." line).
 std::string lastLineOf(const std::string &text)
 {
@@ -64,7 +73,7 @@ struct Bundle {
 
 Bundle openBundle(const std::string &path)
 {
-    LoadedBundle loaded = loadBundle(path);
+    LoadedBundle loaded = loadBundle(path, c10::kCPU, modelTrust());
     if (loaded.metadataJson.empty())
         throw ModelError("model '" + path + "' has no feremotion.json; it is a bare TorchScript file, not a bundle");
     Bundle bundle{loaded.module, parseModelInfo(loaded.metadataJson, path)};
@@ -238,6 +247,7 @@ int runPredict(const PredictOptions &o)
     ClassifierOptions classifierOptions;
     classifierOptions.device = "cpu";
     classifierOptions.threads = o.threads;
+    classifierOptions.trust = modelTrust();
     DetectorKind kind = DetectorKind::FullFrame; // --no-detect: each image is one face
     if (!o.noDetect) {
         if (o.detector == "haar") kind = DetectorKind::Haar;
@@ -325,7 +335,7 @@ int runCurves(const CurvesOptions &o)
 
 int runInfo(const InfoOptions &o)
 {
-    LoadedBundle loaded = loadBundle(o.model);
+    LoadedBundle loaded = loadBundle(o.model, c10::kCPU, modelTrust());
     int64_t parameters = 0;
     for (const auto &p : loaded.module.parameters())
         parameters += p.numel();
@@ -367,7 +377,7 @@ std::string exportedName(std::string name)
 int runExportWeights(const ExportWeightsOptions &o)
 {
     checkWritable(o.out, "--out");
-    LoadedBundle loaded = loadBundle(o.model);
+    LoadedBundle loaded = loadBundle(o.model, c10::kCPU, modelTrust());
     if (loaded.metadataJson.empty())
         throw ModelError("model '" + o.model + "' has no feremotion.json; only bundles can be exported");
     const json training = json::parse(loaded.metadataJson).value("training", json::object());

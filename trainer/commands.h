@@ -6,7 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "model_info.h"
+
 namespace feremotion::trainer {
+
+// Whether the bundles and backbones that any subcommand loads are checked before their code runs
+// (the default, code_checks.h) or trusted (--trust-model): one setting for the whole run.
+ModelTrust modelTrust();
+void setModelTrust(ModelTrust trust);
 
 struct EvaluateOptions {
     std::string model;

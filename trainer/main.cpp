@@ -277,6 +277,13 @@ int main(int argc, char **argv)
                  ": trains, evaluates and inspects the emotion model bundles of the feremotion GStreamer element"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "feremotion-trainer " FEREMOTION_VERSION);
+    bool trustModel = false;
+    app.add_flag("--trust-model", trustModel,
+                 "Run the code of the bundles and backbones given without checking it first: by default one "
+                 "whose code runs while it loads or calls an operator a classifier does not need (files, "
+                 "processes, network) is refused")
+        ->configurable(false);
+    app.fallthrough();
     std::function<int()> run;
     setupTrain(app, run);
     setupEvaluate(app, run);
@@ -292,6 +299,7 @@ int main(int argc, char **argv)
         const int status = app.exit(e);
         return status == 0 ? 0 : 2;
     }
+    setModelTrust(trustModel ? ModelTrust::Trusted : ModelTrust::Checked);
     try {
         return run();
     } catch (const DataError &e) {

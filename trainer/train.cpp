@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bundle_io.h"
+#include "commands.h"
 #include "device.h"
 #include "dataset.h"
 #include "metrics.h"
@@ -216,7 +217,7 @@ EmotionNet buildNetwork(const TrainOptions &o, const InputSpec &input)
         return EmotionNet(arch);
     torch::jit::Module backbone;
     try {
-        backbone = torch::jit::load(o.init);
+        backbone = loadCheckedModule(o.init, modelTrust(), [&] { return torch::jit::load(o.init); });
     } catch (const c10::Error &e) {
         const std::string what = e.what_without_backtrace();
         throw ModelError("--init '" + o.init + "' is not a TorchScript file: " + what.substr(0, what.find('\n')));
@@ -595,7 +596,7 @@ torch::jit::Module loadTeacher(const TrainOptions &o, const InputSpec &input, co
 {
     LoadedBundle bundle;
     try {
-        bundle = loadBundle(o.teacher, device);
+        bundle = loadBundle(o.teacher, device, modelTrust());
     } catch (const ModelError &e) {
         throw ModelError(std::string("--teacher: ") + e.what());
     }

@@ -15,6 +15,8 @@
 
 #include <caffe2/serialize/inline_container.h>
 
+#include "code_checks.h"
+
 namespace feremotion {
 
 namespace fs = std::filesystem;
@@ -114,7 +116,7 @@ torch::Tensor runModel(const std::function<torch::Tensor(const torch::Tensor &)>
     }
 }
 
-LoadedBundle loadBundle(const std::string &path, const c10::Device &device)
+LoadedBundle loadBundle(const std::string &path, const c10::Device &device, ModelTrust trust)
 {
     std::error_code ec;
     if (path.empty())
@@ -135,7 +137,9 @@ LoadedBundle loadBundle(const std::string &path, const c10::Device &device)
     LoadedBundle bundle;
     torch::jit::ExtraFilesMap extra{{"feremotion.json", ""}};
     try {
-        bundle.module = torch::jit::load(path, device, extra);
+        bundle.module = loadCheckedModule(path, trust, [&] { return torch::jit::load(path, device, extra); });
+    } catch (const ModelError &) {
+        throw;
     } catch (const c10::Error &e) {
         fail(path, "is not a loadable TorchScript archive: " + torchErrorCause(e.what_without_backtrace()));
     } catch (const std::exception &e) {
@@ -150,7 +154,8 @@ LoadedBundle loadBundle(const std::string &path, const c10::Device &device)
     return bundle;
 }
 
-bool optimizeForCpuInference(torch::jit::Module &module, const InputSpec &input, c10::ScalarType dtype)
+bool optimizeForCpuInference(torch::jit::Module &module, const InputSpec &input, c10::ScalarType dtype,
+                             const ModuleRun &testRun)
 {
     try {
         // Frozen first: optimize_for_inference does not freeze a module without a `training` attribute,
@@ -158,9 +163,15 @@ bool optimizeForCpuInference(torch::jit::Module &module, const InputSpec &input,
         torch::jit::Module candidate = torch::jit::freeze(module);
         candidate = torch::jit::optimize_for_inference(candidate);
         c10::InferenceMode guard;
-        candidate.forward({torch::zeros({2, input.channels(), input.height, input.width}, dtype)});
+        const torch::Tensor blank = torch::zeros({2, input.channels(), input.height, input.width}, dtype);
+        if (testRun)
+            testRun(candidate, blank);
+        else
+            candidate.forward({blank});
         module = std::move(candidate);
         return true;
+    } catch (const ModelError &) {
+        throw; // the test pass ran past its time
     } catch (const std::exception &) {
         return false;
     }

@@ -7,6 +7,7 @@
 
 #include <torch/script.h>
 
+#include "code_checks.h"
 #include "model_info.h"
 
 namespace feremotion {
@@ -17,8 +18,11 @@ struct LoadedBundle {
 };
 
 // Opens a TorchScript archive with its feremotion.json; throws ModelError naming the file when it
-// is missing, unreadable, not a TorchScript archive or has no forward method.
-LoadedBundle loadBundle(const std::string &path, const c10::Device &device = c10::kCPU);
+// is missing, unreadable, not a TorchScript archive or has no forward method, and, unless `trust`
+// is Trusted, when its code would run while loading or calls an operator that is not allowed
+// (code_checks.h): those are found before any of its code runs.
+LoadedBundle loadBundle(const std::string &path, const c10::Device &device = c10::kCPU,
+                        ModelTrust trust = ModelTrust::Checked);
 
 // What a classifier needs of a model's output for `batch` faces: batch x `labels` finite
 // floating-point values.
@@ -45,7 +49,11 @@ torch::Tensor runModel(const std::function<torch::Tensor(const torch::Tensor &)>
 // layers pass oneDNN (MKLDNN) tensors, whose max_pool2d fails with autograd on ("aten::max_pool2d has
 // kernels registered to both CompositeImplicitAutograd and a backend mapped to AutogradOther"), even
 // under NoGradGuard.
-bool optimizeForCpuInference(torch::jit::Module &module, const InputSpec &input, c10::ScalarType dtype = c10::kFloat);
+// `testRun(module, input)` runs that test pass (the classifier bounds its time); by default it is
+// the module's forward.
+using ModuleRun = std::function<void(const torch::jit::Module &, const torch::Tensor &)>;
+bool optimizeForCpuInference(torch::jit::Module &module, const InputSpec &input, c10::ScalarType dtype = c10::kFloat,
+                             const ModuleRun &testRun = {});
 
 // Converts an eval-mode module's weights to `precision`: for BFloat16 to bfloat16 with the 4-D ones
 // channels-last, the layout oneDNN's AMX convolutions take as it is (in the default layout every

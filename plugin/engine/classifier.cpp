@@ -12,6 +12,7 @@
 #include "bundle_io.h"
 #include "device.h"
 #include "preprocess.h"
+#include "timed_runner.h"
 
 namespace feremotion {
 
@@ -50,21 +51,45 @@ struct EmotionClassifier::Impl {
     int threads = 1;
     ClassifierStats stats;
     ForwardObserver observer;
+    std::chrono::milliseconds forwardTimeout{0};
+    TimedRunner runner; // last: destroyed first, while what its job uses is still there
 
-    void applyThreads()
+    static void applyThreads(int threads)
     {
         const int wanted = effectiveThreads(threads);
         if (at::get_num_threads() != wanted)
             at::set_num_threads(wanted);
     }
 
+    // Runs `module` on `input` (N×C×H×W on the CPU) on the runner's thread, within the time limit.
+    // The job holds its own handles to the module and tensors: one left running past the limit
+    // must not refer to this classifier, which may be gone by then.
+    torch::Tensor runTimed(const torch::jit::Module &target, const torch::Tensor &input)
+    {
+        auto output = std::make_shared<torch::Tensor>();
+        auto job = [target = torch::jit::Module(target), input, output, device = device, precision = precision, threads = threads]() mutable {
+            c10::InferenceMode guard;
+            applyThreads(threads); // OpenMP's thread count is the calling thread's own
+            *output = target.forward({inputFor(input.to(device), precision)}).toTensor();
+        };
+        if (runner.stuck())
+            throw ModelError("model '" + path + "' is not run again: an earlier forward pass ran past its time limit of " +
+                             std::to_string(forwardTimeout.count()) + " ms");
+        try {
+            runner.run(std::move(job), forwardTimeout);
+        } catch (const TimeoutError &) {
+            throw ModelError("model '" + path + "' did not finish a forward pass of " + std::to_string(input.size(0)) +
+                             (input.size(0) == 1 ? " face" : " faces") + " within its time limit of " +
+                             std::to_string(forwardTimeout.count()) +
+                             " ms; the pass is left running on a thread of its own and the model is not run again");
+        }
+        return *output;
+    }
+
     // Runs one chunk; `input` is N×C×H×W on the CPU.
     torch::Tensor forward(const torch::Tensor &input)
     {
-        const auto run = [this](const torch::Tensor &x) {
-            return module.forward({inputFor(x.to(device), precision)}).toTensor();
-        };
-        return runModel(run, input, path);
+        return runModel([this](const torch::Tensor &x) { return runTimed(module, x); }, input, path);
     }
 
     // Converts the weights to bfloat16 and checks that the model still runs. A failure throws when
@@ -80,6 +105,8 @@ struct EmotionClassifier::Impl {
         try {
             dryRun();
         } catch (const ModelError &e) {
+            if (runner.stuck())
+                throw;
             if (requested)
                 throw ModelError(std::string(e.what()) + " when converted to bfloat16 (precision bf16); use fp32");
             module = std::move(*original);
@@ -107,20 +134,28 @@ EmotionClassifier::EmotionClassifier(const std::string &modelPath, const Classif
     setBatchSize(options.batchSize);
     setThreads(options.threads);
     // Loaded outside inference mode: freezing rewrites the weights, which inference tensors forbid.
-    LoadedBundle bundle = loadBundle(modelPath, d.device);
+    LoadedBundle bundle = loadBundle(modelPath, d.device, options.trust);
     d.module = std::move(bundle.module);
     d.module.eval();
     d.hasMetadata = !bundle.metadataJson.empty();
     d.info = d.hasMetadata ? parseModelInfo(bundle.metadataJson, modelPath) : options.bareModelInfo;
     if (d.info.labels.empty())
         throw ModelError("model '" + modelPath + "' has no labels");
-    d.applyThreads();
+    if (d.info.input.width > options.maxInputSide || d.info.input.height > options.maxInputSide)
+        throw ModelError("model '" + modelPath + "' takes " + std::to_string(d.info.input.width) + "x" +
+                         std::to_string(d.info.input.height) + " faces, larger than the largest input allowed (" +
+                         std::to_string(options.maxInputSide) + " pixels a side)");
+    d.forwardTimeout = std::chrono::milliseconds(std::max(0, options.forwardTimeoutMs));
+    Impl::applyThreads(d.threads);
     d.dryRun();
     if (resolvePrecision(options.precision, d.device) == Precision::BFloat16)
         d.useBFloat16(options.precision == Precision::BFloat16);
     // Not on CUDA, where its gain is unmeasured.
     if (options.optimize && d.device.is_cpu())
-        d.optimized = optimizeForCpuInference(d.module, d.info.input, scalarTypeOf(d.precision));
+        d.optimized = optimizeForCpuInference(d.module, d.info.input, scalarTypeOf(d.precision),
+                                              [&d](const torch::jit::Module &m, const torch::Tensor &x) {
+                                                  d.runTimed(m, x);
+                                              });
 }
 
 EmotionClassifier::~EmotionClassifier() = default;
@@ -157,7 +192,7 @@ std::vector<Emotion> EmotionClassifier::classify(const std::vector<cv::Mat> &cro
     if (crops.empty())
         return results;
     c10::InferenceMode guard;
-    d.applyThreads();
+    Impl::applyThreads(d.threads);
     const InputSpec &input = d.info.input;
     const int64_t faceFloats = static_cast<int64_t>(input.channels()) * input.height * input.width;
     const auto labels = static_cast<int64_t>(d.info.labels.size());

@@ -21,6 +21,10 @@ struct ClassifierOptions {
     int threads = 1;              // CPU inference threads; 0 = all cores
     bool optimize = true;         // on the CPU: freeze the model and fuse its layers (see optimized())
     Precision precision = Precision::Auto; // see resolvePrecision
+    // Checked: the bundle's code is checked before it runs (code_checks.h); Trusted: run as it is.
+    ModelTrust trust = ModelTrust::Checked;
+    int maxInputSide = kDefaultMaxInputSide;         // a bundle asking for a larger width or height is refused
+    int forwardTimeoutMs = kDefaultForwardTimeoutMs; // a forward pass running longer is an error (0 = no limit)
     // Used only for a bare TorchScript file without feremotion.json.
     ModelInfo bareModelInfo = defaultBareModelInfo();
 
@@ -48,6 +52,8 @@ using ForwardObserver = std::function<void(const ForwardPass &)>;
 class EmotionClassifier {
 public:
     // Loads and validates the bundle: every failure throws ModelError naming the file and cause.
+    // A forward pass (at load or later) that runs past options.forwardTimeoutMs throws ModelError and
+    // is left running on a thread of its own; the classifier refuses every later pass.
     EmotionClassifier(const std::string &modelPath, const ClassifierOptions &options);
     ~EmotionClassifier();
     EmotionClassifier(const EmotionClassifier &) = delete;

@@ -66,6 +66,14 @@ ColorMode colorModeFromString(const std::string &text);
 // everywhere else, as OpenVINO's CPU plugin chooses (see resolvePrecision).
 enum class Precision { Auto, Float32, BFloat16 };
 
+// Whether a bundle's code is checked before it runs (the default: code_checks.h) or trusted as it is.
+enum class ModelTrust { Checked, Trusted };
+// The largest input width or height a classifier takes from a bundle by default (ViT's 384 fits; a
+// bundle asking for 4096x4096 would need gigabytes a batch).
+constexpr int kDefaultMaxInputSide = 512;
+// How long a forward pass may run by default before the classifier gives up on the model.
+constexpr int kDefaultForwardTimeoutMs = 10000;
+
 // "auto", "fp32", "bf16".
 std::string toString(Precision precision);
 // The names above; throws std::invalid_argument for others.

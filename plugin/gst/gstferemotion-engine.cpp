@@ -25,6 +25,9 @@ std::unique_ptr<EmotionClassifier> load_classifier(GstFerEmotion *self, const Se
     options.batchSize = static_cast<int>(settings.batchSize);
     options.threads = static_cast<int>(settings.threads);
     options.bareModelInfo = bareModelInfo(settings);
+    options.trust = settings.trustModel ? ModelTrust::Trusted : ModelTrust::Checked;
+    options.maxInputSide = static_cast<int>(settings.maxInputSide);
+    options.forwardTimeoutMs = static_cast<int>(settings.forwardTimeoutMs);
     auto classifier = std::make_unique<EmotionClassifier>(path, options);
     // Category-wide: with a shared model any of its elements' threads may run the pass.
     classifier->setForwardObserver([](const ForwardPass &pass) {

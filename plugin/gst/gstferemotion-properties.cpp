@@ -306,6 +306,29 @@ void installProperties(GObjectClass *gobjectClass)
                           "the latency the element reports. Elements in one streaming thread (one after the other) "
                           "do not wait for each other",
                           0, kMaxBatchTimeoutMs, kDefaultBatchTimeoutMs, playingFlags));
+    g_object_class_install_property(
+        gobjectClass, PROP_TRUST_MODEL,
+        g_param_spec_boolean("trust-model", "Trust the model's code",
+                             "Run the model bundle's TorchScript code without checking it first. By default a "
+                             "bundle whose code would run while it is loaded (__setstate__), or that calls an "
+                             "operator a classifier does not need (files, processes, network: e.g. "
+                             "aten::from_file, aten::save), is refused before any of its code runs. Set it only "
+                             "for a file you trust as you would a program",
+                             kDefaultTrustModel, readyFlags));
+    g_object_class_install_property(
+        gobjectClass, PROP_MAX_INPUT_SIZE,
+        g_param_spec_uint("max-input-size", "Largest model input",
+                          "A model bundle asking for faces wider or taller than this is refused (pixels, "
+                          "8-4096): a batch of large inputs can take gigabytes",
+                          kMinInputSide, kMaxInputSize, kDefaultMaxInputSide, readyFlags));
+    g_object_class_install_property(
+        gobjectClass, PROP_FORWARD_TIMEOUT,
+        g_param_spec_uint("forward-timeout", "Forward pass time limit",
+                          "Longest a forward pass of the model may run, at load or on a frame (milliseconds, "
+                          "0-3600000, 0 = no limit). A pass that runs longer stops the stream with an error "
+                          "naming the model; the pass is left running on a thread of its own until it ends or "
+                          "the process does",
+                          0, kMaxForwardTimeoutMs, kDefaultForwardTimeoutMs, readyFlags));
 
     gst_type_mark_as_plugin_api(GST_TYPE_FER_EMOTION_DETECTOR, static_cast<GstPluginAPIFlags>(0));
     gst_type_mark_as_plugin_api(GST_TYPE_FER_EMOTION_INPUT_COLOR, static_cast<GstPluginAPIFlags>(0));
@@ -356,6 +379,9 @@ bool setProperty(Settings &s, guint id, const GValue *value)
     case PROP_TRACK_CONFIRMATION: s.trackConfirmation = g_value_get_uint(value); break;
     case PROP_MODEL_INSTANCE_ID: set_string(s.modelInstanceId, value); break;
     case PROP_BATCH_TIMEOUT: s.batchTimeoutMs = g_value_get_uint(value); break;
+    case PROP_TRUST_MODEL: s.trustModel = g_value_get_boolean(value); break;
+    case PROP_MAX_INPUT_SIZE: s.maxInputSide = g_value_get_uint(value); break;
+    case PROP_FORWARD_TIMEOUT: s.forwardTimeoutMs = g_value_get_uint(value); break;
     default: return false;
     }
     return true;
@@ -392,6 +418,9 @@ bool getProperty(const Settings &s, guint id, GValue *value)
     case PROP_TRACK_CONFIRMATION: g_value_set_uint(value, s.trackConfirmation); break;
     case PROP_MODEL_INSTANCE_ID: set_string_value(value, s.modelInstanceId); break;
     case PROP_BATCH_TIMEOUT: g_value_set_uint(value, s.batchTimeoutMs); break;
+    case PROP_TRUST_MODEL: g_value_set_boolean(value, s.trustModel); break;
+    case PROP_MAX_INPUT_SIZE: g_value_set_uint(value, s.maxInputSide); break;
+    case PROP_FORWARD_TIMEOUT: g_value_set_uint(value, s.forwardTimeoutMs); break;
     default: return false;
     }
     return true;

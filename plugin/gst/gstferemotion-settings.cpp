@@ -74,7 +74,9 @@ std::string LoadKey::describeModel() const
     if (!labels.empty())
         text += " with labels '" + labels + "'";
     return text + " (input " + std::to_string(inputWidth) + "x" + std::to_string(inputHeight) + " " +
-           toString(inputColor) + ", mean " + inputMean + ", std " + inputStd + ")";
+           toString(inputColor) + ", mean " + inputMean + ", std " + inputStd + "; trust-model " +
+           (trustModel ? "true" : "false") + ", max-input-size " + std::to_string(maxInputSide) +
+           ", forward-timeout " + std::to_string(forwardTimeoutMs) + ")";
 }
 
 LoadKey loadKeyOf(const Settings &settings, const std::string &modelPath)
@@ -94,6 +96,9 @@ LoadKey loadKeyOf(const Settings &settings, const std::string &modelPath)
     key.detectorModel = settings.detectorModel;
     key.modelInstanceId = settings.modelInstanceId;
     key.backgroundDetector = settings.backgroundDetection != BackgroundDetection::Off;
+    key.trustModel = settings.trustModel;
+    key.maxInputSide = settings.maxInputSide;
+    key.forwardTimeoutMs = settings.forwardTimeoutMs;
     return key;
 }
 

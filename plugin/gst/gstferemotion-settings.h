@@ -44,6 +44,9 @@ constexpr BackgroundDetection kDefaultBackgroundDetection = BackgroundDetection:
 constexpr guint kMaxTrackConfirmation = 100;
 constexpr guint kDefaultBatchTimeoutMs = 5;
 constexpr guint kMaxBatchTimeoutMs = 10000;
+constexpr gboolean kDefaultTrustModel = FALSE;
+constexpr guint kMinInputSide = 8;
+constexpr guint kMaxForwardTimeoutMs = 3600000;
 
 #ifndef FEREMOTION_INSTALLED_MODEL
 #define FEREMOTION_INSTALLED_MODEL "/usr/share/feremotion/models/feremotion-default.pt"
@@ -82,6 +85,9 @@ enum Property {
     PROP_TRACK_CONFIRMATION,
     PROP_MODEL_INSTANCE_ID,
     PROP_BATCH_TIMEOUT,
+    PROP_TRUST_MODEL,
+    PROP_MAX_INPUT_SIZE,
+    PROP_FORWARD_TIMEOUT,
 };
 
 // Everything the properties set; copied under the object lock at the start of each frame.
@@ -114,6 +120,9 @@ struct Settings {
     guint trackConfirmation = kDefaultTrackConfirmation;
     std::string modelInstanceId; // empty: a model of its own
     guint batchTimeoutMs = kDefaultBatchTimeoutMs;
+    gboolean trustModel = kDefaultTrustModel;
+    guint maxInputSide = kDefaultMaxInputSide;
+    guint forwardTimeoutMs = kDefaultForwardTimeoutMs;
 };
 
 // What a loaded model and detector were made from; a new start reuses them when it matches.
@@ -128,6 +137,8 @@ struct LoadKey {
     std::string detectorModel;
     std::string modelInstanceId;
     bool backgroundDetector = false; // a second detector for background detection
+    bool trustModel = false;
+    guint maxInputSide = 0, forwardTimeoutMs = 0;
 
     bool operator==(const LoadKey &o) const
     {
@@ -135,7 +146,8 @@ struct LoadKey {
                precision == o.precision && labels == o.labels && inputMean == o.inputMean && inputStd == o.inputStd &&
                inputWidth == o.inputWidth && inputHeight == o.inputHeight && inputColor == o.inputColor &&
                detector == o.detector && detectorModel == o.detectorModel && modelInstanceId == o.modelInstanceId &&
-               backgroundDetector == o.backgroundDetector;
+               backgroundDetector == o.backgroundDetector && trustModel == o.trustModel &&
+               maxInputSide == o.maxInputSide && forwardTimeoutMs == o.forwardTimeoutMs;
     }
 
     // What elements sharing a model must agree on, in words for the error when they do not.
