@@ -21,6 +21,19 @@ GValue doubleArray(const std::vector<float> &values)
     return array;
 }
 
+GValue stringArray(const std::vector<std::string> &values)
+{
+    GValue array = G_VALUE_INIT;
+    gst_value_array_init(&array, values.size());
+    for (const std::string &v : values) {
+        GValue item = G_VALUE_INIT;
+        g_value_init(&item, G_TYPE_STRING);
+        g_value_set_string(&item, v.c_str());
+        gst_value_array_append_and_take_value(&array, &item);
+    }
+    return array;
+}
+
 GstStructure *emotionStructure(const ModelInfo &info, const TrackedFace &face, const std::string &modelName)
 {
     const Emotion &emotion = face.emotion;
@@ -35,6 +48,9 @@ GstStructure *emotionStructure(const ModelInfo &info, const TrackedFace &face, c
     gst_structure_take_value(s, "probabilities", &probabilities);
     GValue raw = doubleArray(face.raw.probabilities);
     gst_structure_take_value(s, "raw_probabilities", &raw);
+    // The names behind the probabilities, so that readers (the export) need not assume FER-2013's.
+    GValue labels = stringArray(info.labels);
+    gst_structure_take_value(s, "labels", &labels);
     return s;
 }
 

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Small RAII helpers for GLib/GStreamer objects used by the element glue. */
+/* Small helpers for the element glue: RAII for GLib/GStreamer objects, frames, exceptions. */
 #pragma once
+
+#include <exception>
+#include <string>
+#include <utility>
 
 #include <gst/gst.h>
 #include <gst/video/video.h>
@@ -20,6 +24,31 @@ public:
 private:
     GstObject *object_;
 };
+
+// GStreamer calls an element's functions from C: no C++ exception may go back through it (it would
+// end the process). Runs `body` and turns what it throws into an element error saying `what` the
+// element was doing; returns `failed` then.
+template <typename Result, typename Body>
+Result without_exceptions(GstElement *element, const char *what, Result failed, Body &&body) noexcept
+{
+    try {
+        return std::forward<Body>(body)();
+    } catch (const std::exception &e) {
+        GST_ELEMENT_ERROR(element, CORE, FAILED, ("Internal error while %s: %s", what, e.what()), (nullptr));
+    } catch (...) {
+        GST_ELEMENT_ERROR(element, CORE, FAILED, ("Internal error while %s", what), (nullptr));
+    }
+    return failed;
+}
+
+template <typename Body>
+void without_exceptions(GstElement *element, const char *what, Body &&body) noexcept
+{
+    without_exceptions(element, what, 0, [&body] {
+        std::forward<Body>(body)();
+        return 0;
+    });
+}
 
 // The engine's view of a mapped GStreamer video frame (no copy).
 inline FrameView frameViewOf(GstVideoFrame *frame)

@@ -85,11 +85,13 @@ static gboolean gst_fer_emotion_start(GstBaseTransform *trans)
 
 static gboolean gst_fer_emotion_stop(GstBaseTransform *trans)
 {
-    // Other streams sharing the model must not wait for this one any more, and a stopped element
-    // must not keep the instance alive: the group may restart with another model.
-    release_shared_model(GST_FER_EMOTION(trans)->priv);
-    stop_model_loader(GST_FER_EMOTION(trans)->priv);
-    return TRUE;
+    return without_exceptions(GST_ELEMENT(trans), "stopping", FALSE, [&]() -> gboolean {
+        // Other streams sharing the model must not wait for this one any more, and a stopped element
+        // must not keep the instance alive: the group may restart with another model.
+        release_shared_model(GST_FER_EMOTION(trans)->priv);
+        stop_model_loader(GST_FER_EMOTION(trans)->priv);
+        return TRUE;
+    });
 }
 
 static void set_shared_stream_flushing(GstFerEmotionPrivate *priv, bool flushing)
@@ -108,52 +110,56 @@ static void forget_tracks(GstFerEmotionPrivate *priv)
 
 static gboolean gst_fer_emotion_sink_event(GstBaseTransform *trans, GstEvent *event)
 {
-    GstFerEmotionPrivate *priv = GST_FER_EMOTION(trans)->priv;
-    switch (GST_EVENT_TYPE(event)) {
-    case GST_EVENT_EOS:
-        if (priv->shared && priv->sharedStream >= 0)
-            priv->shared->setStreamIdle(priv->sharedStream);
-        break;
-    case GST_EVENT_FLUSH_START:
-        // Sent from the seeking thread while the streaming thread may wait for other streams'
-        // faces: the wait ends now, so that the flush does not last up to batch-timeout.
-        set_shared_stream_flushing(priv, true);
-        break;
-    case GST_EVENT_FLUSH_STOP:
-        set_shared_stream_flushing(priv, false);
-        forget_tracks(priv); // after a seek, earlier tracks say nothing about the next frame
-        break;
-    case GST_EVENT_SEGMENT: {
-        // A different segment without a flush: a non-flushing or segment seek (a loop). Sources
-        // that repeat the same segment continue the picture.
-        const GstSegment *segment = nullptr;
-        gst_event_parse_segment(event, &segment);
-        if (!gst_segment_is_equal(segment, &trans->segment))
-            forget_tracks(priv);
-        // Serialized, so this is the streaming thread, before the first frame.
-        if (priv->shared && priv->sharedStream >= 0)
-            priv->shared->setStreamThread(priv->sharedStream);
-        break;
-    }
-    case GST_EVENT_STREAM_START: forget_tracks(priv); break;
-    default: break;
-    }
-    return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
+    return without_exceptions(GST_ELEMENT(trans), "handling an event", FALSE, [&]() -> gboolean {
+        GstFerEmotionPrivate *priv = GST_FER_EMOTION(trans)->priv;
+        switch (GST_EVENT_TYPE(event)) {
+        case GST_EVENT_EOS:
+            if (priv->shared && priv->sharedStream >= 0)
+                priv->shared->setStreamIdle(priv->sharedStream);
+            break;
+        case GST_EVENT_FLUSH_START:
+            // Sent from the seeking thread while the streaming thread may wait for other streams'
+            // faces: the wait ends now, so that the flush does not last up to batch-timeout.
+            set_shared_stream_flushing(priv, true);
+            break;
+        case GST_EVENT_FLUSH_STOP:
+            set_shared_stream_flushing(priv, false);
+            forget_tracks(priv); // after a seek, earlier tracks say nothing about the next frame
+            break;
+        case GST_EVENT_SEGMENT: {
+            // A different segment without a flush: a non-flushing or segment seek (a loop). Sources
+            // that repeat the same segment continue the picture.
+            const GstSegment *segment = nullptr;
+            gst_event_parse_segment(event, &segment);
+            if (!gst_segment_is_equal(segment, &trans->segment))
+                forget_tracks(priv);
+            // Serialized, so this is the streaming thread, before the first frame.
+            if (priv->shared && priv->sharedStream >= 0)
+                priv->shared->setStreamThread(priv->sharedStream);
+            break;
+        }
+        case GST_EVENT_STREAM_START: forget_tracks(priv); break;
+        default: break;
+        }
+        return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
+    });
 }
 
 static GstStateChangeReturn gst_fer_emotion_change_state(GstElement *element, GstStateChange transition)
 {
-    GstFerEmotionPrivate *priv = GST_FER_EMOTION(element)->priv;
-    // Stopping waits for the streaming thread, which may wait for other streams' faces: end that wait.
-    if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
-        set_shared_stream_flushing(priv, true);
-    const GstStateChangeReturn result = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
-    // READY keeps the model for a quick restart; NULL holds no resources (GPU memory, open files).
-    if (transition == GST_STATE_CHANGE_READY_TO_NULL) {
-        priv->analyzer.reset();
-        priv->loaded = LoadKey();
-    }
-    return result;
+    return without_exceptions(element, "changing state", GST_STATE_CHANGE_FAILURE, [&]() -> GstStateChangeReturn {
+        GstFerEmotionPrivate *priv = GST_FER_EMOTION(element)->priv;
+        // Stopping waits for the streaming thread, which may wait for other streams' faces: end that wait.
+        if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+            set_shared_stream_flushing(priv, true);
+        const GstStateChangeReturn result = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+        // READY keeps the model for a quick restart; NULL holds no resources (GPU memory, open files).
+        if (transition == GST_STATE_CHANGE_READY_TO_NULL) {
+            priv->analyzer.reset();
+            priv->loaded = LoadKey();
+        }
+        return result;
+    });
 }
 
 // For background-detection=auto: a live upstream (a camera) gets full-frame detection on a worker thread.
@@ -185,29 +191,31 @@ static GstClockTime frame_duration(GstBaseTransform *trans)
 // detection a frame takes up to its frame time (the promise a live pipeline can plan with).
 static gboolean gst_fer_emotion_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
 {
-    if (!GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query))
-        return FALSE;
-    if (GST_QUERY_TYPE(query) != GST_QUERY_LATENCY || direction != GST_PAD_SRC)
+    return without_exceptions(GST_ELEMENT(trans), "answering a query", FALSE, [&]() -> gboolean {
+        if (!GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query))
+            return FALSE;
+        if (GST_QUERY_TYPE(query) != GST_QUERY_LATENCY || direction != GST_PAD_SRC)
+            return TRUE;
+        GstFerEmotion *self = GST_FER_EMOTION(trans);
+        gboolean live;
+        GstClockTime min, max;
+        gst_query_parse_latency(query, &live, &min, &max);
+        self->priv->liveSource = live;
+        GstClockTime wait = 0;
+        {
+            ObjectLocker lock(self);
+            const Settings &s = self->priv->settings;
+            if (!s.modelInstanceId.empty())
+                wait = s.batchTimeoutMs * GST_MSECOND;
+            if (detectsInBackground(s, live))
+                wait += frame_duration(trans);
+        }
+        if (wait > 0) {
+            GST_DEBUG_OBJECT(self, "adding %" GST_TIME_FORMAT " to the latency", GST_TIME_ARGS(wait));
+            gst_query_set_latency(query, live, min + wait, GST_CLOCK_TIME_IS_VALID(max) ? max + wait : max);
+        }
         return TRUE;
-    GstFerEmotion *self = GST_FER_EMOTION(trans);
-    gboolean live;
-    GstClockTime min, max;
-    gst_query_parse_latency(query, &live, &min, &max);
-    self->priv->liveSource = live;
-    GstClockTime wait = 0;
-    {
-        ObjectLocker lock(self);
-        const Settings &s = self->priv->settings;
-        if (!s.modelInstanceId.empty())
-            wait = s.batchTimeoutMs * GST_MSECOND;
-        if (detectsInBackground(s, live))
-            wait += frame_duration(trans);
-    }
-    if (wait > 0) {
-        GST_DEBUG_OBJECT(self, "adding %" GST_TIME_FORMAT " to the latency", GST_TIME_ARGS(wait));
-        gst_query_set_latency(query, live, min + wait, GST_CLOCK_TIME_IS_VALID(max) ? max + wait : max);
-    }
-    return TRUE;
+    });
 }
 
 static void post_frame_message(GstFerEmotion *self, GstBuffer *buffer, const std::vector<TrackedFace> &faces,
@@ -231,8 +239,6 @@ static void post_frame_message(GstFerEmotion *self, GstBuffer *buffer, const std
     gst_structure_take_value(s, "faces", &list);
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
-
-
 
 static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Settings &settings)
 {
@@ -299,42 +305,38 @@ static GstFlowReturn gst_fer_emotion_transform_frame_ip(GstVideoFilter *filter, 
     return GST_FLOW_OK;
 }
 
-
-
 static void gst_fer_emotion_set_property(GObject *object, guint id, const GValue *value, GParamSpec *pspec)
 {
-    GstFerEmotion *self = GST_FER_EMOTION(object);
-    bool shared;
-    {
-        ObjectLocker lock(self);
-        const bool swappedWhilePlaying = id == PROP_MODEL && self->priv->settings.modelInstanceId.empty();
-        if ((pspec->flags & GST_PARAM_MUTABLE_READY || (id == PROP_MODEL && !swappedWhilePlaying)) &&
-            GST_STATE(self) > GST_STATE_READY)
-            GST_WARNING_OBJECT(self, "'%s' set while %s: it takes effect at the next start (READY to PAUSED)",
-                               pspec->name, gst_element_state_get_name(GST_STATE(self)));
-        if (!setProperty(self->priv->settings, id, value))
-            G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
-        shared = !self->priv->settings.modelInstanceId.empty();
-    }
-    if (id == PROP_MODEL && !shared)
-        request_model(self);
-    // The wait for other streams is part of the latency the element reports.
-    if (id == PROP_BATCH_TIMEOUT && shared)
-        gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+    without_exceptions(GST_ELEMENT(object), "setting a property", [&] {
+        GstFerEmotion *self = GST_FER_EMOTION(object);
+        bool shared;
+        {
+            ObjectLocker lock(self);
+            const bool swappedWhilePlaying = id == PROP_MODEL && self->priv->settings.modelInstanceId.empty();
+            if ((pspec->flags & GST_PARAM_MUTABLE_READY || (id == PROP_MODEL && !swappedWhilePlaying)) &&
+                GST_STATE(self) > GST_STATE_READY)
+                GST_WARNING_OBJECT(self, "'%s' set while %s: it takes effect at the next start (READY to PAUSED)",
+                                   pspec->name, gst_element_state_get_name(GST_STATE(self)));
+            if (!setProperty(self->priv->settings, id, value))
+                G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+            shared = !self->priv->settings.modelInstanceId.empty();
+        }
+        if (id == PROP_MODEL && !shared)
+            request_model(self);
+        // The wait for other streams is part of the latency the element reports.
+        if (id == PROP_BATCH_TIMEOUT && shared)
+            gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+    });
 }
-
-
-
-
-
-
 
 static void gst_fer_emotion_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec)
 {
-    GstFerEmotion *self = GST_FER_EMOTION(object);
-    ObjectLocker lock(self);
-    if (!getProperty(self->priv->settings, id, value))
-        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+    without_exceptions(GST_ELEMENT(object), "reading a property", [&] {
+        GstFerEmotion *self = GST_FER_EMOTION(object);
+        ObjectLocker lock(self);
+        if (!getProperty(self->priv->settings, id, value))
+            G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+    });
 }
 
 static void gst_fer_emotion_init(GstFerEmotion *self)

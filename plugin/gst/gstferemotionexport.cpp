@@ -25,12 +25,19 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include <gst/video/video.h>
 #include <nlohmann/json.hpp>
+
+#include "gstferemotion-utils.h"
+
+using feremotion::without_exceptions;
 
 GST_DEBUG_CATEGORY_STATIC(gst_fer_emotion_export_debug);
 #define GST_CAT_DEFAULT gst_fer_emotion_export_debug
@@ -83,6 +90,8 @@ struct GstFerEmotionExportPrivate {
     CueWindow cue;
     GstClockTime lastCueEnd = 0;
     bool warnedInvalidText = false; // once per start
+    // CSV: the probability columns of the last header written (or found in the file appended to).
+    std::optional<std::vector<std::string>> csvColumns;
 };
 
 struct _GstFerEmotionExport {
@@ -129,15 +138,33 @@ struct Face {
     double confidence = 0;
     std::vector<double> probabilities;
     std::vector<double> rawProbabilities; // feremotion with smoothing: the classifier's own output
+    std::vector<std::string> labels;      // the names of the probabilities' classes, when given
     bool tracked = false, reused = false;  // box followed, emotion carried over from an earlier frame
 };
 
+// An upstream element's array of numbers; other values in it (strings, ints) read as 0.
 std::vector<double> doubleArray(const GstStructure *s, const char *field)
 {
     std::vector<double> values;
     if (const GValue *array = gst_structure_get_value(s, field); array && GST_VALUE_HOLDS_ARRAY(array))
-        for (guint i = 0; i < gst_value_array_get_size(array); ++i)
-            values.push_back(g_value_get_double(gst_value_array_get_value(array, i)));
+        for (guint i = 0; i < gst_value_array_get_size(array); ++i) {
+            const GValue *item = gst_value_array_get_value(array, i);
+            values.push_back(G_VALUE_HOLDS_DOUBLE(item) ? g_value_get_double(item) : 0.0);
+        }
+    return values;
+}
+
+// An upstream element's array of strings; {} when anything in it is not one.
+std::vector<std::string> stringArray(const GstStructure *s, const char *field)
+{
+    std::vector<std::string> values;
+    if (const GValue *array = gst_structure_get_value(s, field); array && GST_VALUE_HOLDS_ARRAY(array))
+        for (guint i = 0; i < gst_value_array_get_size(array); ++i) {
+            const GValue *item = gst_value_array_get_value(array, i);
+            if (!G_VALUE_HOLDS_STRING(item) || !g_value_get_string(item))
+                return {};
+            values.push_back(g_value_get_string(item));
+        }
     return values;
 }
 
@@ -198,6 +225,7 @@ std::vector<Face> facesOf(GstBuffer *buffer, int width, int height, bool &replac
             gst_structure_get_double(e, "confidence", &f.confidence);
             f.probabilities = doubleArray(e, "probabilities");
             f.rawProbabilities = doubleArray(e, "raw_probabilities");
+            f.labels = stringArray(e, "labels");
             f.reused = booleanField(e, "reused");
         }
         faces.push_back(std::move(f));
@@ -205,18 +233,29 @@ std::vector<Face> facesOf(GstBuffer *buffer, int width, int height, bool &replac
     return faces;
 }
 
-// The label names behind the probabilities: FER-2013's when there are seven, else indices.
-std::string probabilityName(size_t index, size_t count)
+// The names of a face's probabilities: the labels its classifier gave, else (an upstream element
+// that gave none, not as many as it has probabilities, or names that are empty or repeated and so
+// cannot be JSON keys) their indices.
+std::vector<std::string> probabilityNames(const Face &f)
 {
-    static const char *fer[] = {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"};
-    return count == 7 ? fer[index] : std::to_string(index);
+    std::vector<std::string> sorted = f.labels;
+    std::sort(sorted.begin(), sorted.end());
+    const bool usable = f.labels.size() == f.probabilities.size() &&
+                        std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end() &&
+                        std::find(sorted.begin(), sorted.end(), "") == sorted.end();
+    if (usable)
+        return f.labels;
+    std::vector<std::string> names;
+    for (size_t i = 0; i < f.probabilities.size(); ++i)
+        names.push_back(std::to_string(i));
+    return names;
 }
 
-nlohmann::json probabilitiesObject(const std::vector<double> &values)
+nlohmann::json probabilitiesObject(const std::vector<std::string> &names, const std::vector<double> &values)
 {
     nlohmann::json object = nlohmann::json::object();
-    for (size_t i = 0; i < values.size(); ++i)
-        object[probabilityName(i, values.size())] = values[i];
+    for (size_t i = 0; i < values.size() && i < names.size(); ++i)
+        object[names[i]] = values[i];
     return object;
 }
 
@@ -232,13 +271,14 @@ std::string jsonRecord(const std::vector<Face> &faces, GstClockTime pts, guint64
               {"confidence", f.detectionConfidence},
               {"tracked", f.tracked}}}};
         if (f.hasEmotion) {
+            const std::vector<std::string> names = probabilityNames(f);
             object["emotion"] = {{"label", f.label},
                                  {"label_id", f.labelId},
                                  {"confidence", f.confidence},
-                                 {"probabilities", probabilitiesObject(f.probabilities)},
+                                 {"probabilities", probabilitiesObject(names, f.probabilities)},
                                  {"reused", f.reused}};
             if (!f.rawProbabilities.empty())
-                object["emotion"]["raw_probabilities"] = probabilitiesObject(f.rawProbabilities);
+                object["emotion"]["raw_probabilities"] = probabilitiesObject(names, f.rawProbabilities);
         }
         objects.push_back(object);
     }
@@ -262,11 +302,66 @@ std::string csvField(const std::string &text)
     return quoted + "\"";
 }
 
-std::string csvRows(const std::vector<Face> &faces, GstClockTime pts, guint64 frame)
+constexpr const char *kCsvFixedColumns = "timestamp,frame,track_id,x,y,w,h,label,confidence";
+
+// The header for rows with these probability columns.
+std::string csvHeader(const std::vector<std::string> &probabilityColumns)
+{
+    std::string header = kCsvFixedColumns;
+    for (const std::string &name : probabilityColumns)
+        header += "," + csvField(name);
+    return header + "\n";
+}
+
+// The probability columns of the last header in a CSV file's text ({} when it has none): an
+// appended run writes a header only when its labels differ.
+std::vector<std::string> lastCsvHeaderColumns(const std::string &text)
+{
+    const std::string fixed = std::string(kCsvFixedColumns);
+    size_t at = std::string::npos;
+    for (size_t from = 0; (from = text.find(fixed, from)) != std::string::npos; from += fixed.size())
+        if (from == 0 || text[from - 1] == '\n')
+            at = from;
+    if (at == std::string::npos)
+        return {};
+    // Fields after the fixed ones, RFC 4180-quoted, up to the record's end.
+    std::vector<std::string> columns;
+    size_t i = at + fixed.size();
+    while (i < text.size() && text[i] == ',') {
+        std::string field;
+        ++i;
+        if (i < text.size() && text[i] == '"') {
+            for (++i; i < text.size(); ++i) {
+                if (text[i] == '"' && i + 1 < text.size() && text[i + 1] == '"')
+                    field += '"', ++i;
+                else if (text[i] == '"')
+                    break;
+                else
+                    field += text[i];
+            }
+            ++i;
+        } else {
+            for (; i < text.size() && text[i] != ',' && text[i] != '\n' && text[i] != '\r'; ++i)
+                field += text[i];
+        }
+        columns.push_back(field);
+    }
+    return columns;
+}
+
+// One frame's rows. A face whose probabilities have other names than `columns` (the last header's)
+// starts with a new header and becomes the columns; a face without an emotion keeps them.
+std::string csvRows(const std::vector<Face> &faces, GstClockTime pts, guint64 frame,
+                    std::optional<std::vector<std::string>> &columns)
 {
     std::string rows;
     char buffer[128];
     for (const Face &f : faces) {
+        const std::vector<std::string> names = f.hasEmotion ? probabilityNames(f) : columns.value_or(std::vector<std::string>{});
+        if (!columns || *columns != names) {
+            columns = names;
+            rows += csvHeader(names);
+        }
         if (GST_CLOCK_TIME_IS_VALID(pts))
             std::snprintf(buffer, sizeof buffer, "%.6f", static_cast<double>(pts) / GST_SECOND);
         rows += std::string(GST_CLOCK_TIME_IS_VALID(pts) ? buffer : "") + "," + std::to_string(frame) + "," +
@@ -274,7 +369,7 @@ std::string csvRows(const std::vector<Face> &faces, GstClockTime pts, guint64 fr
                 std::to_string(f.w) + "," + std::to_string(f.h) + "," + csvField(f.label) + ",";
         std::snprintf(buffer, sizeof buffer, "%.6f", f.confidence);
         rows += f.hasEmotion ? buffer : "";
-        for (size_t i = 0; i < 7; ++i) {
+        for (size_t i = 0; i < names.size(); ++i) {
             std::snprintf(buffer, sizeof buffer, ",%.6f", i < f.probabilities.size() ? f.probabilities[i] : 0.0);
             rows += f.hasEmotion ? buffer : ",";
         }
@@ -324,6 +419,9 @@ void addToCue(CueWindow &cue, const std::vector<Face> &faces)
         track.scores.resize(classes, 0.0);
         track.labels.resize(classes);
         track.labels[static_cast<size_t>(f.labelId)] = f.label;
+        if (f.labels.size() == f.probabilities.size())
+            for (size_t i = 0; i < f.labels.size(); ++i)
+                track.labels[i] = f.labels[i];
         if (f.probabilities.empty())
             track.scores[static_cast<size_t>(f.labelId)] += 1.0;
         else
@@ -342,8 +440,7 @@ std::string cueText(const CueWindow &cue)
         double total = 0;
         for (double v : track.scores)
             total += v;
-        const std::string name = track.labels[label].empty() ? probabilityName(label, track.scores.size())
-                                                             : track.labels[label];
+        const std::string name = track.labels[label].empty() ? std::to_string(label) : track.labels[label];
         text += "face " + std::to_string(id) + ": " + escapeCueText(name) + " (" +
                 std::to_string(static_cast<int>(std::lround(total > 0 ? 100.0 * *best / total : 0.0))) + "%)\n";
     }
@@ -394,81 +491,93 @@ static void warn_invalid_text(GstFerEmotionExport *self, const char *where)
 
 static gboolean gst_fer_emotion_export_start(GstBaseTransform *trans)
 {
-    auto *self = GST_FER_EMOTION_EXPORT(trans);
-    GstFerEmotionExportPrivate *priv = self->priv;
-    {
-        GST_OBJECT_LOCK(self);
-        priv->active = priv->settings;
-        GST_OBJECT_UNLOCK(self);
-    }
-    priv->warnedInvalidText = false;
-    bool replaced = false;
-    priv->active.source = validUtf8(priv->active.source.c_str(), replaced);
-    if (replaced)
-        warn_invalid_text(self, "the source property");
-    if (priv->active.location.empty()) {
-        GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No file name given: set the location property."), (nullptr));
-        return FALSE;
-    }
-    if (priv->active.append && priv->active.format == ExportFormat::WebVtt) {
-        GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-                          ("append is not supported with format=webvtt: '%s' would get cues whose times restart",
-                           priv->active.location.c_str()),
-                          (nullptr));
-        return FALSE;
-    }
-    priv->file = std::fopen(priv->active.location.c_str(), priv->active.append ? "a" : "w");
-    if (!priv->file) {
-        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
-                          ("Could not open '%s' for writing: %s", priv->active.location.c_str(), std::strerror(errno)),
-                          (nullptr));
-        return FALSE;
-    }
-    // Appending to a file that already has content: its header is there.
-    const bool fresh = std::fseek(priv->file, 0, SEEK_END) != 0 || std::ftell(priv->file) == 0;
-    if (fresh && priv->active.format == ExportFormat::Csv)
-        std::fputs("timestamp,frame,track_id,x,y,w,h,label,confidence,angry,disgust,fear,happy,sad,surprise,neutral\n",
-                   priv->file);
-    if (fresh && priv->active.format == ExportFormat::WebVtt)
-        std::fputs("WEBVTT\n\n", priv->file);
-    std::fflush(priv->file);
-    priv->frame = 0;
-    priv->cue = CueWindow();
-    priv->lastCueEnd = 0;
-    return TRUE;
+    return without_exceptions(GST_ELEMENT(trans), "starting", FALSE, [&]() -> gboolean {
+        auto *self = GST_FER_EMOTION_EXPORT(trans);
+        GstFerEmotionExportPrivate *priv = self->priv;
+        {
+            GST_OBJECT_LOCK(self);
+            priv->active = priv->settings;
+            GST_OBJECT_UNLOCK(self);
+        }
+        priv->warnedInvalidText = false;
+        bool replaced = false;
+        priv->active.source = validUtf8(priv->active.source.c_str(), replaced);
+        if (replaced)
+            warn_invalid_text(self, "the source property");
+        if (priv->active.location.empty()) {
+            GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No file name given: set the location property."), (nullptr));
+            return FALSE;
+        }
+        if (priv->active.append && priv->active.format == ExportFormat::WebVtt) {
+            GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                              ("append is not supported with format=webvtt: '%s' would get cues whose times restart",
+                               priv->active.location.c_str()),
+                              (nullptr));
+            return FALSE;
+        }
+        priv->file = std::fopen(priv->active.location.c_str(), priv->active.append ? "a" : "w");
+        if (!priv->file) {
+            GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
+                              ("Could not open '%s' for writing: %s", priv->active.location.c_str(), std::strerror(errno)),
+                              (nullptr));
+            return FALSE;
+        }
+        // Appending to a file that already has content: its header is there.
+        const bool fresh = std::fseek(priv->file, 0, SEEK_END) != 0 || std::ftell(priv->file) == 0;
+        priv->csvColumns.reset();
+        if (!fresh && priv->active.format == ExportFormat::Csv) {
+            std::ifstream existing(priv->active.location, std::ios::binary);
+            const std::string text((std::istreambuf_iterator<char>(existing)), {});
+            if (text.find(kCsvFixedColumns) != std::string::npos)
+                priv->csvColumns = lastCsvHeaderColumns(text);
+        }
+        if (fresh && priv->active.format == ExportFormat::WebVtt)
+            std::fputs("WEBVTT\n\n", priv->file);
+        std::fflush(priv->file);
+        priv->frame = 0;
+        priv->cue = CueWindow();
+        priv->lastCueEnd = 0;
+        return TRUE;
+    });
 }
 
 static gboolean gst_fer_emotion_export_stop(GstBaseTransform *trans)
 {
-    auto *self = GST_FER_EMOTION_EXPORT(trans);
-    // Without an EOS (stopped mid-stream) the last cue is still unwritten.
-    finish_cue(self);
-    if (self->priv->file && std::fclose(self->priv->file) != 0) {
+    return without_exceptions(GST_ELEMENT(trans), "stopping", FALSE, [&]() -> gboolean {
+        auto *self = GST_FER_EMOTION_EXPORT(trans);
+        // Without an EOS (stopped mid-stream) the last cue is still unwritten.
+        finish_cue(self);
+        if (self->priv->file && std::fclose(self->priv->file) != 0) {
+            self->priv->file = nullptr;
+            GST_ELEMENT_ERROR(self, RESOURCE, CLOSE, ("Could not close '%s': %s", self->priv->active.location.c_str(),
+                                                      std::strerror(errno)),
+                              (nullptr));
+            return FALSE;
+        }
         self->priv->file = nullptr;
-        GST_ELEMENT_ERROR(self, RESOURCE, CLOSE, ("Could not close '%s': %s", self->priv->active.location.c_str(),
-                                                  std::strerror(errno)),
-                          (nullptr));
-        return FALSE;
-    }
-    self->priv->file = nullptr;
-    return TRUE;
+        return TRUE;
+    });
 }
 
 static gboolean gst_fer_emotion_export_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *)
 {
-    auto *self = GST_FER_EMOTION_EXPORT(trans);
-    self->priv->haveInfo = gst_video_info_from_caps(&self->priv->info, incaps);
-    return TRUE;
+    return without_exceptions(GST_ELEMENT(trans), "taking caps", FALSE, [&]() -> gboolean {
+        auto *self = GST_FER_EMOTION_EXPORT(trans);
+        self->priv->haveInfo = gst_video_info_from_caps(&self->priv->info, incaps);
+        return TRUE;
+    });
 }
 
 static gboolean gst_fer_emotion_export_sink_event(GstBaseTransform *trans, GstEvent *event)
 {
-    // A seek or a new segment ends the window being gathered: its frames and the next ones need
-    // not be neighbours in time.
-    const GstEventType type = GST_EVENT_TYPE(event);
-    if (type == GST_EVENT_EOS || type == GST_EVENT_FLUSH_STOP || type == GST_EVENT_SEGMENT)
-        finish_cue(GST_FER_EMOTION_EXPORT(trans));
-    return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
+    return without_exceptions(GST_ELEMENT(trans), "handling an event", FALSE, [&]() -> gboolean {
+        // A seek or a new segment ends the window being gathered: its frames and the next ones need
+        // not be neighbours in time.
+        const GstEventType type = GST_EVENT_TYPE(event);
+        if (type == GST_EVENT_EOS || type == GST_EVENT_FLUSH_STOP || type == GST_EVENT_SEGMENT)
+            finish_cue(GST_FER_EMOTION_EXPORT(trans));
+        return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
+    });
 }
 
 // One frame's duration from the caps' frame rate (30 fps when unknown).
@@ -535,7 +644,7 @@ static GstFlowReturn export_frame(GstFerEmotionExport *self, GstBuffer *buffer)
         return GST_FLOW_OK;
     const std::string text = priv->active.format == ExportFormat::JsonLines
                                  ? jsonRecord(faces, GST_BUFFER_PTS(buffer), frame, width, height, priv->active.source)
-                                 : csvRows(faces, GST_BUFFER_PTS(buffer), frame);
+                                 : csvRows(faces, GST_BUFFER_PTS(buffer), frame, priv->csvColumns);
     return write_text(self, text) ? GST_FLOW_OK : GST_FLOW_ERROR;
 }
 
@@ -554,36 +663,40 @@ static GstFlowReturn gst_fer_emotion_export_transform_ip(GstBaseTransform *trans
 
 static void gst_fer_emotion_export_set_property(GObject *object, guint id, const GValue *value, GParamSpec *pspec)
 {
-    auto *self = GST_FER_EMOTION_EXPORT(object);
-    GST_OBJECT_LOCK(self);
-    Settings &s = self->priv->settings;
-    switch (id) {
-    case PROP_LOCATION: s.location = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
-    case PROP_FORMAT: s.format = static_cast<ExportFormat>(g_value_get_enum(value)); break;
-    case PROP_ALL_FRAMES: s.allFrames = g_value_get_boolean(value); break;
-    case PROP_SOURCE: s.source = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
-    case PROP_APPEND: s.append = g_value_get_boolean(value); break;
-    case PROP_CUE_DURATION: s.cueDurationMs = g_value_get_uint(value); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
-    }
-    GST_OBJECT_UNLOCK(self);
+    without_exceptions(GST_ELEMENT(object), "setting a property", [&] {
+        auto *self = GST_FER_EMOTION_EXPORT(object);
+        GST_OBJECT_LOCK(self);
+        Settings &s = self->priv->settings;
+        switch (id) {
+        case PROP_LOCATION: s.location = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+        case PROP_FORMAT: s.format = static_cast<ExportFormat>(g_value_get_enum(value)); break;
+        case PROP_ALL_FRAMES: s.allFrames = g_value_get_boolean(value); break;
+        case PROP_SOURCE: s.source = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+        case PROP_APPEND: s.append = g_value_get_boolean(value); break;
+        case PROP_CUE_DURATION: s.cueDurationMs = g_value_get_uint(value); break;
+        default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+        }
+        GST_OBJECT_UNLOCK(self);
+    });
 }
 
 static void gst_fer_emotion_export_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec)
 {
-    auto *self = GST_FER_EMOTION_EXPORT(object);
-    GST_OBJECT_LOCK(self);
-    const Settings &s = self->priv->settings;
-    switch (id) {
-    case PROP_LOCATION: g_value_set_string(value, s.location.empty() ? nullptr : s.location.c_str()); break;
-    case PROP_FORMAT: g_value_set_enum(value, static_cast<gint>(s.format)); break;
-    case PROP_ALL_FRAMES: g_value_set_boolean(value, s.allFrames); break;
-    case PROP_SOURCE: g_value_set_string(value, s.source.c_str()); break;
-    case PROP_APPEND: g_value_set_boolean(value, s.append); break;
-    case PROP_CUE_DURATION: g_value_set_uint(value, s.cueDurationMs); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
-    }
-    GST_OBJECT_UNLOCK(self);
+    without_exceptions(GST_ELEMENT(object), "reading a property", [&] {
+        auto *self = GST_FER_EMOTION_EXPORT(object);
+        GST_OBJECT_LOCK(self);
+        const Settings &s = self->priv->settings;
+        switch (id) {
+        case PROP_LOCATION: g_value_set_string(value, s.location.empty() ? nullptr : s.location.c_str()); break;
+        case PROP_FORMAT: g_value_set_enum(value, static_cast<gint>(s.format)); break;
+        case PROP_ALL_FRAMES: g_value_set_boolean(value, s.allFrames); break;
+        case PROP_SOURCE: g_value_set_string(value, s.source.c_str()); break;
+        case PROP_APPEND: g_value_set_boolean(value, s.append); break;
+        case PROP_CUE_DURATION: g_value_set_uint(value, s.cueDurationMs); break;
+        default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+        }
+        GST_OBJECT_UNLOCK(self);
+    });
 }
 
 static void gst_fer_emotion_export_init(GstFerEmotionExport *self)
