@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Specification: every way a model file can be unusable gives its own error naming the file.
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include "atomic_file.h"
 #include "classifier.h"
 #include "support.h"
 
@@ -254,4 +259,83 @@ TEST(BundleSaving, RemovesTheTemporaryFilesOfKilledSavesOnly)
     EXPECT_FALSE(std::ifstream(dead).good());
     EXPECT_TRUE(std::ifstream(live).good());
     EXPECT_TRUE(std::ifstream(dir.file("m.pt")).good());
+}
+
+TEST(AtomicFile, AFailedWriteLeavesTheEarlierFileWholeAndNoTemporaryFile)
+{
+    TempDir dir;
+    const std::string path = dir.file("metrics.json");
+    writeAtomically(path, std::string("{\"earlier\": true}\n"));
+    EXPECT_THROW(writeAtomically(path,
+                                 [](const std::string &temporary) {
+                                     std::ofstream(temporary) << "{\"half";
+                                     throw std::runtime_error("disk full");
+                                 }),
+                 std::runtime_error);
+    std::ifstream in(path);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "{\"earlier\": true}\n");
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
+}
+
+TEST(AtomicFile, TheErrorNamesTheFileAndTheCause)
+{
+    TempDir dir;
+    try {
+        writeAtomically(dir.file("no-such-folder/out.png"), std::string("png"));
+        ADD_FAILURE() << "wrote into a folder that does not exist";
+    } catch (const std::runtime_error &e) {
+        EXPECT_THAT(e.what(), AllOf(HasSubstr(dir.file("no-such-folder/out.png")), HasSubstr("does not exist")));
+    }
+}
+
+// The probe's malformed bundles, generated: every field of a valid feremotion.json (and every
+// object holding fields) removed or replaced by a value of another type or out of any range.
+TEST(BundleLoading, EveryMutationOfTheMetadataLoadsOrIsRefusedNamingTheFile)
+{
+    TempDir dir;
+    const nlohmann::json valid = nlohmann::json::parse(metadataJson(TestBundle{}));
+    const std::vector<nlohmann::json> replacements{nullptr, "text", "", -1, 0, 1, 4294967344.0, 1e39, -1e39, 0.5,
+                                                   true, nlohmann::json::array(), nlohmann::json::object()};
+    std::vector<std::string> paths;
+    const nlohmann::json leaves = valid.flatten();
+    for (const auto &[path, value] : leaves.items()) {
+        paths.push_back(path);
+        const size_t parent = path.rfind('/');
+        if (parent > 0)
+            paths.push_back(path.substr(0, parent));
+    }
+    std::sort(paths.begin(), paths.end());
+    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+    int variants = 0, refused = 0;
+    for (const std::string &path : paths) {
+        const nlohmann::json::json_pointer pointer(path);
+        std::vector<nlohmann::json> mutants;
+        nlohmann::json removed = valid;
+        nlohmann::json &parent = removed[pointer.parent_pointer()];
+        if (parent.is_array())
+            parent.erase(std::stoul(pointer.back()));
+        else
+            parent.erase(pointer.back());
+        mutants.push_back(removed);
+        for (const auto &value : replacements) {
+            nlohmann::json mutant = valid;
+            mutant[pointer] = value;
+            mutants.push_back(mutant);
+        }
+        for (const auto &mutant : mutants) {
+            TestBundle spec;
+            spec.metadataOverride = mutant.dump();
+            const std::string file = writeTestBundle(dir.file("variant-" + std::to_string(variants++) + ".pt"), spec);
+            try {
+                EmotionClassifier classifier(file, {});
+            } catch (const ModelError &e) {
+                ++refused;
+                EXPECT_THAT(e.what(), HasSubstr(file)) << path << " = " << mutant.dump();
+            } catch (const std::exception &e) {
+                ADD_FAILURE() << path << " in " << mutant.dump() << ": not a ModelError: " << e.what();
+            }
+        }
+    }
+    EXPECT_GE(variants, 78);
+    EXPECT_GT(refused, variants / 2);
 }

@@ -1409,18 +1409,35 @@ TEST(TrainerSoftLabels, TheRecipeRecordsTheFile)
 
 namespace {
 
-// `evaluate` of a test bundle on four training rows ends with exit 2, one line naming the file and
-// `cause`, and no C++ backtrace.
-void expectEvaluateToNameTheBundle(const TestBundle &spec, const std::string &cause)
+// `command` (with {model}, {data} and {out} standing for a test bundle, a CSV of four training rows and a
+// file to write) ends with exit 2, one line naming the file and `cause`, and no C++ backtrace.
+void expectCommandToNameTheBundle(const std::string &command, const TestBundle &spec, const std::string &cause)
 {
     TempDir dir;
     const std::string csv = dir.file("four.csv");
     writeText(csv, "emotion,pixels,Usage\n" + csvRow(3, 2304) + csvRow(4, 2304) + csvRow(0, 2304) + csvRow(1, 2304));
     const std::string model = writeTestBundle(dir.file("odd.pt"), spec);
-    const auto result = runTrainer("evaluate --model " + model + " --data " + csv + " --usage Training");
+    std::string arguments = command;
+    arguments.replace(arguments.find("{model}"), 7, model);
+    arguments.replace(arguments.find("{data}"), 6, csv);
+    arguments.replace(arguments.find("{out}"), 5, dir.file("out"));
+    const auto result = runTrainer(arguments);
     EXPECT_EQ(result.status, 2) << result.output;
     EXPECT_THAT(result.output, AllOf(HasSubstr(model), HasSubstr(cause), Not(HasSubstr("frame #")),
                                      Not(HasSubstr("loss nan"))));
+}
+
+void expectEvaluateToNameTheBundle(const TestBundle &spec, const std::string &cause)
+{
+    expectCommandToNameTheBundle("evaluate --model {model} --data {data} --usage Training --out-json {out}", spec, cause);
+}
+
+// Fine for the load-time passes' one and two faces; four do not add to two rows.
+TestBundle raisingOnFourFaces()
+{
+    TestBundle spec;
+    spec.outputCast = " + torch.zeros(2, 7)[:x.size(0)]";
+    return spec;
 }
 
 } // namespace
@@ -1435,10 +1452,7 @@ TEST(TrainerEvaluate, AModelReturningTooFewRowsForABatchIsNamed)
 
 TEST(TrainerEvaluate, AModelThatRaisesOnABatchIsNamed)
 {
-    TestBundle spec;
-    // Fine for the load-time passes' one and two faces; four do not add to two rows.
-    spec.outputCast = " + torch.zeros(2, 7)[:x.size(0)]";
-    expectEvaluateToNameTheBundle(spec, "failed on a batch of 4 faces");
+    expectEvaluateToNameTheBundle(raisingOnFourFaces(), "failed on a batch of 4 faces");
 }
 
 TEST(TrainerEvaluate, NonFiniteScoresAreAnError)
@@ -1446,4 +1460,41 @@ TEST(TrainerEvaluate, NonFiniteScoresAreAnError)
     TestBundle spec;
     spec.nanOutput = true;
     expectEvaluateToNameTheBundle(spec, "finite");
+}
+
+// The other commands that run a bundle on data check it as evaluate does.
+TEST(TrainerSoftLabels, ATeacherThatRaisesOnABatchIsNamed)
+{
+    expectCommandToNameTheBundle("soft-labels --model {model} --data {data} --usage Training --out {out}", raisingOnFourFaces(),
+                                 "failed on a batch of 4 faces");
+}
+
+TEST(TrainerSoftLabels, ATeacherWithNonFiniteScoresIsAnError)
+{
+    TestBundle spec;
+    spec.nanOutput = true;
+    // The load-time passes see it first.
+    expectCommandToNameTheBundle("soft-labels --model {model} --data {data} --usage Training --out {out}", spec, "finite");
+}
+
+TEST(TrainerEnsemble, AMemberThatRaisesOnATestBatchIsNamed)
+{
+    TempDir dir;
+    const std::string good = writeTestBundle(dir.file("good.pt"));
+    expectCommandToNameTheBundle("ensemble --models " + good + " {model} --test {data} --test-usage Training --out {out}",
+                                 raisingOnFourFaces(), "failed on a batch of 4 faces");
+}
+
+TEST(TrainerDistillation, ATeacherThatRaisesOnATrainingBatchIsNamed)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    TestBundle spec = raisingOnFourFaces();
+    nlohmann::json meta = nlohmann::json::parse(metadataJson(spec));
+    meta["face_crop"]["margin"] = 0.0; // the run's
+    spec.metadataOverride = meta.dump();
+    const std::string teacher = writeTestBundle(dir.file("teacher.pt"), spec);
+    const auto result = runTrainer(tinyRun(*fer, dir.file("student.pt"), "--teacher " + teacher, 1));
+    EXPECT_EQ(result.status, 2) << result.output;
+    EXPECT_THAT(result.output, AllOf(HasSubstr(teacher), HasSubstr("failed on a batch of 32 faces")));
 }

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "architectures.h"
+#include "atomic_file.h"
 #include "bundle_io.h"
 #include "dataset.h"
 #include "device.h"
@@ -46,25 +47,6 @@ ModelTrust modelTrust() { return trustOfThisRun; }
 void setModelTrust(ModelTrust trust) { trustOfThisRun = trust; }
 
 namespace {
-
-// The cause an exception's text ends with (a TorchScript traceback's "RuntimeError: ..." line).
-std::string lastLineOf(const std::string &text)
-{
-    const size_t end = text.find_last_not_of("\n ");
-    if (end == std::string::npos)
-        return text;
-    const size_t start = text.rfind('\n', end);
-    return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
-}
-
-// "[8, 7]".
-std::string shapeText(const torch::Tensor &t)
-{
-    std::string text = "[";
-    for (int64_t i = 0; i < t.dim(); ++i)
-        text += (i ? ", " : "") + std::to_string(t.size(i));
-    return text + "]";
-}
 
 struct Bundle {
     torch::jit::Module module;
@@ -174,20 +156,8 @@ int runEvaluate(const EvaluateOptions &o)
     const auto labelCount = static_cast<int64_t>(bundle.info.labels.size());
     // The bundle is code: what it returns, or why it failed, is said naming the file (exit 2).
     const auto run = [&](const torch::Tensor &x) {
-        torch::Tensor out;
-        try {
-            out = bundle.module.forward({inputFor(x, precision)}).toTensor().to(torch::kFloat);
-        } catch (const std::exception &e) { // c10::Error, or TorchScript's JITException with its traceback
-            throw DataError("'" + o.model + "' failed on a batch of " + std::to_string(x.size(0)) + " faces: " +
-                            lastLineOf(e.what()));
-        }
-        if (out.dim() != 2 || out.size(0) != x.size(0) || out.size(1) != labelCount)
-            throw DataError("'" + o.model + "' returned outputs of shape " + shapeText(out) + " for " +
-                            std::to_string(x.size(0)) + " faces; expected [" + std::to_string(x.size(0)) + ", " +
-                            std::to_string(labelCount) + "] (one score per label)");
-        if (!torch::isfinite(out).all().item<bool>())
-            throw DataError("'" + o.model + "' returned scores that are not finite (NaN or infinity)");
-        return out;
+        return checkedForward([&](const torch::Tensor &t) { return bundle.module.forward({inputFor(t, precision)}).toTensor(); },
+                              x, o.model, labelCount);
     };
     auto forward = [&](const torch::Tensor &x) {
         torch::Tensor logits = run(x);
@@ -231,10 +201,7 @@ int runEvaluate(const EvaluateOptions &o)
     out["data"] = data.description;
     out["tta"] = o.ttaCrops ? "flip+shifts" : o.tta ? "flip" : "none";
     out["precision"] = o.precision;
-    std::ofstream file(jsonPath);
-    if (!file)
-        throw std::invalid_argument("cannot write '" + jsonPath + "'");
-    file << out.dump(2) << "\n";
+    writeAtomically(jsonPath, out.dump(2) + "\n");
     std::printf("\nwrote %s\n", jsonPath.c_str());
     if (writeConfusionMatrix(metrics, pngPath))
         std::printf("wrote %s\n", pngPath.c_str());
@@ -407,15 +374,7 @@ int runExportWeights(const ExportWeightsOptions &o)
                          {"metadata", loaded.metadataJson},
                          {"tensors", tensors},
                          {"fnv1a64", checksumOf(data)}};
-    const std::string temporary = o.out + ".part";
-    {
-        std::ofstream file(temporary, std::ios::binary);
-        file << header.dump() << '\n';
-        file.write(data.data(), static_cast<std::streamsize>(data.size()));
-        if (!file)
-            throw std::runtime_error("cannot write '" + o.out + "'");
-    }
-    fs::rename(temporary, o.out);
+    writeAtomically(o.out, header.dump() + '\n' + data);
     std::printf("wrote %s: %zu tensors, %zu bytes\n", o.out.c_str(), tensors.size(), data.size());
     return 0;
 }
@@ -551,7 +510,10 @@ int runEnsemble(const EnsembleOptions &o)
     json metrics = json::object();
     if (test) {
         const Metrics m = computeMetrics(
-            predictLogits([&](const torch::Tensor &x) { return ensemble.forward({x}).toTensor(); }, *test,
+            predictLogits([&](const torch::Tensor &x) {
+                return checkedForward([&](const torch::Tensor &t) { return ensemble.forward({t}).toTensor(); }, x,
+                                      "the ensemble of " + joined(o.models), static_cast<int64_t>(test->labelNames.size()));
+            }, *test,
                           members.front().info.input, false, 256, torch::kCPU),
             test->labels, test->labelNames);
         metrics[testSplitName(o.test, o.testUsage)] = m.summaryJson();
@@ -599,7 +561,11 @@ int runSoftLabels(const SoftLabelsOptions &o)
     soft.teacher = fs::path(o.model).filename().string();
     soft.data = data.description;
     soft.flip = o.flip;
-    soft.logits = predictLogits([&](const torch::Tensor &x) { return bundle.module.forward({x}).toTensor(); }, data,
+    const auto labelCount = static_cast<int64_t>(bundle.info.labels.size());
+    soft.logits = predictLogits([&](const torch::Tensor &x) {
+        return checkedForward([&](const torch::Tensor &t) { return bundle.module.forward({t}).toTensor(); }, x, o.model,
+                              labelCount);
+    }, data,
                                 bundle.info.input, o.flip, 256, device);
     soft.fingerprints.reserve(static_cast<size_t>(data.size()));
     for (int64_t i = 0; i < data.size(); ++i)

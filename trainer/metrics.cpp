@@ -66,6 +66,48 @@ std::string testSplitName(const std::vector<std::string> &files, const std::stri
     return files.empty() || isImageFolder(files.front()) || usage.empty() ? "test" : usage;
 }
 
+namespace {
+
+// The cause an exception's text ends with (a TorchScript traceback's "RuntimeError: ..." line).
+std::string lastLineOf(const std::string &text)
+{
+    const size_t end = text.find_last_not_of("\n ");
+    if (end == std::string::npos)
+        return text;
+    const size_t start = text.rfind('\n', end);
+    return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+// "[8, 7]".
+std::string shapeText(const torch::Tensor &t)
+{
+    std::string text = "[";
+    for (int64_t i = 0; i < t.dim(); ++i)
+        text += (i ? ", " : "") + std::to_string(t.size(i));
+    return text + "]";
+}
+
+} // namespace
+
+torch::Tensor checkedForward(const ForwardFunction &forward, const torch::Tensor &x, const std::string &path,
+                             int64_t labels)
+{
+    torch::Tensor out;
+    try {
+        out = forward(x).to(torch::kFloat);
+    } catch (const std::exception &e) { // c10::Error, or TorchScript's JITException with its traceback
+        throw DataError("'" + path + "' failed on a batch of " + std::to_string(x.size(0)) + " faces: " +
+                        lastLineOf(e.what()));
+    }
+    if (out.dim() != 2 || out.size(0) != x.size(0) || out.size(1) != labels)
+        throw DataError("'" + path + "' returned outputs of shape " + shapeText(out) + " for " +
+                        std::to_string(x.size(0)) + " faces; expected [" + std::to_string(x.size(0)) + ", " +
+                        std::to_string(labels) + "] (one score per label)");
+    if (!torch::isfinite(out).all().item<bool>())
+        throw DataError("'" + path + "' returned scores that are not finite (NaN or infinity)");
+    return out;
+}
+
 torch::Tensor predictLogits(const ForwardFunction &forward, const Dataset &data, const InputSpec &input,
                             bool flipTta, int batchSize, const torch::Device &device)
 {

@@ -39,6 +39,11 @@ Metrics computeMetrics(const torch::Tensor &logits, const torch::Tensor &labels,
 
 using ForwardFunction = std::function<torch::Tensor(const torch::Tensor &)>;
 
+// `forward(x)` of a bundle, which is code, as float: its failure, outputs of another shape than
+// batch x `labels`, or scores that are not finite end the run as a DataError naming `path` (exit 2).
+torch::Tensor checkedForward(const ForwardFunction &forward, const torch::Tensor &x, const std::string &path,
+                             int64_t labels);
+
 // Logits for every face of `data` in eval mode; with `flipTta` the logits of each face and its
 // mirror image are averaged.
 torch::Tensor predictLogits(const ForwardFunction &forward, const Dataset &data, const InputSpec &input,

@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #ifdef FEREMOTION_TRAINER_OPENCV
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "atomic_file.h"
 #endif
 
 namespace feremotion::trainer {
@@ -78,16 +81,20 @@ void drawPanel(cv::Mat &canvas, const cv::Rect &area, const std::string &title, 
     cv::putText(canvas, "validation", {plot.x + plot.width - 110, legendY + 18}, kFont, 0.45, kVal, 1, cv::LINE_AA);
 }
 
+// Encoded in memory (as its extension says), then written atomically: a run killed meanwhile leaves
+// the earlier picture, not half of one.
 bool save(const cv::Mat &image, const std::string &path)
 {
-    bool written = false;
+    std::vector<uchar> bytes;
+    bool encoded = false;
     try {
-        written = cv::imwrite(path, image);
+        encoded = cv::imencode(std::filesystem::path(path).extension().string(), image, bytes);
     } catch (const cv::Exception &e) {
         throw std::runtime_error("cannot write '" + path + "': " + e.err);
     }
-    if (!written)
-        throw std::runtime_error("cannot write '" + path + "'");
+    if (!encoded)
+        throw std::runtime_error("cannot write '" + path + "': no encoder for its extension");
+    writeAtomically(path, std::string(bytes.begin(), bytes.end()));
     return true;
 }
 

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "atomic_file.h"
+
 namespace feremotion::trainer {
 
 using nlohmann::json;
@@ -40,8 +42,7 @@ void writeSoftLabels(const SoftLabels &soft, const std::string &path)
                          {"teacher", soft.teacher},
                          {"data", soft.data},
                          {"flip", soft.flip}};
-    const std::string temporary = path + ".tmp";
-    {
+    writeAtomically(path, [&](const std::string &temporary) {
         std::ofstream out(temporary, std::ios::binary);
         out << header.dump() << '\n';
         out.write(reinterpret_cast<const char *>(soft.fingerprints.data()),
@@ -49,10 +50,8 @@ void writeSoftLabels(const SoftLabels &soft, const std::string &path)
         out.write(reinterpret_cast<const char *>(logits.data_ptr<float>()),
                   static_cast<std::streamsize>(logits.numel() * sizeof(float)));
         if (!out.flush())
-            throw std::runtime_error("cannot write soft labels to '" + path + "'");
-    }
-    if (std::rename(temporary.c_str(), path.c_str()) != 0)
-        throw std::runtime_error("cannot write soft labels to '" + path + "'");
+            throw std::runtime_error("soft labels could not be written");
+    });
 }
 
 SoftLabels readSoftLabels(const std::string &path)

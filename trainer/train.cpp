@@ -25,6 +25,7 @@
 #include <ATen/autocast_mode.h>
 #include <nlohmann/json.hpp>
 
+#include "atomic_file.h"
 #include "bundle_io.h"
 #include "commands.h"
 #include "device.h"
@@ -388,10 +389,7 @@ void saveCheckpoint(const TrainOptions &o, EmotionNet &net, torch::optim::Optimi
     archive.write("best", bestArchive);
     archive.write("state", c10::IValue(toJson(state).dump()));
     archive.write("recipe", c10::IValue(recipe(o).dump()));
-    const std::string path = checkpointPath(o);
-    const std::string temporary = path + ".tmp";
-    archive.save_to(temporary);
-    fs::rename(temporary, path);
+    writeAtomically(checkpointPath(o), [&archive](const std::string &temporary) { archive.save_to(temporary); });
 }
 
 // "lr 0.05 there, 0.1 here; ..." for each recipe entry (augment's by name) that differs.
@@ -800,7 +798,8 @@ int runTrain(const TrainOptions &options)
                 {
                     // Not NoGradGuard: the teacher is optimised for the CPU (optimizeForCpuInference).
                     c10::InferenceMode inference;
-                    teacherLogits = teacher->forward({x}).toTensor();
+                    teacherLogits = checkedForward([&](const torch::Tensor &t) { return teacher->forward({t}).toTensor(); },
+                                                   x, o.teacher, static_cast<int64_t>(data.train.labelNames.size()));
                 }
                 teacherLogits = teacherLogits.clone(); // a normal tensor, which the loss may save for backward
                 loss = (1 - o.distillWeight) * loss +
@@ -951,8 +950,7 @@ int runTrain(const TrainOptions &options)
     const fs::path stem = fs::path(o.out).replace_extension();
     const std::string curves = stem.string() + "-curves.png", confusion = stem.string() + "-confusion.png",
                       samples = stem.string() + "-samples.png", metricsPath = stem.string() + "-metrics.json";
-    std::ofstream(metricsPath) << json({{"validation", val.toJson()}, {"history", toJson(state)["history"]}}).dump(2)
-                               << "\n";
+    writeAtomically(metricsPath, json({{"validation", val.toJson()}, {"history", toJson(state)["history"]}}).dump(2) + "\n");
     const bool pictures = writeLearningCurves(state.history, curves) && writeConfusionMatrix(val, confusion);
     const int64_t shown = std::min<int64_t>(32, data.val.size());
     writeSampleGrid(data.val.images.slice(0, 0, shown), data.val.labels.slice(0, 0, shown),

@@ -9,12 +9,9 @@
 #include <fstream>
 #include <sstream>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include <caffe2/serialize/inline_container.h>
 
+#include "atomic_file.h"
 #include "code_checks.h"
 
 namespace feremotion {
@@ -200,65 +197,11 @@ c10::ScalarType scalarTypeOf(Precision precision)
     return precision == Precision::BFloat16 ? torch::kBFloat16 : torch::kFloat;
 }
 
-namespace {
-
-// Makes the file's (or folder's) contents durable: a rename is only as safe as what it points at.
-void syncToDisk(const fs::path &path, bool folder)
-{
-    const int fd = ::open(path.c_str(), folder ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-    if (fd < 0)
-        return;
-    ::fsync(fd);
-    ::close(fd);
-}
-
-// Temporary files of earlier saves to `target` whose process is gone (killed while saving).
-void removeStaleTemporaries(const fs::path &directory, const fs::path &target)
-{
-    const std::string prefix = "." + target.filename().string() + ".tmp-";
-    std::error_code ec;
-    for (const auto &entry : fs::directory_iterator(directory, ec)) {
-        const std::string name = entry.path().filename().string();
-        if (name.compare(0, prefix.size(), prefix) != 0)
-            continue;
-        const std::string pid = name.substr(prefix.size());
-        if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 9)
-            continue;
-        if (::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH)
-            fs::remove(entry.path(), ec);
-    }
-}
-
-} // namespace
-
 void saveBundle(const torch::jit::Module &module, const std::string &metadataJson, const std::string &path)
 {
-    const fs::path target(path);
-    const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    std::error_code ec;
-    if (fs::is_directory(target, ec))
-        throw std::runtime_error("cannot write model '" + path + "': it is a folder");
-    if (!fs::is_directory(directory, ec))
-        throw std::runtime_error("cannot write model '" + path + "': folder '" + directory.string() +
-                                 "' does not exist");
-    removeStaleTemporaries(directory, target);
-    const fs::path temporary =
-        directory / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()));
-    try {
-        torch::jit::ExtraFilesMap extra{{"feremotion.json", metadataJson}};
-        module.save(temporary.string(), extra);
-        syncToDisk(temporary, false);
-    } catch (const std::exception &e) {
-        fs::remove(temporary, ec);
-        throw std::runtime_error("cannot write model '" + path + "': " +
-                                 firstLine(e.what()));
-    }
-    fs::rename(temporary, target, ec);
-    if (ec) {
-        fs::remove(temporary, ec);
-        throw std::runtime_error("cannot write model '" + path + "': " + ec.message());
-    }
-    syncToDisk(directory, true);
+    writeAtomically(path, [&](const std::string &temporary) {
+        module.save(temporary, torch::jit::ExtraFilesMap{{"feremotion.json", metadataJson}});
+    });
 }
 
 } // namespace feremotion

@@ -64,10 +64,8 @@ void convertWeights(torch::jit::Module &module, Precision precision);
 torch::Tensor inputFor(const torch::Tensor &input, Precision precision);
 c10::ScalarType scalarTypeOf(Precision precision);
 
-// Saves `module` with `metadataJson` as feremotion.json, atomically: a temporary file beside
-// `path` is written, synced to disk and renamed over it, and the folder synced, so readers never see
-// half a bundle, not even after a power cut. Temporary files that killed saves to `path` left behind
-// are removed first. Throws std::runtime_error.
+// Saves `module` with `metadataJson` as feremotion.json, atomically (writeAtomically: readers never
+// see half a bundle, not even after a power cut). Throws std::runtime_error.
 void saveBundle(const torch::jit::Module &module, const std::string &metadataJson, const std::string &path);
 
 } // namespace feremotion
