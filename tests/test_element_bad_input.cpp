@@ -5,6 +5,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -199,4 +201,36 @@ TEST_F(BadInput, TheExportWritesUpstreamMetadataOfTheWrongTypesAsValidJson)
     const auto record = nlohmann::json::parse(line);
     EXPECT_EQ(record["objects"][0]["emotion"]["label"], "odd");
     EXPECT_EQ(record["objects"][0]["emotion"]["probabilities"].size(), 2u);
+}
+
+namespace {
+
+// Resident memory of this process in MB (Linux).
+double residentMegabytes()
+{
+    std::ifstream statm("/proc/self/statm");
+    long pages = 0, resident = 0;
+    statm >> pages >> resident;
+    return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1e6;
+}
+
+} // namespace
+
+// The probe's soak: 5,000 frames, every one analysed, memory flat once warmed up.
+TEST_F(BadInput, FiveThousandFramesKeepMemoryFlat)
+{
+    Harness h = makeHarness("feremotion detector=full-frame overlay=false model=" + model_);
+    gst_harness_set_src_caps_str(h.get(), capsFor(GST_VIDEO_FORMAT_GRAY8, 64, 64).c_str());
+    GstBuffer *image = bufferFromBgr(syntheticImage(64, 64), GST_VIDEO_FORMAT_GRAY8);
+    double warmedUp = 0;
+    for (int i = 0; i < 5000; ++i) {
+        GstBuffer *out = gst_harness_push_and_pull(h.get(), gst_buffer_copy_deep(image));
+        ASSERT_NE(out, nullptr) << "frame " << i;
+        ASSERT_EQ(roiMetas(out).size(), 1u) << "frame " << i;
+        gst_buffer_unref(out);
+        if (i == 499)
+            warmedUp = residentMegabytes();
+    }
+    gst_buffer_unref(image);
+    EXPECT_LT(residentMegabytes() - warmedUp, 20.0) << "MB grown over 4,500 frames";
 }

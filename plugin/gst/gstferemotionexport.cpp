@@ -32,6 +32,8 @@
 #include <string>
 #include <utility>
 
+#include <unistd.h>
+
 #include <gst/video/video.h>
 #include <nlohmann/json.hpp>
 
@@ -449,14 +451,27 @@ std::string cueText(const CueWindow &cue)
 
 } // namespace
 
+// A frame's records in one write(2), past stdio's buffer: a write to a regular file is not cut
+// short by a signal, so a process killed meanwhile (kill -9) leaves whole lines, never half of one.
 static bool write_text(GstFerEmotionExport *self, const std::string &text)
 {
     GstFerEmotionExportPrivate *priv = self->priv;
-    if (std::fwrite(text.data(), 1, text.size(), priv->file) == text.size() && std::fflush(priv->file) == 0)
-        return true;
-    GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
-                      ("Could not write to '%s': %s", priv->active.location.c_str(), std::strerror(errno)), (nullptr));
-    return false;
+    const int fd = fileno(priv->file);
+    size_t written = 0;
+    while (written < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
+                              ("Could not write to '%s': %s", priv->active.location.c_str(),
+                               n < 0 ? std::strerror(errno) : "nothing written (disk full?)"),
+                              (nullptr));
+            return false;
+        }
+        written += static_cast<size_t>(n);
+    }
+    return true;
 }
 
 // Writes the cue being gathered, if it holds any face.
