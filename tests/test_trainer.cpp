@@ -1498,3 +1498,19 @@ TEST(TrainerDistillation, ATeacherThatRaisesOnATrainingBatchIsNamed)
     EXPECT_EQ(result.status, 2) << result.output;
     EXPECT_THAT(result.output, AllOf(HasSubstr(teacher), HasSubstr("failed on a batch of 32 faces")));
 }
+
+// File names in another encoding than UTF-8 reach the JSON the trainer writes (nlohmann::json
+// refuses such text): they are written with U+FFFD, with a note, instead of ending the run.
+TEST(TrainerEvaluate, AModelFileNameThatIsNotUtf8IsWrittenToTheJsonWithReplacementCharacters)
+{
+    TempDir dir;
+    const std::string csv = dir.file("four.csv");
+    writeText(csv, "emotion,pixels,Usage\n" + csvRow(3, 2304) + csvRow(4, 2304) + csvRow(0, 2304) + csvRow(1, 2304));
+    const std::string model = writeTestBundle(dir.file("caf\xe9.pt"));
+    const auto result = runTrainer("evaluate --model " + model + " --data " + csv + " --usage Training --out-json " +
+                                   dir.file("out.json"));
+    ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, HasSubstr("U+FFFD"));
+    const auto written = nlohmann::json::parse(std::ifstream(dir.file("out.json")));
+    EXPECT_THAT(written["model"].get<std::string>(), HasSubstr("caf\xef\xbf\xbd.pt"));
+}

@@ -30,6 +30,7 @@
 #include "analyzer.h"
 #include "classifier.h"
 #include "detector.h"
+#include "json_text.h"
 #endif
 
 namespace fs = std::filesystem;
@@ -201,7 +202,7 @@ int runEvaluate(const EvaluateOptions &o)
     out["data"] = data.description;
     out["tta"] = o.ttaCrops ? "flip+shifts" : o.tta ? "flip" : "none";
     out["precision"] = o.precision;
-    writeAtomically(jsonPath, out.dump(2) + "\n");
+    writeAtomically(jsonPath, jsonText(out, 2) + "\n");
     std::printf("\nwrote %s\n", jsonPath.c_str());
     if (writeConfusionMatrix(metrics, pngPath))
         std::printf("wrote %s\n", pngPath.c_str());
@@ -269,7 +270,7 @@ int runPredict(const PredictOptions &o)
         all.push_back(entry);
     }
     if (o.json)
-        std::printf("%s\n", all.dump(2).c_str());
+        std::printf("%s\n", jsonText(all, 2).c_str());
     return failures ? 2 : 0;
 #else
     (void)o;
@@ -374,7 +375,7 @@ int runExportWeights(const ExportWeightsOptions &o)
                          {"metadata", loaded.metadataJson},
                          {"tensors", tensors},
                          {"fnv1a64", checksumOf(data)}};
-    writeAtomically(o.out, header.dump() + '\n' + data);
+    writeAtomically(o.out, jsonText(header) + '\n' + data);
     std::printf("wrote %s: %zu tensors, %zu bytes\n", o.out.c_str(), tensors.size(), data.size());
     return 0;
 }
@@ -536,7 +537,7 @@ int runEnsemble(const EnsembleOptions &o)
     meta["training"] = training;
     meta["created"] = utcNow();
     meta["producer"] = "feremotion-trainer " FEREMOTION_VERSION;
-    saveBundle(ensemble, meta.dump(2), o.out);
+    saveBundle(ensemble, jsonText(meta, 2), o.out);
     std::printf("wrote %s: %s, %lld parameters\n", o.out.c_str(), meta["architecture"].get<std::string>().c_str(),
                 parameters);
     return 0;

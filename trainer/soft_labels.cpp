@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.h"
+#include "json_text.h"
 
 namespace feremotion::trainer {
 
@@ -44,7 +45,7 @@ void writeSoftLabels(const SoftLabels &soft, const std::string &path)
                          {"flip", soft.flip}};
     writeAtomically(path, [&](const std::string &temporary) {
         std::ofstream out(temporary, std::ios::binary);
-        out << header.dump() << '\n';
+        out << jsonText(header) << '\n';
         out.write(reinterpret_cast<const char *>(soft.fingerprints.data()),
                   static_cast<std::streamsize>(soft.fingerprints.size() * sizeof(uint64_t)));
         out.write(reinterpret_cast<const char *>(logits.data_ptr<float>()),

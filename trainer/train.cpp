@@ -34,6 +34,7 @@
 #include "plots.h"
 #include "progress.h"
 #include "soft_labels.h"
+#include "json_text.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -387,8 +388,8 @@ void saveCheckpoint(const TrainOptions &o, EmotionNet &net, torch::optim::Optimi
     archive.write("model", model);
     archive.write("optimizer", optim);
     archive.write("best", bestArchive);
-    archive.write("state", c10::IValue(toJson(state).dump()));
-    archive.write("recipe", c10::IValue(recipe(o).dump()));
+    archive.write("state", c10::IValue(jsonText(toJson(state))));
+    archive.write("recipe", c10::IValue(jsonText(recipe(o))));
     writeAtomically(checkpointPath(o), [&archive](const std::string &temporary) { archive.save_to(temporary); });
 }
 
@@ -402,8 +403,8 @@ std::string recipeDifferences(const json &then, const json &now, const std::stri
             return;
         std::string part = a.is_object() && b.is_object()
                                ? recipeDifferences(a, b, prefix + key + ".")
-                               : prefix + key + " " + (a.is_null() ? "unset" : a.dump()) + " there, " +
-                                     (b.is_null() ? "unset" : b.dump()) + " here";
+                               : prefix + key + " " + (a.is_null() ? "unset" : jsonText(a)) + " there, " +
+                                     (b.is_null() ? "unset" : jsonText(b)) + " here";
         text += (text.empty() ? "" : "; ") + part;
     };
     for (const auto &item : then.items())
@@ -945,12 +946,12 @@ int runTrain(const TrainOptions &options)
     };
     net->to(torch::kCPU); // bundles hold CPU tensors; the element moves them where it runs
     torch::jit::Module scripted = exportTorchScript(net);
-    saveBundle(scripted, meta.dump(2), o.out);
+    saveBundle(scripted, jsonText(meta, 2), o.out);
 
     const fs::path stem = fs::path(o.out).replace_extension();
     const std::string curves = stem.string() + "-curves.png", confusion = stem.string() + "-confusion.png",
                       samples = stem.string() + "-samples.png", metricsPath = stem.string() + "-metrics.json";
-    writeAtomically(metricsPath, json({{"validation", val.toJson()}, {"history", toJson(state)["history"]}}).dump(2) + "\n");
+    writeAtomically(metricsPath, jsonText(json({{"validation", val.toJson()}, {"history", toJson(state)["history"]}}), 2) + "\n");
     const bool pictures = writeLearningCurves(state.history, curves) && writeConfusionMatrix(val, confusion);
     const int64_t shown = std::min<int64_t>(32, data.val.size());
     writeSampleGrid(data.val.images.slice(0, 0, shown), data.val.labels.slice(0, 0, shown),
