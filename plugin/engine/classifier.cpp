@@ -67,14 +67,15 @@ struct EmotionClassifier::Impl {
     torch::Tensor runTimed(const torch::jit::Module &target, const torch::Tensor &input)
     {
         auto output = std::make_shared<torch::Tensor>();
-        auto job = [target = torch::jit::Module(target), input, output, device = device, precision = precision, threads = threads]() mutable {
+        auto job = [target = torch::jit::Module(target), input, output, device = device, precision = precision,
+                    threads = threads]() mutable {
             c10::InferenceMode guard;
             applyThreads(threads); // OpenMP's thread count is the calling thread's own
             *output = target.forward({inputFor(input.to(device), precision)}).toTensor();
         };
         if (runner.stuck())
-            throw ModelError("model '" + path + "' is not run again: an earlier forward pass ran past its time limit of " +
-                             std::to_string(forwardTimeout.count()) + " ms");
+            throw ModelError("model '" + path + "' is not run again: an earlier forward pass ran past its time " +
+                             "limit of " + std::to_string(forwardTimeout.count()) + " ms");
         try {
             runner.run(std::move(job), forwardTimeout);
         } catch (const TimeoutError &) {

@@ -140,16 +140,25 @@ bool isCppClass(const c10::TypePtr &type)
     return cls && cls->name() && cls->name()->qualifiedName().rfind("__torch__.torch.classes.", 0) == 0;
 }
 
+// The class whose method a node calls, or whose object it makes; null for other nodes.
+c10::TypePtr classUsedBy(const torch::jit::Node &node)
+{
+    if (node.kind() == c10::prim::CallMethod)
+        return node.input(0)->type();
+    if (node.kind() == c10::prim::CreateObject)
+        return node.output()->type();
+    return nullptr;
+}
+
 CodeObjection checkBlock(const torch::jit::Block &block, const std::string &function)
 {
     for (const torch::jit::Node *node : block.nodes()) {
         const std::string kind = node->kind().toQualString();
         if (!isAllowedOperator(kind))
-            return "calls operator " + kind + " (in " + function + "), which is not on the list of operators a classifier needs";
-        if ((node->kind() == c10::prim::CallMethod || node->kind() == c10::prim::CreateObject) &&
-            isCppClass(node->kind() == c10::prim::CallMethod ? node->input(0)->type() : node->output()->type()))
-            return "uses the C++ class " + (node->kind() == c10::prim::CallMethod ? node->input(0) : node->output())->type()->str() +
-                   " (in " + function + "), which a classifier does not need";
+            return "calls operator " + kind + " (in " + function +
+                   "), which is not on the list of operators a classifier needs";
+        if (const c10::TypePtr cls = classUsedBy(*node); cls && isCppClass(cls))
+            return "uses the C++ class " + cls->str() + " (in " + function + "), which a classifier does not need";
         for (const torch::jit::Block *inner : node->blocks())
             if (auto objection = checkBlock(*inner, function))
                 return objection;
