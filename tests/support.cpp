@@ -77,20 +77,20 @@ TempDir::~TempDir()
 
 std::string metadataJson(const TestBundle &spec)
 {
-    nlohmann::json doc{
-        {"format", "feremotion-model"},
-        {"version", 1},
-        {"labels", spec.labels},
-        {"input",
-         {{"width", spec.width}, {"height", spec.height}, {"color", spec.color}, {"mean", {0.5}}, {"std", {nlohmann::json::parse(spec.std)}}}},
-        {"output", "logits"},
-        {"architecture", spec.convolutional ? "test-conv" : "test-linear"},
-        {"parameters", 0},
-        {"face_crop", {{"margin", 0.1}}},
-        {"training", {{"dataset", "none (test bundle)"}, {"epochs", 0}, {"seed", spec.seed}}},
-        {"created", "2026-11-28T00:00:00Z"},
-        {"producer", "feremotion tests"},
-    };
+    ModelInfo info;
+    info.labels = spec.labels;
+    info.input.width = spec.width;
+    info.input.height = spec.height;
+    info.input.mean = {0.5f};
+    info.architecture = spec.convolutional ? "test-conv" : "test-linear";
+    info.faceMargin = 0.1f;
+    nlohmann::json doc = modelInfoJson(info);
+    // As the spec says, so that a test can give values the parser refuses ("cmyk", a std of "0").
+    doc["input"]["color"] = spec.color;
+    doc["input"]["std"] = {nlohmann::json::parse(spec.std)};
+    doc["training"] = {{"dataset", "none (test bundle)"}, {"epochs", 0}, {"seed", spec.seed}};
+    doc["created"] = "2026-11-28T00:00:00Z";
+    doc["producer"] = "feremotion tests";
     return doc.dump(2);
 }
 

@@ -126,3 +126,29 @@ TEST(ModelInfo, CropAspectRuleIsPartOfTheInterface)
     stretched.keepAspect = false;
     EXPECT_STREQ(interfaceDifference(fitted, stretched), "face-crop aspect rule");
 }
+
+TEST(ModelInfo, WhatTheWriterWritesTheParserReadsBack)
+{
+    ModelInfo info;
+    info.labels = {"calm, really", "tense", "ünknown"};
+    info.input.width = 64;
+    info.input.height = 40;
+    info.input.color = ColorMode::Rgb;
+    info.input.mean = {0.485f, 0.456f, 0.406f};
+    info.input.std = {0.229f, 0.224f, 0.225f};
+    info.faceMargin = 0.25f;
+    info.keepAspect = false;
+    info.architecture = "resnet width 16";
+    info.parameters = 123456;
+    const ModelInfo back = parseModelInfo(modelInfoJson(info).dump(), "round-trip");
+    EXPECT_EQ(back.labels, info.labels);
+    EXPECT_EQ(back.input.width, 64);
+    EXPECT_EQ(back.input.height, 40);
+    EXPECT_EQ(back.input.color, ColorMode::Rgb);
+    EXPECT_EQ(back.input.mean, info.input.mean);
+    EXPECT_EQ(back.input.std, info.input.std);
+    EXPECT_FLOAT_EQ(back.faceMargin, 0.25f);
+    EXPECT_FALSE(back.keepAspect);
+    EXPECT_EQ(back.architecture, info.architecture);
+    EXPECT_EQ(back.parameters, 123456);
+}

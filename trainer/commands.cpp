@@ -522,11 +522,13 @@ int runEnsemble(const EnsembleOptions &o)
                     test->description.c_str(), 100 * m.accuracy, m.macroF1);
     }
 
-    json meta = json::parse(members.front().info.jsonText);
-    const json firstTraining = meta.value("training", json::object()); // absent in bundles written elsewhere
-    meta["architecture"] = "ensemble of " + std::to_string(members.size()) + " (mean log-probabilities" +
-                           (o.flip ? " of each face and its mirror image" : "") + "): " + architectures;
-    meta["parameters"] = parameters;
+    // absent in bundles written elsewhere
+    const json firstTraining = json::parse(members.front().info.jsonText).value("training", json::object());
+    ModelInfo info = members.front().info; // the members agree on labels, input and face crop
+    info.architecture = "ensemble of " + std::to_string(members.size()) + " (mean log-probabilities" +
+                        (o.flip ? " of each face and its mirror image" : "") + "): " + architectures;
+    info.parameters = parameters;
+    json meta = modelInfoJson(info);
     if (work > 0)
         meta["multiply_accumulates"] = work * (o.flip ? 2 : 1);
     json training = {{"dataset", firstTraining.value("dataset", json())},

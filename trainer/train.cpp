@@ -918,32 +918,26 @@ int runTrain(const TrainOptions &options)
                     static_cast<long long>(data.test.size()), data.test.description.c_str(), 100 * test.accuracy,
                     test.macroF1);
     }
-    json meta = {
-        {"format", "feremotion-model"},
-        {"version", 1},
-        {"labels", data.train.labelNames},
-        {"input",
-         {{"width", input.width}, {"height", input.height}, {"color", toString(input.color)}, {"mean", input.mean},
-          {"std", input.std}}},
-        {"output", "logits"},
-        {"architecture", architectureDescription(o, net)},
-        {"parameters", net->parameterCount()},
-        {"multiply_accumulates", macs},
-        {"face_crop", {{"margin", o.faceMargin}, {"keep_aspect", true}}},
-        {"training",
-         {{"dataset", data.train.description},
-          {"validation", data.val.description},
-          {"train_faces", data.train.size()},
-          {"epochs", static_cast<int>(state.history.size())},
-          {"best_epoch", state.bestEpoch},
-          {"seed", o.seed},
-          {"seconds", secondsSince(runStart)},
-          {"metrics", bundleMetrics},
-          {"per_class", val.toJson()["per_class"]},
-          {"recipe", recipe(o)}}},
-        {"created", utcNow()},
-        {"producer", "feremotion-trainer " FEREMOTION_VERSION},
-    };
+    ModelInfo info;
+    info.labels = data.train.labelNames;
+    info.input = input;
+    info.architecture = architectureDescription(o, net);
+    info.parameters = net->parameterCount();
+    info.faceMargin = o.faceMargin;
+    json meta = modelInfoJson(info);
+    meta["multiply_accumulates"] = macs;
+    meta["training"] = {{"dataset", data.train.description},
+                        {"validation", data.val.description},
+                        {"train_faces", data.train.size()},
+                        {"epochs", static_cast<int>(state.history.size())},
+                        {"best_epoch", state.bestEpoch},
+                        {"seed", o.seed},
+                        {"seconds", secondsSince(runStart)},
+                        {"metrics", bundleMetrics},
+                        {"per_class", val.toJson()["per_class"]},
+                        {"recipe", recipe(o)}};
+    meta["created"] = utcNow();
+    meta["producer"] = "feremotion-trainer " FEREMOTION_VERSION;
     net->to(torch::kCPU); // bundles hold CPU tensors; the element moves them where it runs
     torch::jit::Module scripted = exportTorchScript(net);
     saveBundle(scripted, jsonText(meta, 2), o.out);

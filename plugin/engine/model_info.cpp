@@ -245,4 +245,21 @@ ModelInfo parseModelInfo(const std::string &jsonText, const std::string &source)
     return info;
 }
 
+json modelInfoJson(const ModelInfo &info)
+{
+    const InputSpec &input = info.input;
+    return {
+        {"format", "feremotion-model"},
+        {"version", 1},
+        {"labels", info.labels},
+        {"input",
+         {{"width", input.width}, {"height", input.height}, {"color", toString(input.color)}, {"mean", input.mean},
+          {"std", input.std}}},
+        {"output", "logits"},
+        {"architecture", info.architecture},
+        {"parameters", info.parameters},
+        {"face_crop", {{"margin", info.faceMargin}, {"keep_aspect", info.keepAspect}}},
+    };
+}
+
 } // namespace feremotion

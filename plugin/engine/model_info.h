@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace feremotion {
 
 enum class ColorMode { Gray, Rgb };
@@ -45,6 +47,10 @@ void completeNormalisation(InputSpec &input);
 
 // Parses feremotion.json; `source` names the file in error messages.
 ModelInfo parseModelInfo(const std::string &jsonText, const std::string &source);
+// feremotion.json's fields for `info` (format, version, labels, input, output, architecture,
+// parameters, face_crop): the one writer of what parseModelInfo reads. Producers add their own
+// record to it (training, created, producer).
+nlohmann::json modelInfoJson(const ModelInfo &info);
 
 // What keeps one input from serving both models: "labels", "input size", "input colour", "input
 // normalisation" or "face-crop margin" (the first that differs); nullptr when they agree.
