@@ -232,5 +232,8 @@ TEST_F(BadInput, FiveThousandFramesKeepMemoryFlat)
             warmedUp = residentMegabytes();
     }
     gst_buffer_unref(image);
+#ifdef __SANITIZE_ADDRESS__
+    GTEST_SKIP() << "AddressSanitizer holds freed memory in quarantine: resident memory says nothing of leaks here";
+#endif
     EXPECT_LT(residentMegabytes() - warmedUp, 20.0) << "MB grown over 4,500 frames";
 }
