@@ -13,6 +13,7 @@
 
 #include "atomic_file.h"
 #include "classifier.h"
+#include "device.h"
 #include "support.h"
 
 using namespace feremotion;

@@ -19,6 +19,7 @@
 #include "frames.h"
 #include "gst_support.h"
 #include "classifier.h"
+#include "device.h"
 #include "detector.h"
 #include "support.h"
 

@@ -21,6 +21,7 @@
 
 #include "bundle_io.h"
 #include "classifier.h"
+#include "device.h"
 #include "dataset.h"
 #include "python_support.h"
 #include "support.h"

@@ -7,7 +7,6 @@
 #include <optional>
 
 #include <ATen/Parallel.h>
-#include <torch/cuda.h>
 
 #include "bundle_io.h"
 #include "device.h"
@@ -32,11 +31,6 @@ ModelInfo ClassifierOptions::defaultBareModelInfo()
     ModelInfo info;
     info.labels = fer2013Labels();
     return info;
-}
-
-bool cudaAvailable()
-{
-    return torch::cuda::is_available();
 }
 
 struct EmotionClassifier::Impl {

@@ -91,7 +91,4 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-// True when LibTorch sees a CUDA device.
-bool cudaAvailable();
-
 } // namespace feremotion

@@ -34,13 +34,13 @@ const std::string &cudaBackendLoadError()
     return error;
 }
 
+} // namespace
+
 bool cudaAvailable()
 {
     cudaBackendLoadError();
     return torch::cuda::is_available();
 }
-
-} // namespace
 
 c10::Device resolveDevice(const std::string &name)
 {

@@ -15,6 +15,9 @@ namespace feremotion {
 // for other names and for CUDA when LibTorch sees no such device.
 c10::Device resolveDevice(const std::string &name);
 
+// True when LibTorch sees a CUDA device (its CUDA backend loaded first, where it is installed).
+bool cudaAvailable();
+
 // CPU threads for a `threads` setting: itself when positive, else every core.
 int effectiveThreads(int threads);
 
