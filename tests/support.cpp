@@ -12,6 +12,7 @@
 #include <torch/script.h>
 
 #include "bundle_io.h"
+#include "classifier.h"
 #include "detector.h"
 
 #ifndef FEREMOTION_TESTS_SOURCE_DIR
@@ -186,6 +187,16 @@ bool Victim::untouched() const
 std::string slowForwardWhen(const std::string &condition)
 {
     return "if " + condition + ":\n    n = 0\n    for i in range(3000000):\n        n = n + i % 3\n    x = x + float(n % 2)";
+}
+
+std::string classifierLoadError(const std::string &path, const ClassifierOptions &options)
+{
+    try {
+        EmotionClassifier classifier(path, options);
+    } catch (const ModelError &e) {
+        return e.what();
+    }
+    return "(loaded without error)";
 }
 
 std::string writeModuleWithoutForward(const std::string &path)

@@ -8,6 +8,10 @@
 
 #include <opencv2/core.hpp>
 
+namespace feremotion {
+struct ClassifierOptions;
+}
+
 namespace feremotion::test {
 
 // ../shared beside the checkout, or $FEREMOTION_SHARED; nullopt when absent.
@@ -58,6 +62,8 @@ struct TestBundle {
 std::string metadataJson(const TestBundle &spec);
 // Writes a TorchScript bundle made in C++ (torch::jit::Module::define) and returns its path.
 std::string writeTestBundle(const std::string &path, const TestBundle &spec = {});
+// The ModelError message of loading `path` as a classifier with `options`, or "(loaded without error)".
+std::string classifierLoadError(const std::string &path, const ClassifierOptions &options);
 // Writes a TorchScript module without a forward method.
 std::string writeModuleWithoutForward(const std::string &path);
 

@@ -17,14 +17,9 @@ using ::testing::HasSubstr;
 
 namespace {
 
-std::string loadError(const std::string &path, ClassifierOptions options = {})
+std::string loadError(const std::string &path, const ClassifierOptions &options = {})
 {
-    try {
-        EmotionClassifier classifier(path, options);
-    } catch (const ModelError &e) {
-        return e.what();
-    }
-    return "(loaded without error)";
+    return classifierLoadError(path, options);
 }
 
 } // namespace

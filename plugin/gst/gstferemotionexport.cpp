@@ -315,9 +315,9 @@ std::string csvHeader(const std::vector<std::string> &probabilityColumns)
     return header + "\n";
 }
 
-// The probability columns of the last header in a CSV file's text ({} when it has none): an
+// The probability columns of the last header in a CSV file's text (nullopt when it has none): an
 // appended run writes a header only when its labels differ.
-std::vector<std::string> lastCsvHeaderColumns(const std::string &text)
+std::optional<std::vector<std::string>> lastCsvHeaderColumns(const std::string &text)
 {
     const std::string fixed = std::string(kCsvFixedColumns);
     size_t at = std::string::npos;
@@ -325,7 +325,7 @@ std::vector<std::string> lastCsvHeaderColumns(const std::string &text)
         if (from == 0 || text[from - 1] == '\n')
             at = from;
     if (at == std::string::npos)
-        return {};
+        return std::nullopt;
     // Fields after the fixed ones, RFC 4180-quoted, up to the record's end.
     std::vector<std::string> columns;
     size_t i = at + fixed.size();
@@ -542,9 +542,7 @@ static gboolean gst_fer_emotion_export_start(GstBaseTransform *trans)
         priv->csvColumns.reset();
         if (!fresh && priv->active.format == ExportFormat::Csv) {
             std::ifstream existing(priv->active.location, std::ios::binary);
-            const std::string text((std::istreambuf_iterator<char>(existing)), {});
-            if (text.find(kCsvFixedColumns) != std::string::npos)
-                priv->csvColumns = lastCsvHeaderColumns(text);
+            priv->csvColumns = lastCsvHeaderColumns(std::string(std::istreambuf_iterator<char>(existing), {}));
         }
         if (fresh && priv->active.format == ExportFormat::WebVtt)
             std::fputs("WEBVTT\n\n", priv->file);
