@@ -208,9 +208,13 @@ void benchmarkPipelines(const Options &options)
         std::string name, properties;
         bool yunetFound;
     };
+    const auto everyNth = [](DetectorKind kind) {
+        const int n = defaultDetectionInterval(kind);
+        return "every " + std::to_string(n) + (n == 2 ? "nd" : n == 3 ? "rd" : "th") + " frame";
+    };
     const std::vector<Row> rows{
-        {"feremotion (no properties; YuNet file found: yunet, every 2nd frame)", "", true},
-        {"feremotion (no properties; no YuNet file: haar, every 4th frame)", "detector=haar", false},
+        {"feremotion (no properties; YuNet file found: yunet, " + everyNth(DetectorKind::YuNet) + ")", "", true},
+        {"feremotion (no properties; no YuNet file: haar, " + everyNth(DetectorKind::Haar) + ")", "detector=haar", false},
         {"feremotion detector=haar detection-interval=1 (every frame)", "detector=haar detection-interval=1", false},
         {"feremotion detector=yunet detection-interval=1 (every frame)",
          "detector=yunet detection-interval=1 detector-model=" + yunet, false},

@@ -353,7 +353,34 @@ TEST_F(Tracker, ANewFaceFoundAgainInAWindowIsConfirmedBetweenDetections)
     EXPECT_EQ(faces()[0].id, 1);
     EXPECT_TRUE(faces()[0].detectedNow);
     EXPECT_EQ(tracker_.pendingClassification().size(), 1u) << "and classified at once";
+    EXPECT_EQ(tracker_.candidateBoxes().size(), 1u) << "on probation until the next full-frame detection";
+}
+
+TEST_F(Tracker, AFaceConfirmedInAWindowIsHiddenWhileItsWindowMissesItUntilTheNextDetection)
+{
+    beginTheFrameAfterANewFace();
+    tracker_.confirmCandidates({detectionAt(101, 80)});
+    tracker_.beginFrame(frameWithPatch({100, 80}), 1.0, 1.0, kWidth, kHeight);
+    tracker_.confirmCandidates({std::nullopt});
+    EXPECT_TRUE(faces().empty()) << "not found in its window: hidden, as a face missed on every frame";
+    tracker_.beginFrame(frameWithPatch({100, 80}), 1.0, 1.0, kWidth, kHeight);
+    ASSERT_EQ(tracker_.candidateBoxes().size(), 1u) << "still looked for";
+    tracker_.confirmCandidates({detectionAt(100, 80)});
+    ASSERT_EQ(faces().size(), 1u) << "found again: shown again";
+    EXPECT_EQ(faces()[0].id, 1);
+}
+
+TEST_F(Tracker, AFullFrameDetectionEndsTheProbationOfAFaceConfirmedInAWindow)
+{
+    beginTheFrameAfterANewFace();
+    tracker_.confirmCandidates({detectionAt(101, 80)});
+    step({100, 80}, {});
+    step({100, 80}, {});
+    step({100, 80}, {detectionAt(100, 80)});
+    ASSERT_TRUE(tracker_.isDetectionFrame());
+    tracker_.beginFrame(frameWithPatch({100, 80}), 1.0, 1.0, kWidth, kHeight);
     EXPECT_TRUE(tracker_.candidateBoxes().empty());
+    EXPECT_EQ(faces().size(), 1u) << "followed between detections like any confirmed face";
 }
 
 TEST_F(Tracker, ACandidateNotFoundInItsWindowWaitsForTheNextDetection)

@@ -249,6 +249,7 @@ void FaceTracker::applyDetections(const std::vector<Detection> &detections)
             confirm(track);
     }
     for (size_t t = 0; t < tracks_.size(); ++t) {
+        tracks_[t].onProbation = false;
         tracks_[t].visible = trackUsed[t];
         tracks_[t].face.detectedNow = trackUsed[t];
         if (trackUsed[t])
@@ -302,7 +303,7 @@ std::vector<size_t> FaceTracker::candidateTracks() const
 {
     std::vector<size_t> candidates;
     for (size_t t = 0; t < tracks_.size(); ++t)
-        if (!tracks_[t].confirmed && tracks_[t].visible)
+        if ((!tracks_[t].confirmed && tracks_[t].visible) || tracks_[t].onProbation)
             candidates.push_back(t);
     return candidates;
 }
@@ -321,14 +322,21 @@ void FaceTracker::confirmCandidates(const std::vector<std::optional<Detection>> 
     if (found.size() != candidates.size())
         throw std::invalid_argument("one result per candidate expected");
     for (size_t i = 0; i < candidates.size(); ++i) {
-        if (!found[i])
-            continue;
         Track &track = tracks_[candidates[i]];
+        if (!found[i]) {
+            if (track.onProbation)
+                track.visible = false;
+            continue;
+        }
         track.face.detection = *found[i];
         track.face.detectedNow = true;
         track.lastSeenFrame = frame_;
-        if (++track.detectionsInARow >= settings_.confirmDetections)
+        if (track.onProbation) {
+            track.visible = true;
+        } else if (++track.detectionsInARow >= settings_.confirmDetections) {
             confirm(track);
+            track.onProbation = true;
+        }
     }
     publish();
 }

@@ -70,8 +70,8 @@ public:
     // Between detection frames: visibleFaces()[faces[i]] found again by a detector near its followed
     // box (the Analyzer's window detection). Each takes its detection's box and counts as seen.
     void relocate(const std::vector<size_t> &faces, const std::vector<Detection> &detections);
-    // Between detection frames: the followed boxes of new faces not yet confirmed
-    // (confirmDetections), in the order confirmCandidates takes its results in.
+    // Between detection frames: the boxes of new faces not yet confirmed (confirmDetections) or
+    // on probation (see confirmCandidates), in the order confirmCandidates takes its results in.
     std::vector<Box> candidateBoxes() const;
     // found[i]: what a detector found near candidateBoxes()[i] on this frame. A found candidate
     // takes the detection's box and counts it as one more detection in a row (confirmed now, it
@@ -79,6 +79,10 @@ public:
     // detection to continue or end. So a face needs no more frames to be confirmed between
     // detections than on every frame, and a detector that misses faces in small windows costs
     // nothing but the look.
+    // A face confirmed so stays a candidate (on probation) until the next full-frame detection:
+    // looked for in its window on every frame, hidden while not found there, shown again when
+    // found. Detecting on every frame, a one-off false hit that was seen twice is gone on the
+    // third; without probation it would be reported until the next full-frame detection.
     void confirmCandidates(const std::vector<std::optional<Detection>> &found);
     // This frame's tracks, for applyLateDetections when the detections of this frame arrive.
     TrackSnapshot snapshot() const;
@@ -106,6 +110,9 @@ private:
         bool visible = false;
         int detectionsInARow = 0; // while unconfirmed
         bool confirmed = false;
+        // Confirmed in a window since the last full-frame detection: looked for again in a window
+        // on every frame until that detection, and hidden while not found there.
+        bool onProbation = false;
         long long key = 0; // names the track in snapshots
     };
     void confirm(Track &track);
