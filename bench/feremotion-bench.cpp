@@ -181,8 +181,10 @@ PipelineRun best(const std::string &launch, int repeats)
 // Precision and recall of the element's faces against YuNet on every frame (bench/detector_precision.py).
 std::string precisionAndRecall(const Options &options, const std::string &clip, const std::string &properties)
 {
+    const std::string yunet = options.shared + "/models/" + yunetReleaseForThisOpenCV();
     const std::string output = runCommand("/usr/bin/python3 " + options.sourceDir + "/bench/detector_precision.py --json --build " +
-                                          options.buildDir + " '" + clip + "' -- '" + properties + "' 2>&1");
+                                          options.buildDir + " --yunet '" + yunet + "' '" + clip + "' -- '" + properties +
+                                          "' 2>&1");
     try {
         const auto result = nlohmann::json::parse(output);
         char text[64];

@@ -2,6 +2,9 @@
 /* The face record in GStreamer's terms: ROI meta params and the element message's faces. */
 #include "face-record.h"
 
+#include <cstring>
+
+#include "gstferemotion-utils.h"
 #include "preprocess.h"
 
 namespace feremotion {
@@ -78,6 +81,38 @@ void replaceParam(GstVideoRegionOfInterestMeta *meta, GstStructure *param)
     gst_video_region_of_interest_meta_add_param(meta, param);
 }
 
+// An upstream element's array of numbers; other values in it (strings, ints) read as 0.
+std::vector<double> readDoubles(const GstStructure *s, const char *field)
+{
+    std::vector<double> values;
+    if (const GValue *array = gst_structure_get_value(s, field); array && GST_VALUE_HOLDS_ARRAY(array))
+        for (guint i = 0; i < gst_value_array_get_size(array); ++i) {
+            const GValue *item = gst_value_array_get_value(array, i);
+            values.push_back(G_VALUE_HOLDS_DOUBLE(item) ? g_value_get_double(item) : 0.0);
+        }
+    return values;
+}
+
+// An upstream element's array of strings; {} when anything in it is not one.
+std::vector<std::string> readStrings(const GstStructure *s, const char *field)
+{
+    std::vector<std::string> values;
+    if (const GValue *array = gst_structure_get_value(s, field); array && GST_VALUE_HOLDS_ARRAY(array))
+        for (guint i = 0; i < gst_value_array_get_size(array); ++i) {
+            const GValue *item = gst_value_array_get_value(array, i);
+            if (!G_VALUE_HOLDS_STRING(item) || !g_value_get_string(item))
+                return {};
+            values.push_back(g_value_get_string(item));
+        }
+    return values;
+}
+
+bool readBoolean(const GstStructure *s, const char *field)
+{
+    gboolean value = FALSE;
+    return gst_structure_get_boolean(s, field, &value) && value;
+}
+
 } // namespace
 
 // The buffer's face regions, each with its meta in `metas` (same index).
@@ -130,6 +165,54 @@ GstStructure *faceMessageStructure(const TrackedFace &f, const FrameView &view, 
     GValue raw = doubleArray(f.raw.probabilities);
     gst_structure_take_value(face, "raw-probabilities", &raw);
     return face;
+}
+
+std::vector<FaceRecord> readFaceRecords(GstBuffer *buffer, int width, int height, bool &replacedText)
+{
+    std::vector<FaceRecord> faces;
+    gpointer state = nullptr;
+    while (GstMeta *meta = gst_buffer_iterate_meta_filtered(buffer, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
+        auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(meta);
+        FaceRecord f;
+        f.x = static_cast<int>(roi->x);
+        f.y = static_cast<int>(roi->y);
+        f.w = static_cast<int>(roi->w);
+        f.h = static_cast<int>(roi->h);
+        f.id = roi->id;
+        f.roiType = roi->roi_type ? validUtf8(g_quark_to_string(roi->roi_type), replacedText) : "";
+        f.xMin = width ? static_cast<double>(roi->x) / width : 0;
+        f.yMin = height ? static_cast<double>(roi->y) / height : 0;
+        f.xMax = width ? static_cast<double>(roi->x + roi->w) / width : 0;
+        f.yMax = height ? static_cast<double>(roi->y + roi->h) / height : 0;
+        if (const GstStructure *d = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
+            gst_structure_get_double(d, "x_min", &f.xMin);
+            gst_structure_get_double(d, "y_min", &f.yMin);
+            gst_structure_get_double(d, "x_max", &f.xMax);
+            gst_structure_get_double(d, "y_max", &f.yMax);
+            gst_structure_get_double(d, "confidence", &f.detectionConfidence);
+            f.tracked = readBoolean(d, "tracked");
+        }
+        // feremotion's "emotion" param, or any classification result param of other elements.
+        const GstStructure *e = gst_video_region_of_interest_meta_get_param(roi, "emotion");
+        for (GList *l = roi->params; !e && l; l = l->next) {
+            const auto *s = static_cast<const GstStructure *>(l->data);
+            const gchar *type = gst_structure_get_string(s, "type");
+            if (type && std::strcmp(type, "classification_result") == 0)
+                e = s;
+        }
+        if (e && gst_structure_get_string(e, "label")) {
+            f.hasEmotion = true;
+            f.label = gst_structure_get_string(e, "label"); // GStreamer keeps structure strings UTF-8
+            gst_structure_get_int(e, "label_id", &f.labelId);
+            gst_structure_get_double(e, "confidence", &f.confidence);
+            f.probabilities = readDoubles(e, "probabilities");
+            f.rawProbabilities = readDoubles(e, "raw_probabilities");
+            f.labels = readStrings(e, "labels");
+            f.reused = readBoolean(e, "reused");
+        }
+        faces.push_back(std::move(f));
+    }
+    return faces;
 }
 
 } // namespace feremotion

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The face record in GStreamer's terms: how feremotion writes one face's analysis (the "detection"
- * and "emotion" params of a GstVideoRegionOfInterestMeta, as DL Streamer's gvametaconvert reads
- * them, and the "face" structure of the element message), and how it reads upstream's faces. */
+/* The face record in GStreamer's terms, written and read here only: how feremotion writes one face's
+ * analysis (the "detection" and "emotion" params of a GstVideoRegionOfInterestMeta, as DL Streamer's
+ * gvametaconvert reads them, and the "face" structure of the element message), how it reads
+ * upstream's faces, and how the export reads any element's faces back. */
 #pragma once
 
 #include <string>
@@ -10,6 +11,7 @@
 #include <gst/video/gstvideometa.h>
 
 #include "analyzer.h"
+#include "export-formats.h"
 
 namespace feremotion {
 
@@ -22,5 +24,10 @@ void writeFaceParams(GstVideoRegionOfInterestMeta *meta, const TrackedFace &face
 
 // One face of the "feremotion" element message (a new structure named "face").
 GstStructure *faceMessageStructure(const TrackedFace &face, const FrameView &view, const ModelInfo &info);
+
+// Every region of the buffer (any roi_type) as the export writes it, with box fractions of a
+// width x height frame where no "detection" param gives them. Params of unexpected types read as
+// absent; text that is not UTF-8 gets U+FFFD and sets `replacedText`.
+std::vector<FaceRecord> readFaceRecords(GstBuffer *buffer, int width, int height, bool &replacedText);
 
 } // namespace feremotion

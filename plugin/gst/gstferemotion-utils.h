@@ -77,4 +77,15 @@ inline FrameView frameViewOf(GstVideoFrame *frame)
     return view;
 }
 
+// Text from the application or from upstream metadata as valid UTF-8, which every format is (and
+// without which nlohmann::json throws): bytes that are not become U+FFFD, and `replaced` is set.
+inline std::string validUtf8(const char *text, bool &replaced)
+{
+    if (g_utf8_validate(text, -1, nullptr))
+        return text;
+    replaced = true;
+    g_autofree gchar *valid = g_utf8_make_valid(text, -1);
+    return valid;
+}
+
 } // namespace feremotion

@@ -37,6 +37,8 @@
 #include <gst/video/video.h>
 #include <nlohmann/json.hpp>
 
+#include "export-formats.h"
+#include "face-record.h"
 #include "gstferemotion-utils.h"
 
 using feremotion::without_exceptions;
@@ -46,7 +48,10 @@ GST_DEBUG_CATEGORY_STATIC(gst_fer_emotion_export_debug);
 
 namespace {
 
-enum class ExportFormat { JsonLines, Csv, WebVtt };
+using feremotion::CueWindow;
+using feremotion::ExportFormat;
+using feremotion::FaceRecord;
+using feremotion::FrameRecord;
 
 constexpr ExportFormat kDefaultFormat = ExportFormat::JsonLines;
 constexpr gboolean kDefaultAllFrames = FALSE;
@@ -62,20 +67,6 @@ struct Settings {
     std::string source;
     gboolean append = kDefaultAppend;
     guint cueDurationMs = kDefaultCueDurationMs;
-};
-
-// The faces of one WebVTT cue's time window: per track, the summed probabilities (or label
-// counts when an upstream element gave no probabilities) of the frames it was seen in.
-struct CueWindow {
-    struct Track {
-        std::vector<std::string> labels; // by label id, as far as seen
-        std::vector<double> scores;
-    };
-    guint64 index = 0;
-    GstClockTime start = 0; // the first frame with faces in the window
-    GstClockTime end = 0;   // end of the last frame with faces in the window
-    std::map<int, Track> tracks;
-    bool empty() const { return tracks.empty(); }
 };
 
 } // namespace
@@ -117,339 +108,16 @@ static GstStaticPadTemplate src_template =
 static GType gst_fer_emotion_export_format_get_type()
 {
     static GType type = 0;
-    static const GEnumValue values[] = {
-        {static_cast<gint>(ExportFormat::JsonLines), "One JSON object per frame (gvametaconvert keys)", "jsonl"},
-        {static_cast<gint>(ExportFormat::Csv), "One CSV row per face per frame", "csv"},
-        {static_cast<gint>(ExportFormat::WebVtt), "WebVTT subtitles: each track's dominant emotion per cue", "webvtt"},
-        {0, nullptr, nullptr},
-    };
-    if (g_once_init_enter(&type))
-        g_once_init_leave(&type, g_enum_register_static("GstFerEmotionExportFormat", values));
+    if (g_once_init_enter(&type)) {
+        // GLib keeps the table for the process's life.
+        static std::vector<GEnumValue> values;
+        for (const feremotion::ExportFormatName &f : feremotion::exportFormats())
+            values.push_back({static_cast<gint>(f.format), f.description, f.nick});
+        values.push_back({0, nullptr, nullptr});
+        g_once_init_leave(&type, g_enum_register_static("GstFerEmotionExportFormat", values.data()));
+    }
     return type;
 }
-
-namespace {
-
-struct Face {
-    int x = 0, y = 0, w = 0, h = 0, id = -1;
-    std::string roiType;
-    double xMin = 0, yMin = 0, xMax = 0, yMax = 0, detectionConfidence = 0;
-    bool hasEmotion = false;
-    std::string label;
-    int labelId = -1;
-    double confidence = 0;
-    std::vector<double> probabilities;
-    std::vector<double> rawProbabilities; // feremotion with smoothing: the classifier's own output
-    std::vector<std::string> labels;      // the names of the probabilities' classes, when given
-    bool tracked = false, reused = false;  // box followed, emotion carried over from an earlier frame
-};
-
-// An upstream element's array of numbers; other values in it (strings, ints) read as 0.
-std::vector<double> doubleArray(const GstStructure *s, const char *field)
-{
-    std::vector<double> values;
-    if (const GValue *array = gst_structure_get_value(s, field); array && GST_VALUE_HOLDS_ARRAY(array))
-        for (guint i = 0; i < gst_value_array_get_size(array); ++i) {
-            const GValue *item = gst_value_array_get_value(array, i);
-            values.push_back(G_VALUE_HOLDS_DOUBLE(item) ? g_value_get_double(item) : 0.0);
-        }
-    return values;
-}
-
-// An upstream element's array of strings; {} when anything in it is not one.
-std::vector<std::string> stringArray(const GstStructure *s, const char *field)
-{
-    std::vector<std::string> values;
-    if (const GValue *array = gst_structure_get_value(s, field); array && GST_VALUE_HOLDS_ARRAY(array))
-        for (guint i = 0; i < gst_value_array_get_size(array); ++i) {
-            const GValue *item = gst_value_array_get_value(array, i);
-            if (!G_VALUE_HOLDS_STRING(item) || !g_value_get_string(item))
-                return {};
-            values.push_back(g_value_get_string(item));
-        }
-    return values;
-}
-
-bool booleanField(const GstStructure *s, const char *field)
-{
-    gboolean value = FALSE;
-    return gst_structure_get_boolean(s, field, &value) && value;
-}
-
-// Text from the application or from upstream metadata as valid UTF-8, which every format is (and
-// without which nlohmann::json throws): bytes that are not become U+FFFD, and `replaced` is set.
-std::string validUtf8(const char *text, bool &replaced)
-{
-    if (g_utf8_validate(text, -1, nullptr))
-        return text;
-    replaced = true;
-    g_autofree gchar *valid = g_utf8_make_valid(text, -1);
-    return valid;
-}
-
-std::vector<Face> facesOf(GstBuffer *buffer, int width, int height, bool &replacedText)
-{
-    std::vector<Face> faces;
-    gpointer state = nullptr;
-    while (GstMeta *meta = gst_buffer_iterate_meta_filtered(buffer, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
-        auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(meta);
-        Face f;
-        f.x = static_cast<int>(roi->x);
-        f.y = static_cast<int>(roi->y);
-        f.w = static_cast<int>(roi->w);
-        f.h = static_cast<int>(roi->h);
-        f.id = roi->id;
-        f.roiType = roi->roi_type ? validUtf8(g_quark_to_string(roi->roi_type), replacedText) : "";
-        f.xMin = width ? static_cast<double>(roi->x) / width : 0;
-        f.yMin = height ? static_cast<double>(roi->y) / height : 0;
-        f.xMax = width ? static_cast<double>(roi->x + roi->w) / width : 0;
-        f.yMax = height ? static_cast<double>(roi->y + roi->h) / height : 0;
-        if (const GstStructure *d = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
-            gst_structure_get_double(d, "x_min", &f.xMin);
-            gst_structure_get_double(d, "y_min", &f.yMin);
-            gst_structure_get_double(d, "x_max", &f.xMax);
-            gst_structure_get_double(d, "y_max", &f.yMax);
-            gst_structure_get_double(d, "confidence", &f.detectionConfidence);
-            f.tracked = booleanField(d, "tracked");
-        }
-        // feremotion's "emotion" param, or any classification result param of other elements.
-        const GstStructure *e = gst_video_region_of_interest_meta_get_param(roi, "emotion");
-        for (GList *l = roi->params; !e && l; l = l->next) {
-            const auto *s = static_cast<const GstStructure *>(l->data);
-            const gchar *type = gst_structure_get_string(s, "type");
-            if (type && std::strcmp(type, "classification_result") == 0)
-                e = s;
-        }
-        if (e && gst_structure_get_string(e, "label")) {
-            f.hasEmotion = true;
-            f.label = gst_structure_get_string(e, "label"); // GStreamer keeps structure strings UTF-8
-            gst_structure_get_int(e, "label_id", &f.labelId);
-            gst_structure_get_double(e, "confidence", &f.confidence);
-            f.probabilities = doubleArray(e, "probabilities");
-            f.rawProbabilities = doubleArray(e, "raw_probabilities");
-            f.labels = stringArray(e, "labels");
-            f.reused = booleanField(e, "reused");
-        }
-        faces.push_back(std::move(f));
-    }
-    return faces;
-}
-
-// The names of a face's probabilities: the labels its classifier gave, else (an upstream element
-// that gave none, not as many as it has probabilities, or names that are empty or repeated and so
-// cannot be JSON keys) their indices.
-std::vector<std::string> probabilityNames(const Face &f)
-{
-    std::vector<std::string> sorted = f.labels;
-    std::sort(sorted.begin(), sorted.end());
-    const bool usable = f.labels.size() == f.probabilities.size() &&
-                        std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end() &&
-                        std::find(sorted.begin(), sorted.end(), "") == sorted.end();
-    if (usable)
-        return f.labels;
-    std::vector<std::string> names;
-    for (size_t i = 0; i < f.probabilities.size(); ++i)
-        names.push_back(std::to_string(i));
-    return names;
-}
-
-nlohmann::json probabilitiesObject(const std::vector<std::string> &names, const std::vector<double> &values)
-{
-    nlohmann::json object = nlohmann::json::object();
-    for (size_t i = 0; i < values.size() && i < names.size(); ++i)
-        object[names[i]] = values[i];
-    return object;
-}
-
-std::string jsonRecord(const std::vector<Face> &faces, GstClockTime pts, guint64 frame, int width, int height,
-                       const std::string &source)
-{
-    nlohmann::json objects = nlohmann::json::array();
-    for (const Face &f : faces) {
-        nlohmann::json object = {
-            {"x", f.x}, {"y", f.y}, {"w", f.w}, {"h", f.h}, {"id", f.id}, {"roi_type", f.roiType},
-            {"detection",
-             {{"bounding_box", {{"x_min", f.xMin}, {"y_min", f.yMin}, {"x_max", f.xMax}, {"y_max", f.yMax}}},
-              {"confidence", f.detectionConfidence},
-              {"tracked", f.tracked}}}};
-        if (f.hasEmotion) {
-            const std::vector<std::string> names = probabilityNames(f);
-            object["emotion"] = {{"label", f.label},
-                                 {"label_id", f.labelId},
-                                 {"confidence", f.confidence},
-                                 {"probabilities", probabilitiesObject(names, f.probabilities)},
-                                 {"reused", f.reused}};
-            if (!f.rawProbabilities.empty())
-                object["emotion"]["raw_probabilities"] = probabilitiesObject(names, f.rawProbabilities);
-        }
-        objects.push_back(object);
-    }
-    nlohmann::json record = {{"timestamp", GST_CLOCK_TIME_IS_VALID(pts) ? nlohmann::json(pts) : nlohmann::json(nullptr)},
-                             {"frame", frame},
-                             {"resolution", {{"width", width}, {"height", height}}},
-                             {"source", source},
-                             {"objects", objects}};
-    return record.dump() + "\n";
-}
-
-// A CSV field as RFC 4180 has it: quoted, with quotes doubled, when it holds a comma, a quote or a
-// line break (a label "calm, really" must not shift the columns, nor a newline split the row).
-std::string csvField(const std::string &text)
-{
-    if (text.find_first_of(",\"\r\n") == std::string::npos)
-        return text;
-    std::string quoted = "\"";
-    for (char c : text)
-        quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return quoted + "\"";
-}
-
-constexpr const char *kCsvFixedColumns = "timestamp,frame,track_id,x,y,w,h,label,confidence";
-
-// The header for rows with these probability columns.
-std::string csvHeader(const std::vector<std::string> &probabilityColumns)
-{
-    std::string header = kCsvFixedColumns;
-    for (const std::string &name : probabilityColumns)
-        header += "," + csvField(name);
-    return header + "\n";
-}
-
-// The probability columns of the last header in a CSV file's text (nullopt when it has none): an
-// appended run writes a header only when its labels differ.
-std::optional<std::vector<std::string>> lastCsvHeaderColumns(const std::string &text)
-{
-    const std::string fixed = std::string(kCsvFixedColumns);
-    size_t at = std::string::npos;
-    for (size_t from = 0; (from = text.find(fixed, from)) != std::string::npos; from += fixed.size())
-        if (from == 0 || text[from - 1] == '\n')
-            at = from;
-    if (at == std::string::npos)
-        return std::nullopt;
-    // Fields after the fixed ones, RFC 4180-quoted, up to the record's end.
-    std::vector<std::string> columns;
-    size_t i = at + fixed.size();
-    while (i < text.size() && text[i] == ',') {
-        std::string field;
-        ++i;
-        if (i < text.size() && text[i] == '"') {
-            for (++i; i < text.size(); ++i) {
-                if (text[i] == '"' && i + 1 < text.size() && text[i + 1] == '"')
-                    field += '"', ++i;
-                else if (text[i] == '"')
-                    break;
-                else
-                    field += text[i];
-            }
-            ++i;
-        } else {
-            for (; i < text.size() && text[i] != ',' && text[i] != '\n' && text[i] != '\r'; ++i)
-                field += text[i];
-        }
-        columns.push_back(field);
-    }
-    return columns;
-}
-
-// One frame's rows. A face whose probabilities have other names than `columns` (the last header's)
-// starts with a new header and becomes the columns; a face without an emotion keeps them.
-std::string csvRows(const std::vector<Face> &faces, GstClockTime pts, guint64 frame,
-                    std::optional<std::vector<std::string>> &columns)
-{
-    std::string rows;
-    char buffer[128];
-    for (const Face &f : faces) {
-        const std::vector<std::string> names = f.hasEmotion ? probabilityNames(f) : columns.value_or(std::vector<std::string>{});
-        if (!columns || *columns != names) {
-            columns = names;
-            rows += csvHeader(names);
-        }
-        if (GST_CLOCK_TIME_IS_VALID(pts))
-            std::snprintf(buffer, sizeof buffer, "%.6f", static_cast<double>(pts) / GST_SECOND);
-        rows += std::string(GST_CLOCK_TIME_IS_VALID(pts) ? buffer : "") + "," + std::to_string(frame) + "," +
-                std::to_string(f.id) + "," + std::to_string(f.x) + "," + std::to_string(f.y) + "," +
-                std::to_string(f.w) + "," + std::to_string(f.h) + "," + csvField(f.label) + ",";
-        std::snprintf(buffer, sizeof buffer, "%.6f", f.confidence);
-        rows += f.hasEmotion ? buffer : "";
-        for (size_t i = 0; i < names.size(); ++i) {
-            std::snprintf(buffer, sizeof buffer, ",%.6f", i < f.probabilities.size() ? f.probabilities[i] : 0.0);
-            rows += f.hasEmotion ? buffer : ",";
-        }
-        rows += "\n";
-    }
-    return rows;
-}
-
-// WebVTT's HH:MM:SS.mmm.
-std::string cueTime(GstClockTime t)
-{
-    const guint64 ms = t / GST_MSECOND;
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%02llu:%02llu:%02llu.%03llu", static_cast<unsigned long long>(ms / 3600000),
-                  static_cast<unsigned long long>(ms / 60000 % 60), static_cast<unsigned long long>(ms / 1000 % 60),
-                  static_cast<unsigned long long>(ms % 1000));
-    return buffer;
-}
-
-// Cue text is markup: a label such as "<b>" or "a & b" must not become a tag or an entity, and a
-// line break in one would end the cue (an empty line) or start a line of its own.
-std::string escapeCueText(const std::string &text)
-{
-    std::string escaped;
-    for (char c : text) {
-        switch (c) {
-        case '&': escaped += "&amp;"; break;
-        case '<': escaped += "&lt;"; break;
-        case '>': escaped += "&gt;"; break;
-        case '\n':
-        case '\r': escaped += ' '; break;
-        default: escaped += c;
-        }
-    }
-    return escaped;
-}
-
-void addToCue(CueWindow &cue, const std::vector<Face> &faces)
-{
-    constexpr int kMostLabels = 4096; // a label id beyond this is not a classifier's
-    for (const Face &f : faces) {
-        if (!f.hasEmotion || f.labelId < 0 || f.labelId >= kMostLabels ||
-            f.probabilities.size() > static_cast<size_t>(kMostLabels))
-            continue;
-        CueWindow::Track &track = cue.tracks[f.id];
-        const size_t classes = std::max({track.scores.size(), f.probabilities.size(), static_cast<size_t>(f.labelId) + 1});
-        track.scores.resize(classes, 0.0);
-        track.labels.resize(classes);
-        track.labels[static_cast<size_t>(f.labelId)] = f.label;
-        if (f.labels.size() == f.probabilities.size())
-            for (size_t i = 0; i < f.labels.size(); ++i)
-                track.labels[i] = f.labels[i];
-        if (f.probabilities.empty())
-            track.scores[static_cast<size_t>(f.labelId)] += 1.0;
-        else
-            for (size_t i = 0; i < f.probabilities.size(); ++i)
-                track.scores[i] += f.probabilities[i];
-    }
-}
-
-// One cue: a line per track, "face <id>: <label> (<share of the window's score>%)".
-std::string cueText(const CueWindow &cue)
-{
-    std::string text = cueTime(cue.start) + " --> " + cueTime(std::max(cue.end, cue.start + GST_MSECOND)) + "\n";
-    for (const auto &[id, track] : cue.tracks) {
-        const auto best = std::max_element(track.scores.begin(), track.scores.end());
-        const size_t label = static_cast<size_t>(best - track.scores.begin());
-        double total = 0;
-        for (double v : track.scores)
-            total += v;
-        const std::string name = track.labels[label].empty() ? std::to_string(label) : track.labels[label];
-        text += "face " + std::to_string(id) + ": " + escapeCueText(name) + " (" +
-                std::to_string(static_cast<int>(std::lround(total > 0 ? 100.0 * *best / total : 0.0))) + "%)\n";
-    }
-    return text + "\n";
-}
-
-} // namespace
 
 // A frame's records in one write(2), past stdio's buffer: a write to a regular file is not cut
 // short by a signal, so a process killed meanwhile (kill -9) leaves whole lines, never half of one.
@@ -488,8 +156,8 @@ static bool finish_cue(GstFerEmotionExport *self)
         cue.tracks.clear();
         return true;
     }
-    const bool written = write_text(self, cueText(cue));
-    priv->lastCueEnd = std::max(cue.end, cue.start + GST_MSECOND);
+    const bool written = write_text(self, feremotion::cueText(cue));
+    priv->lastCueEnd = feremotion::cueEnd(cue);
     cue.tracks.clear();
     return written;
 }
@@ -516,7 +184,7 @@ static gboolean gst_fer_emotion_export_start(GstBaseTransform *trans)
         }
         priv->warnedInvalidText = false;
         bool replaced = false;
-        priv->active.source = validUtf8(priv->active.source.c_str(), replaced);
+        priv->active.source = feremotion::validUtf8(priv->active.source.c_str(), replaced);
         if (replaced)
             warn_invalid_text(self, "the source property");
         if (priv->active.location.empty()) {
@@ -542,10 +210,10 @@ static gboolean gst_fer_emotion_export_start(GstBaseTransform *trans)
         priv->csvColumns.reset();
         if (!fresh && priv->active.format == ExportFormat::Csv) {
             std::ifstream existing(priv->active.location, std::ios::binary);
-            priv->csvColumns = lastCsvHeaderColumns(std::string(std::istreambuf_iterator<char>(existing), {}));
+            priv->csvColumns = feremotion::lastCsvHeaderColumns(std::string(std::istreambuf_iterator<char>(existing), {}));
         }
         if (fresh && priv->active.format == ExportFormat::WebVtt)
-            std::fputs("WEBVTT\n\n", priv->file);
+            std::fputs(feremotion::kWebVttFileHeader, priv->file);
         std::fflush(priv->file);
         priv->frame = 0;
         priv->cue = CueWindow();
@@ -617,7 +285,7 @@ static GstClockTime frame_time(GstBaseTransform *trans, GstBuffer *buffer, guint
 }
 
 static GstFlowReturn write_cue_frame(GstFerEmotionExport *self, GstBuffer *buffer, guint64 frame,
-                                     const std::vector<Face> &faces)
+                                     const std::vector<FaceRecord> &faces)
 {
     GstFerEmotionExportPrivate *priv = self->priv;
     const GstClockTime start = frame_time(GST_BASE_TRANSFORM(self), buffer, frame);
@@ -632,7 +300,7 @@ static GstFlowReturn write_cue_frame(GstFerEmotionExport *self, GstBuffer *buffe
     if (!faces.empty()) {
         if (priv->cue.empty())
             priv->cue.start = start;
-        addToCue(priv->cue, faces);
+        feremotion::addToCue(priv->cue, faces);
         priv->cue.end = std::min(start + duration, (window + 1) * priv->active.cueDurationMs * GST_MSECOND);
     }
     return GST_FLOW_OK;
@@ -644,20 +312,25 @@ static GstFlowReturn export_frame(GstFerEmotionExport *self, GstBuffer *buffer)
     const int width = priv->haveInfo ? GST_VIDEO_INFO_WIDTH(&priv->info) : 0;
     const int height = priv->haveInfo ? GST_VIDEO_INFO_HEIGHT(&priv->info) : 0;
     bool replacedText = false;
-    const auto faces = facesOf(buffer, width, height, replacedText);
+    FrameRecord record;
+    record.faces = feremotion::readFaceRecords(buffer, width, height, replacedText);
     if (replacedText)
         warn_invalid_text(self, "a region's roi_type");
-    const guint64 frame = priv->frame++;
+    record.frame = priv->frame++;
     if (priv->active.format == ExportFormat::WebVtt)
-        return write_cue_frame(self, buffer, frame, faces);
+        return write_cue_frame(self, buffer, record.frame, record.faces);
     GST_OBJECT_LOCK(self);
     const gboolean allFrames = priv->settings.allFrames;
     GST_OBJECT_UNLOCK(self);
-    if (faces.empty() && !allFrames)
+    if (record.faces.empty() && !allFrames)
         return GST_FLOW_OK;
-    const std::string text = priv->active.format == ExportFormat::JsonLines
-                                 ? jsonRecord(faces, GST_BUFFER_PTS(buffer), frame, width, height, priv->active.source)
-                                 : csvRows(faces, GST_BUFFER_PTS(buffer), frame, priv->csvColumns);
+    if (GST_BUFFER_PTS_IS_VALID(buffer))
+        record.timestamp = GST_BUFFER_PTS(buffer);
+    record.width = width;
+    record.height = height;
+    record.source = priv->active.source;
+    const std::string text = priv->active.format == ExportFormat::JsonLines ? feremotion::jsonLine(record)
+                                                                              : feremotion::csvRows(record, priv->csvColumns);
     return write_text(self, text) ? GST_FLOW_OK : GST_FLOW_ERROR;
 }
 
