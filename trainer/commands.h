@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The evaluate, predict, info, export-weights and import-weights subcommands.
+// The subcommands besides train: their options and entry points, each defined in a file of its own
+// (evaluate.cpp, predict.cpp, curves.cpp, info.cpp, export_weights.cpp, import_weights.cpp,
+// ensemble.cpp, soft_labels_command.cpp).
 #pragma once
 
 #include <cstdint>
