@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Specification of the feremotion element following faces: track ids, segments, detection schedules, smoothing, live sources.
+#include "element_test_helpers.h"
+
+using namespace feremotion;
+using namespace feremotion::test;
+using ::testing::HasSubstr;
+
+TEST_F(ElementTracking, AFaceThatStaysKeepsItsTrackId)
+{
+    auto h = harness("detector=full-frame");
+    const gint first = pushFrame(h.get(), frame()).id;
+    EXPECT_GE(first, 1);
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(pushFrame(h.get(), frame()).id, first);
+}
+
+TEST_F(ElementTracking, ANewSegmentStartsNewTracks)
+{
+    auto h = harness("detector=full-frame");
+    const gint before = pushFrame(h.get(), frame()).id;
+    GstSegment segment;
+    gst_segment_init(&segment, GST_FORMAT_TIME);
+    segment.start = segment.time = 10 * GST_SECOND; // a non-flushing seek to 10 s
+    ASSERT_TRUE(gst_harness_push_event(h.get(), gst_event_new_segment(&segment)));
+    EXPECT_NE(pushFrame(h.get(), frame()).id, before);
+}
+
+TEST_F(ElementTracking, ARepeatedSegmentKeepsTheTracks)
+{
+    auto h = harness("detector=full-frame");
+    const gint before = pushFrame(h.get(), frame()).id;
+    GstSegment segment;
+    gst_segment_init(&segment, GST_FORMAT_TIME); // the harness's own segment, sent again
+    ASSERT_TRUE(gst_harness_push_event(h.get(), gst_event_new_segment(&segment)));
+    EXPECT_EQ(pushFrame(h.get(), frame()).id, before);
+}
+
+TEST_F(ElementTracking, BetweenDetectionsBoxesAreMarkedTracked)
+{
+    auto h = harness("detector=full-frame detection-interval=3");
+    std::vector<bool> tracked;
+    for (int i = 0; i < 4; ++i)
+        tracked.push_back(pushFrame(h.get(), frame()).tracked);
+    EXPECT_EQ(tracked, (std::vector<bool>{false, true, true, false}));
+}
+
+TEST_F(ElementTracking, BetweenInferencesResultsAreReusedAndMarkedSo)
+{
+    auto h = harness("detector=full-frame inference-interval=3");
+    const FaceParams first = pushFrame(h.get(), frame());
+    EXPECT_FALSE(first.reused);
+    // A different picture: a fresh classification would change the probabilities.
+    const FaceParams second = pushFrame(h.get(), bufferFromBgr(syntheticImage(320, 240, 99), GST_VIDEO_FORMAT_RGB));
+    EXPECT_TRUE(second.reused);
+    EXPECT_EQ(second.probabilities, first.probabilities);
+    pushFrame(h.get(), frame());
+    const FaceParams fourth = pushFrame(h.get(), bufferFromBgr(syntheticImage(320, 240, 99), GST_VIDEO_FORMAT_RGB));
+    EXPECT_FALSE(fourth.reused);
+    EXPECT_NE(fourth.probabilities, first.probabilities);
+}
+
+TEST_F(ElementTracking, SmoothingBlendsProbabilitiesAndKeepsTheRawOnes)
+{
+    auto h = harness("detector=full-frame smoothing=0.5");
+    const FaceParams first = pushFrame(h.get(), frame());
+    EXPECT_EQ(first.probabilities, first.raw);
+    const FaceParams second = pushFrame(h.get(), bufferFromBgr(syntheticImage(320, 240, 99), GST_VIDEO_FORMAT_RGB));
+    ASSERT_EQ(second.raw.size(), 7u);
+    for (size_t k = 0; k < 7; ++k)
+        EXPECT_NEAR(second.probabilities[k], 0.5 * first.raw[k] + 0.5 * second.raw[k], 1e-6);
+}
+
+// The detection param's "tracked" says whether a face's box was followed (true) or detected on this
+// frame: with window detection the astronaut is found again on the frames between full detections.
+TEST_F(ElementTracking, WindowDetectionFindsTheFaceAgainBetweenFullFrameDetections)
+{
+    const auto path = sharedFile("media/astronaut.png");
+    if (!path)
+        GTEST_SKIP() << "../shared/media/astronaut.png is absent";
+    const cv::Mat astronaut = cv::imread(*path, cv::IMREAD_COLOR);
+    for (bool windows : {false, true}) {
+        auto h = harness(std::string("detection-interval=3 window-detection=") + (windows ? "true" : "false"),
+                         GST_VIDEO_FORMAT_BGR, astronaut.cols, astronaut.rows);
+        std::vector<bool> tracked;
+        for (int i = 0; i < 3; ++i)
+            tracked.push_back(pushFrame(h.get(), bufferFromBgr(astronaut, GST_VIDEO_FORMAT_BGR)).tracked);
+        EXPECT_EQ(tracked, (std::vector<bool>{false, !windows, !windows})) << "window-detection=" << windows;
+    }
+}
+
+TEST_F(ElementTracking, TinyFramesAreFollowedBetweenDetections)
+{
+    for (int side : {1, 2, 7}) {
+        auto h = harness("detector=full-frame detection-interval=2", GST_VIDEO_FORMAT_RGB, side, side);
+        for (int i = 0; i < 4; ++i) {
+            const FaceParams face = pushFrame(h.get(), frame(GST_VIDEO_FORMAT_RGB, side, side));
+            EXPECT_EQ(face.tracked, i % 2 == 1) << side << "x" << side << " frame " << i;
+        }
+    }
+}
+
+// By default haar detects every 6th frame: the astronaut, there from frame 1, is found on frame 6
+// and confirmed on frame 7 by a detection in a window around it.
+TEST_F(ElementTracking, ANewFaceIsReportedFromTheFrameAfterItsFirstDetectionByDefault)
+{
+    const auto path = sharedFile("media/astronaut.png");
+    if (!path)
+        GTEST_SKIP() << "../shared/media is absent";
+    const cv::Mat astronaut = cv::imread(*path, cv::IMREAD_COLOR);
+    auto byDefault = harness("", GST_VIDEO_FORMAT_BGR, astronaut.cols, astronaut.rows);
+    EXPECT_EQ(facesPerFrameAfterABlankOne(byDefault.get(), astronaut, 8), (std::vector<size_t>{0, 0, 0, 0, 0, 0, 0, 1, 1}));
+    auto atOnce = harness("track-confirmation=1", GST_VIDEO_FORMAT_BGR, astronaut.cols, astronaut.rows);
+    EXPECT_EQ(facesPerFrameAfterABlankOne(atOnce.get(), astronaut, 7), (std::vector<size_t>{0, 0, 0, 0, 0, 0, 1, 1}));
+    auto everyFrame = harness("detection-interval=1", GST_VIDEO_FORMAT_BGR, astronaut.cols, astronaut.rows);
+    EXPECT_EQ(facesPerFrameAfterABlankOne(everyFrame.get(), astronaut, 3), (std::vector<size_t>{0, 0, 1, 1}));
+}
+
+TEST_F(ElementTracking, InAStreamOfStillsAtFrameRateZeroEveryFaceIsReportedAtOnce)
+{
+    const auto path = sharedFile("media/astronaut.png");
+    if (!path)
+        GTEST_SKIP() << "../shared/media is absent";
+    const cv::Mat astronaut = cv::imread(*path, cv::IMREAD_COLOR);
+    Harness h = makeHarness("feremotion model=" + model_);
+    gst_harness_set_src_caps_str(h.get(), ("video/x-raw,format=BGR,width=" + std::to_string(astronaut.cols) +
+                                           ",height=" + std::to_string(astronaut.rows) + ",framerate=0/1")
+                                              .c_str());
+    EXPECT_EQ(facesPerFrameAfterABlankOne(h.get(), astronaut, 2), (std::vector<size_t>{0, 1, 1}));
+}
+
+TEST_F(ElementTracking, HaarVerificationOffAlsoReportsWhatOnlyTheDefaultCascadeSees)
+{
+    const auto clip = sharedFile("media/video_02.mp4");
+    if (!clip)
+        GTEST_SKIP() << "../shared/media is absent";
+    const cv::Mat frame = videoFrame(*clip, kHikersFrameWithFalseHits);
+    ASSERT_FALSE(frame.empty()) << *clip;
+    std::vector<size_t> faces;
+    for (const char *verification : {"true", "false"}) {
+        auto h =
+            harness(std::string("haar-verification=") + verification, GST_VIDEO_FORMAT_BGR, frame.cols, frame.rows);
+        faces.push_back(facesReportedOn(h.get(), frame));
+    }
+    EXPECT_GE(faces[0], 1u);
+    EXPECT_GT(faces[1], faces[0]);
+}
+
+// facedetect gives every face id 0: the element tracks such regions and numbers them, the same
+// face keeping its number from frame to frame.
+TEST_F(ElementTracking, UpstreamFacesWithoutIdsAreTrackedAndNumbered)
+{
+    auto h = harness("detector=roi");
+    std::vector<std::vector<gint>> ids;
+    for (int i = 0; i < 3; ++i) {
+        GstBuffer *in = frame();
+        for (const cv::Rect &box : {cv::Rect(10 + 2 * i, 20, 64, 64), cv::Rect(180 - 2 * i, 60, 80, 80)}) {
+            auto *meta = gst_buffer_add_video_region_of_interest_meta(in, "face", box.x, box.y, box.width, box.height);
+            meta->id = 0;
+        }
+        GstBuffer *out = gst_harness_push_and_pull(h.get(), in);
+        std::vector<gint> frameIds;
+        for (GstVideoRegionOfInterestMeta *meta : roiMetas(out))
+            frameIds.push_back(meta->id);
+        std::sort(frameIds.begin(), frameIds.end());
+        ids.push_back(frameIds);
+        gst_buffer_unref(out);
+    }
+    EXPECT_EQ(ids, (std::vector<std::vector<gint>>(3, {1, 2})));
+}
+
+// background-detection=auto: a live source gets detection on a worker thread, and the element
+// adds one frame (1/30 s) to the latency it reports.
+TEST_F(ElementTracking, ALiveSourceGetsBackgroundDetectionAndAFrameOfLatency)
+{
+    const std::string launch = "videotestsrc is-live=true num-buffers=15 ! video/x-raw,width=320,height=240,framerate=30/1 "
+                               "! feremotion name=f detector=haar model=" + model_ + " ! fakesink sync=true";
+    GstElement *pipeline = gst_parse_launch(launch.c_str(), nullptr);
+    ASSERT_NE(pipeline, nullptr);
+    DebugLog log(GST_LEVEL_INFO);
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    ASSERT_EQ(gst_element_get_state(pipeline, nullptr, nullptr, 30 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+    GstQuery *query = gst_query_new_latency();
+    ASSERT_TRUE(gst_element_query(pipeline, query));
+    gboolean live = FALSE;
+    GstClockTime min = 0;
+    gst_query_parse_latency(query, &live, &min, nullptr);
+    gst_query_unref(query);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    GstMessage *end = gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND,
+                                                 static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    ASSERT_NE(end, nullptr);
+    EXPECT_EQ(GST_MESSAGE_TYPE(end), GST_MESSAGE_EOS);
+    gst_message_unref(end);
+    gst_object_unref(bus);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+    EXPECT_TRUE(live);
+    EXPECT_GE(min, GST_SECOND / 30);
+    EXPECT_THAT(log.text(), HasSubstr("upstream is live"));
+}
