@@ -56,21 +56,21 @@ json recipe(const TrainOptions &o)
               {"holdout", o.holdout},
               {"test", o.test},
               {"test_usage", o.testUsage},
-              {"color", o.color},
+              {"color", toString(o.color)},
               {"input_size", o.inputSize},
               {"arch", o.architecture.name},
               {"width", o.architecture.width},
               {"hidden", o.architecture.hidden},
               {"dropout", o.architecture.dropout},
-              {"optimizer", o.optimizer},
+              {"optimizer", toString(o.optimizer)},
               {"lr", o.learningRate},
               {"weight_decay", o.weightDecay},
-              {"scheduler", o.scheduler},
+              {"scheduler", toString(o.scheduler)},
               {"epochs", o.epochs},
               {"batch_size", o.batchSize},
               {"label_smoothing", o.labelSmoothing},
               {"patience", o.patience},
-              {"balance", o.balance},
+              {"balance", toString(o.balance)},
               {"augment",
                {{"enabled", o.augment.enabled},
                 {"crop_padding", o.augment.cropPadding},
@@ -94,8 +94,8 @@ json recipe(const TrainOptions &o)
     if (o.warmupEpochs > 0)
         r["warmup_epochs"] = o.warmupEpochs;
     // Only in bf16, so float32 checkpoints written before the option existed still resume.
-    if (o.precision != "fp32")
-        r["precision"] = o.precision;
+    if (o.precision != Precision::Float32)
+        r["precision"] = toString(o.precision);
     if (!o.teacher.empty() || !o.softLabels.empty()) {
         r["distill_weight"] = o.distillWeight;
         r["distill_temperature"] = o.distillTemperature;

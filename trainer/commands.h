@@ -27,7 +27,7 @@ struct EvaluateOptions {
     bool skipBad = false;
     bool tta = false;      // average with the horizontal mirror image
     bool ttaCrops = false; // also average four 2-pixel shifts
-    std::string precision = "fp32"; // or bf16, as the element runs it
+    Precision precision = Precision::Float32; // or bf16, as the element runs it
     std::string outJson;   // default: <model>-eval.json
     std::string confusionPng; // default: <model>-eval-confusion.png
     int threads = 0;

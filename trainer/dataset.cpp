@@ -11,6 +11,7 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <optional>
 #include <set>
 
 #ifdef FEREMOTION_TRAINER_ZLIB
@@ -247,176 +248,238 @@ std::vector<std::string> splitCsvFields(const std::string &line)
 
 } // namespace
 
-Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &options, LoadReport *report)
+namespace {
+
+// Control characters other than tabs and line ends do not occur in CSV text: say so instead of
+// echoing the bytes of an image or an archive given by mistake.
+void checkCsvText(const std::string &path, const std::string &text)
 {
-    if (paths.empty())
-        throw DataError("no data files given");
-    const int pixels = options.size * options.size;
-    std::vector<uint8_t> images;
-    std::vector<int64_t> labels;
-    LoadReport local;
-    std::set<std::string> otherUsages; // named when no row has the Usage asked for
-    const auto classes = static_cast<long>(fer2013Labels().size());
-    for (const std::string &path : paths) {
+    const std::string start = text.substr(0, 4096);
+    if (std::any_of(start.begin(), start.end(), [](char c) {
+            const auto byte = static_cast<unsigned char>(c);
+            return byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r';
+        }))
+        throw DataError(path + ": not a CSV text file (it holds binary data); give FER-2013's CSV");
+}
+
+// The emotion field at `p` (CSV writers may quote any field), up to its comma; nullopt when it is
+// not a number of at most 9 digits followed by a comma. Leaves `p` on the comma.
+std::optional<long> readEmotionField(const char *&p, const char *stop)
+{
+    long emotion = 0;
+    const bool quoted = *p == '"';
+    p += quoted;
+    const char *digits = p;
+    while (p < stop && *p >= '0' && *p <= '9' && p - digits < 9)
+        emotion = emotion * 10 + (*p++ - '0');
+    const bool closed = !quoted || (p < stop && *p++ == '"');
+    if (p == digits || !closed || p >= stop || *p != ',')
+        return std::nullopt;
+    return emotion;
+}
+
+// The pixels field at `p` (maybe quoted): space-separated integers 0-255, the first `pixels` of
+// them written to `out`. Returns how many there are, or nullopt when the field holds anything else.
+// Leaves `p` after the field.
+std::optional<int> readPixelsField(const char *&p, const char *stop, int pixels, uint8_t *out)
+{
+    const bool quoted = p < stop && *p == '"';
+    p += quoted;
+    const char fieldEnd = quoted ? '"' : ',';
+    int count = 0;
+    while (p < stop && *p != fieldEnd) {
+        while (p < stop && *p == ' ')
+            ++p;
+        if (p >= stop || *p == fieldEnd)
+            break;
+        int value = 0;
+        const char *start = p;
+        while (p < stop && *p >= '0' && *p <= '9' && p - start < 4)
+            value = value * 10 + (*p++ - '0');
+        if (p == start || (p < stop && *p != ' ' && *p != fieldEnd) || value > 255 || p - start > 3)
+            return std::nullopt;
+        if (count < pixels)
+            out[count] = static_cast<uint8_t>(value);
+        ++count;
+    }
+    if (quoted) {
+        if (p >= stop || *p != '"')
+            return std::nullopt;
+        ++p;
+    }
+    if (p < stop && *p != ',')
+        return std::nullopt;
+    return count;
+}
+
+// Reads FER-2013 CSV files, one after the other, into one buffer of faces and labels.
+class FerCsvReader {
+public:
+    explicit FerCsvReader(const CsvOptions &options) : options_(options), pixels_(options.size * options.size) {}
+
+    void readFile(const std::string &path)
+    {
         const std::string text = readAll(path);
-        // Control characters other than tabs and line ends do not occur in CSV text: say so instead of
-        // echoing the bytes of an image or an archive given by mistake.
-        const std::string start = text.substr(0, 4096);
-        if (std::any_of(start.begin(), start.end(), [](char c) {
-                const auto byte = static_cast<unsigned char>(c);
-                return byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r';
-            }))
-            throw DataError(path + ": not a CSV text file (it holds binary data); give FER-2013's CSV");
+        checkCsvText(path, text);
         // A byte-order mark, as spreadsheet programs write UTF-8, is not part of the header.
         size_t position = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
-        long long lineNumber = 0;
-        int emotionColumn = -1, pixelsColumn = -1, usageColumn = -1;
-        size_t columns = 0;
-        bool headerRead = false;
-        auto bad = [&](const std::string &cause) {
-            if (!options.skipBad)
-                throw DataError(path + ":" + std::to_string(lineNumber) + ": " + cause +
-                                " (use --skip-bad to skip such rows)");
-            ++local.skipped;
-        };
-        while (position < text.size()) {
-            if (options.limit > 0 && static_cast<long long>(labels.size()) >= options.limit)
-                break;
+        File file{path};
+        while (position < text.size() && !limitReached()) {
             size_t end = text.find('\n', position);
             if (end == std::string::npos)
                 end = text.size();
             const char *begin = text.data() + position;
             const char *stop = text.data() + end;
             position = end + 1;
-            ++lineNumber;
+            ++file.lineNumber;
             if (stop > begin && stop[-1] == '\r')
                 --stop;
             if (stop == begin)
                 continue;
-            if (!headerRead) { // the first line that is not blank
-                headerRead = true;
-                const std::string line(begin, stop);
-                const auto header = splitCsvFields(line);
-                columns = header.size();
-                for (size_t i = 0; i < header.size(); ++i) {
-                    if (header[i] == "emotion") emotionColumn = static_cast<int>(i);
-                    if (header[i] == "pixels") pixelsColumn = static_cast<int>(i);
-                    if (header[i] == "Usage") usageColumn = static_cast<int>(i);
-                }
-                if (emotionColumn != 0 || pixelsColumn != 1)
-                    throw DataError(path + ":" + std::to_string(lineNumber) +
-                                    ": header must start with \"emotion,pixels\" (FER-2013 CSV), found \"" +
-                                    std::string(begin, std::min(stop, begin + 60)) + "\"");
-                if (usageColumn < 0 && local.withoutUsage.empty())
-                    local.withoutUsage = path;
-                continue;
-            }
-            // emotion, and pixels, each may be quoted as CSV writers may quote any field
-            const char *p = begin;
-            long emotion = 0;
-            const bool quotedEmotion = *p == '"';
-            p += quotedEmotion;
-            const char *digits = p;
-            while (p < stop && *p >= '0' && *p <= '9' && p - digits < 9)
-                emotion = emotion * 10 + (*p++ - '0');
-            const bool emotionClosed = !quotedEmotion || (p < stop && *p++ == '"');
-            if (p == digits || !emotionClosed || p >= stop || *p != ',') {
-                const char *comma = std::find(begin, stop, ',');
-                bad("the emotion field \"" + std::string(begin, std::min(comma, begin + 20)) + "\" is not a label id 0-" +
-                    std::to_string(classes - 1));
-                continue;
-            }
-            if (emotion >= classes) {
-                bad("emotion " + std::to_string(emotion) + " is outside 0-" + std::to_string(classes - 1));
-                continue;
-            }
-            ++p;
-            // pixels
-            const bool quotedPixels = p < stop && *p == '"';
-            p += quotedPixels;
-            const char fieldEnd = quotedPixels ? '"' : ',';
-            const size_t offset = images.size();
-            images.resize(offset + static_cast<size_t>(pixels));
-            int count = 0;
-            bool malformed = false;
-            while (p < stop && *p != fieldEnd) {
-                while (p < stop && *p == ' ')
-                    ++p;
-                if (p >= stop || *p == fieldEnd)
-                    break;
-                int value = 0;
-                const char *start = p;
-                while (p < stop && *p >= '0' && *p <= '9' && p - start < 4)
-                    value = value * 10 + (*p++ - '0');
-                if (p == start || (p < stop && *p != ' ' && *p != fieldEnd) || value > 255 || p - start > 3) {
-                    malformed = true;
-                    break;
-                }
-                if (count < pixels)
-                    images[offset + static_cast<size_t>(count)] = static_cast<uint8_t>(value);
-                ++count;
-            }
-            if (quotedPixels && !malformed) {
-                if (p < stop && *p == '"')
-                    ++p;
-                else
-                    malformed = true;
-            }
-            if (!malformed && p < stop && *p != ',')
-                malformed = true;
-            if (malformed || count != pixels) {
-                images.resize(offset);
-                bad(malformed ? "the pixels field holds something other than integers 0-255"
-                               : "the pixels field has " + std::to_string(count) + " values, expected " +
-                                     std::to_string(pixels));
-                continue;
-            }
-            // The fields after the pixels (Usage, in FER-2013), as many as the header names.
-            const std::vector<std::string> rest =
-                p < stop ? splitCsvFields(std::string(p + 1, stop)) : std::vector<std::string>{};
-            if (rest.size() + 2 != columns) {
-                images.resize(offset);
-                bad("the row has " + std::to_string(rest.size() + 2) + " fields, the header " +
-                    std::to_string(columns));
-                continue;
-            }
-            const bool otherUsage = !options.usage.empty() && usageColumn >= 0 &&
-                                    rest[static_cast<size_t>(usageColumn) - 2] != options.usage;
-            if (otherUsage) {
-                images.resize(offset);
-                if (otherUsages.size() < 8)
-                    otherUsages.insert(rest[static_cast<size_t>(usageColumn) - 2]);
-                continue;
-            }
-            labels.push_back(emotion);
-            ++local.rows;
+            if (!file.headerRead) // the first line that is not blank
+                readHeader(file, begin, stop);
+            else
+                readRow(file, begin, stop);
         }
-        const bool limitReached = options.limit > 0 && static_cast<long long>(labels.size()) >= options.limit;
-        if (lineNumber == 0 && !limitReached) // a file after the limit is not read at all
+        if (file.lineNumber == 0 && !limitReached()) // a file after the limit is not read at all
             throw DataError("data file '" + path + "' is empty");
     }
-    if (report)
-        *report = local;
-    if (labels.empty()) {
-        std::string seen;
-        for (const auto &usage : otherUsages)
-            seen += (seen.empty() ? " (its rows have Usage " : ", ") + ("\"" + usage + "\"");
-        throw DataError("no rows" + (options.usage.empty() ? std::string() : " with Usage \"" + options.usage + "\"") +
-                        " in " + paths.front() + (paths.size() > 1 ? " and the other data files" : "") +
-                        (seen.empty() ? "" : seen + ")"));
+
+    Dataset finish(const std::vector<std::string> &paths, LoadReport *report)
+    {
+        if (report)
+            *report = report_;
+        if (labels_.empty()) {
+            std::string seen;
+            for (const auto &usage : otherUsages_)
+                seen += (seen.empty() ? " (its rows have Usage " : ", ") + ("\"" + usage + "\"");
+            throw DataError("no rows" +
+                            (options_.usage.empty() ? std::string() : " with Usage \"" + options_.usage + "\"") + " in " +
+                            paths.front() + (paths.size() > 1 ? " and the other data files" : "") +
+                            (seen.empty() ? "" : seen + ")"));
+        }
+        Dataset data;
+        const auto n = static_cast<int64_t>(labels_.size());
+        data.images = torch::from_blob(images_.data(), {n, 1, options_.size, options_.size}, torch::kUInt8).clone();
+        data.labels = torch::tensor(labels_, torch::kInt64);
+        data.labelNames = fer2013Labels();
+        std::string names;
+        for (const auto &path : paths)
+            names += (names.empty() ? "" : ", ") + fs::path(path).filename().string();
+        // A file without a Usage column gave all its rows, whatever the usage asked.
+        const bool byUsage = !options_.usage.empty() && report_.withoutUsage.empty();
+        data.description = names + (byUsage ? " (" + options_.usage + ")" : "");
+        return data;
     }
-    Dataset data;
-    const auto n = static_cast<int64_t>(labels.size());
-    data.images = torch::from_blob(images.data(), {n, 1, options.size, options.size}, torch::kUInt8).clone();
-    data.labels = torch::tensor(labels, torch::kInt64);
-    data.labelNames = fer2013Labels();
-    std::string names;
-    for (const auto &path : paths)
-        names += (names.empty() ? "" : ", ") + fs::path(path).filename().string();
-    // A file without a Usage column gave all its rows, whatever the usage asked.
-    const bool byUsage = !options.usage.empty() && local.withoutUsage.empty();
-    data.description = names + (byUsage ? " (" + options.usage + ")" : "");
-    return data;
+
+private:
+    struct File {
+        std::string path;
+        long long lineNumber = 0;
+        bool headerRead = false;
+        int usageColumn = -1;
+        size_t columns = 0;
+    };
+
+    bool limitReached() const
+    {
+        return options_.limit > 0 && static_cast<long long>(labels_.size()) >= options_.limit;
+    }
+
+    // A row that is not FER-2013's: an error naming its file and line, or with --skip-bad counted.
+    void bad(const File &file, const std::string &cause)
+    {
+        if (!options_.skipBad)
+            throw DataError(file.path + ":" + std::to_string(file.lineNumber) + ": " + cause +
+                            " (use --skip-bad to skip such rows)");
+        ++report_.skipped;
+    }
+
+    void readHeader(File &file, const char *begin, const char *stop)
+    {
+        file.headerRead = true;
+        const auto header = splitCsvFields(std::string(begin, stop));
+        file.columns = header.size();
+        int emotionColumn = -1, pixelsColumn = -1;
+        for (size_t i = 0; i < header.size(); ++i) {
+            if (header[i] == "emotion") emotionColumn = static_cast<int>(i);
+            if (header[i] == "pixels") pixelsColumn = static_cast<int>(i);
+            if (header[i] == "Usage") file.usageColumn = static_cast<int>(i);
+        }
+        if (emotionColumn != 0 || pixelsColumn != 1)
+            throw DataError(file.path + ":" + std::to_string(file.lineNumber) +
+                            ": header must start with \"emotion,pixels\" (FER-2013 CSV), found \"" +
+                            std::string(begin, std::min(stop, begin + 60)) + "\"");
+        if (file.usageColumn < 0 && report_.withoutUsage.empty())
+            report_.withoutUsage = file.path;
+    }
+
+    void readRow(const File &file, const char *begin, const char *stop)
+    {
+        const auto classes = static_cast<long>(fer2013Labels().size());
+        const char *p = begin;
+        const std::optional<long> emotion = readEmotionField(p, stop);
+        if (!emotion) {
+            const char *comma = std::find(begin, stop, ',');
+            bad(file, "the emotion field \"" + std::string(begin, std::min(comma, begin + 20)) +
+                          "\" is not a label id 0-" + std::to_string(classes - 1));
+            return;
+        }
+        if (*emotion >= classes) {
+            bad(file, "emotion " + std::to_string(*emotion) + " is outside 0-" + std::to_string(classes - 1));
+            return;
+        }
+        ++p; // the comma
+        const size_t offset = images_.size();
+        images_.resize(offset + static_cast<size_t>(pixels_));
+        const std::optional<int> count = readPixelsField(p, stop, pixels_, images_.data() + offset);
+        if (!count || *count != pixels_) {
+            images_.resize(offset);
+            bad(file, !count ? "the pixels field holds something other than integers 0-255"
+                             : "the pixels field has " + std::to_string(*count) + " values, expected " +
+                                   std::to_string(pixels_));
+            return;
+        }
+        // The fields after the pixels (Usage, in FER-2013), as many as the header names.
+        const std::vector<std::string> rest =
+            p < stop ? splitCsvFields(std::string(p + 1, stop)) : std::vector<std::string>{};
+        if (rest.size() + 2 != file.columns) {
+            images_.resize(offset);
+            bad(file, "the row has " + std::to_string(rest.size() + 2) + " fields, the header " +
+                          std::to_string(file.columns));
+            return;
+        }
+        if (!options_.usage.empty() && file.usageColumn >= 0) {
+            const std::string &usage = rest[static_cast<size_t>(file.usageColumn) - 2];
+            if (usage != options_.usage) {
+                images_.resize(offset);
+                if (otherUsages_.size() < 8)
+                    otherUsages_.insert(usage);
+                return;
+            }
+        }
+        labels_.push_back(*emotion);
+        ++report_.rows;
+    }
+
+    const CsvOptions &options_;
+    const int pixels_;
+    std::vector<uint8_t> images_;
+    std::vector<int64_t> labels_;
+    LoadReport report_;
+    std::set<std::string> otherUsages_; // named when no row has the Usage asked for
+};
+
+} // namespace
+
+Dataset loadFerCsv(const std::vector<std::string> &paths, const CsvOptions &options, LoadReport *report)
+{
+    if (paths.empty())
+        throw DataError("no data files given");
+    FerCsvReader reader(options);
+    for (const std::string &path : paths)
+        reader.readFile(path);
+    return reader.finish(paths, report);
 }
 
 Dataset loadImageFolder(const std::string &root, const std::vector<std::string> &labels, int width, int height,

@@ -38,7 +38,7 @@ int runEvaluate(const EvaluateOptions &o)
     checkPngOutput(pngPath, "--confusion-png");
     setThreads(o.threads);
     Bundle bundle = openBundle(o.model);
-    const Precision precision = precisionFromString(o.precision);
+    const Precision precision = o.precision;
     convertWeights(bundle.module, precision);
     optimizeForCpuInference(bundle.module, bundle.info.input, scalarTypeOf(precision));
     Dataset data = firstRows(loadRowsFor(bundle, o.model, o.data, o.usage, o.skipBad), o.limit);
@@ -108,7 +108,7 @@ int runEvaluate(const EvaluateOptions &o)
     out["model"] = o.model;
     out["data"] = data.description;
     out["tta"] = o.ttaCrops ? "flip+shifts" : o.tta ? "flip" : "none";
-    out["precision"] = o.precision;
+    out["precision"] = toString(o.precision);
     writeAtomically(jsonPath, jsonText(out, 2) + "\n");
     std::printf("\nwrote %s\n", jsonPath.c_str());
     if (writeConfusionMatrix(metrics, pngPath))

@@ -36,118 +36,169 @@ CLI::Validator signCheck(bool zeroAllowed)
 const CLI::Validator kPositive = signCheck(false);
 const CLI::Validator kNonNegative = signCheck(true);
 
-void setupTrain(CLI::App &app, std::function<int()> &run)
+// An option whose value is one of `choices`, given by name (toString) and stored as the enum: the
+// names are checked and converted here, once.
+template <typename Choice>
+CLI::Option *addChoice(CLI::App *sub, const std::string &flag, Choice &target, std::initializer_list<Choice> choices,
+                       const std::string &help)
 {
-    auto o = std::make_shared<TrainOptions>();
-    CLI::App *sub = app.add_subcommand("train", "Train a model and write a bundle the feremotion element loads");
-    sub->add_option("--data", o->data,
+    std::vector<std::string> names;
+    for (Choice c : choices)
+        names.push_back(toString(c));
+    const std::vector<Choice> values(choices);
+    return sub
+        ->add_option_function<std::string>(
+            flag,
+            [&target, values](const std::string &name) {
+                for (Choice c : values)
+                    if (toString(c) == name)
+                        target = c;
+            },
+            help)
+        ->check(CLI::IsMember(names))
+        ->default_str(toString(target));
+}
+
+// train: The rows trained, validated and tested on.
+void addDataOptions(CLI::App *sub, TrainOptions &o)
+{
+    sub->add_option("--data", o.data,
                     "FER-2013 CSV files (emotion,pixels,Usage; .csv or .csv.gz), one compact folder "
                     "(<split>-images.u8[.xz] + <split>-labels.u8) or one image folder (root/<label>/*.png|jpg)")
         ->required();
-    sub->add_option("--val", o->val, "Validation data, same kinds; default: the --val-usage rows of --data");
-    sub->add_option("--train-usage", o->trainUsage, "Usage value of training rows in the CSVs")->capture_default_str();
-    sub->add_option("--val-usage", o->valUsage, "Usage value of validation rows in the CSVs")->capture_default_str();
-    sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows and images that cannot be decoded, instead of stopping");
-    sub->add_option("--limit", o->limit, "Use only the first N training rows (0 = all)")->check(kNonNegative)->capture_default_str();
-    sub->add_option("--val-limit", o->valLimit, "Use only the first N validation rows (0 = all)")->check(kNonNegative)->capture_default_str();
-    sub->add_option("--holdout", o->holdout,
+    sub->add_option("--val", o.val, "Validation data, same kinds; default: the --val-usage rows of --data");
+    sub->add_option("--train-usage", o.trainUsage, "Usage value of training rows in the CSVs")->capture_default_str();
+    sub->add_option("--val-usage", o.valUsage, "Usage value of validation rows in the CSVs")->capture_default_str();
+    sub->add_flag("--skip-bad", o.skipBad, "Skip and count malformed CSV rows and images that cannot be decoded, instead of stopping");
+    sub->add_option("--limit", o.limit, "Use only the first N training rows (0 = all)")->check(kNonNegative)->capture_default_str();
+    sub->add_option("--val-limit", o.valLimit, "Use only the first N validation rows (0 = all)")->check(kNonNegative)->capture_default_str();
+    sub->add_option("--holdout", o.holdout,
                     "Validate on this fraction of the training rows (drawn with --seed, never trained on) "
                     "instead of --val or the --val-usage rows; 0 = off")
         ->check(CLI::Range(0.0, 0.5))
         ->capture_default_str();
-    sub->add_option("--holdout-seed", o->holdoutSeed,
+    sub->add_option("--holdout-seed", o.holdoutSeed,
                     "Draw the --holdout rows with this seed instead of --seed (0 = --seed); give ensemble members and "
                     "distilled students one holdout, so none validates on rows another trained on")
         ->capture_default_str();
-    sub->add_option("--test", o->test,
+    sub->add_option("--test", o.test,
                     "Data to report the best epoch's metrics on, never used to choose (with --holdout: e.g. the "
                     "PublicTest CSV); same kinds as --data");
-    sub->add_option("--test-usage", o->testUsage, "Usage value of the --test rows in CSVs and compact folders")
+    sub->add_option("--test-usage", o.testUsage, "Usage value of the --test rows in CSVs and compact folders")
         ->capture_default_str();
-    sub->add_option("--color", o->color, "Input colour: gray, or rgb (image folders only)")
-        ->check(CLI::IsMember({"gray", "rgb"}))
-        ->capture_default_str();
-    sub->add_option("--input-size", o->inputSize, "Input side in pixels")->check(CLI::Range(16, 512))->capture_default_str();
-    sub->add_option("--face-margin", o->faceMargin, "Context the element adds around each detected box, as a fraction")
+}
+
+// train: The network and its input.
+void addModelOptions(CLI::App *sub, TrainOptions &o)
+{
+    addChoice(sub, "--color", o.color, {ColorMode::Gray, ColorMode::Rgb}, "Input colour: gray, or rgb (image folders only)");
+    sub->add_option("--input-size", o.inputSize, "Input side in pixels")->check(CLI::Range(16, 512))->capture_default_str();
+    sub->add_option("--face-margin", o.faceMargin, "Context the element adds around each detected box, as a fraction")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
-    sub->add_option("--arch", o->architecture.name, describeArchitectures())
+    sub->add_option("--arch", o.architecture.name, describeArchitectures())
         ->check(CLI::IsMember(architectureNames()))
         ->capture_default_str();
-    sub->add_option("--width", o->architecture.width, "Base channel count (0 = the architecture's default)")
+    sub->add_option("--width", o.architecture.width, "Base channel count (0 = the architecture's default)")
         ->check(CLI::Range(0, 1024))
         ->capture_default_str();
-    sub->add_option("--hidden", o->architecture.hidden, "Units of a dense layer before the classifier (0 = none)")
+    sub->add_option("--hidden", o.architecture.hidden, "Units of a dense layer before the classifier (0 = none)")
         ->check(CLI::Range(0, 65536))
         ->capture_default_str();
-    sub->add_option("--dropout", o->architecture.dropout, "Dropout before the classifier")
+    sub->add_option("--dropout", o.architecture.dropout, "Dropout before the classifier")
         ->check(CLI::Range(0.0, 0.95))
         ->capture_default_str();
-    sub->add_option("--optimizer", o->optimizer, "adam or sgd (Nesterov momentum 0.9)")
-        ->check(CLI::IsMember({"adam", "sgd"}))
-        ->capture_default_str();
-    sub->add_option("--lr", o->learningRate, "Learning rate")->check(kPositive)->capture_default_str();
-    sub->add_option("--weight-decay", o->weightDecay, "L2 weight decay")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-    sub->add_option("--scheduler", o->scheduler, "cosine, plateau (halve after 3 epochs without lower val loss) or none")
-        ->check(CLI::IsMember({"cosine", "plateau", "none"}))
-        ->capture_default_str();
-    sub->add_option("--warmup-epochs", o->warmupEpochs,
+}
+
+// train: How it learns.
+void addOptimisationOptions(CLI::App *sub, TrainOptions &o)
+{
+    addChoice(sub, "--optimizer", o.optimizer, {Optimizer::Adam, Optimizer::Sgd}, "adam or sgd (Nesterov momentum 0.9)");
+    sub->add_option("--lr", o.learningRate, "Learning rate")->check(kPositive)->capture_default_str();
+    sub->add_option("--weight-decay", o.weightDecay, "L2 weight decay")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    addChoice(sub, "--scheduler", o.scheduler, {Scheduler::Cosine, Scheduler::Plateau, Scheduler::None},
+              "cosine, plateau (halve after 3 epochs without lower val loss) or none");
+    sub->add_option("--warmup-epochs", o.warmupEpochs,
                     "Raise the learning rate linearly, step by step, from near 0 to the schedule's over the first N "
                     "epochs; for large batches, whose linearly scaled --lr otherwise stalls or diverges (0 = off)")
         ->check(kNonNegative)
         ->capture_default_str();
-    sub->add_option("--epochs", o->epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();
-    sub->add_option("--batch-size", o->batchSize, "Faces per training step")->check(CLI::Range(1, 65536))->capture_default_str();
-    sub->add_option("--label-smoothing", o->labelSmoothing, "Label smoothing")->check(CLI::Range(0.0, 0.5))->capture_default_str();
-    sub->add_option("--patience", o->patience, "Stop after N epochs without a better validation accuracy (0 = off)")
+    sub->add_option("--epochs", o.epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();
+    sub->add_option("--batch-size", o.batchSize, "Faces per training step")->check(CLI::Range(1, 65536))->capture_default_str();
+    sub->add_option("--label-smoothing", o.labelSmoothing, "Label smoothing")->check(CLI::Range(0.0, 0.5))->capture_default_str();
+    sub->add_option("--patience", o.patience, "Stop after N epochs without a better validation accuracy (0 = off)")
         ->check(kNonNegative)
         ->capture_default_str();
-    sub->add_option("--balance", o->balance, "Class balancing: none, weighted-loss, oversample")
-        ->check(CLI::IsMember({"none", "weighted-loss", "oversample"}))
-        ->capture_default_str();
-    sub->add_flag("!--no-augment", o->augment.enabled, "Turn every augmentation off");
-    sub->add_option("--crop-padding", o->augment.cropPadding, "Random crop with padding: shift up to N pixels (0 = off)")
+    addChoice(sub, "--balance", o.balance, {Balance::None, Balance::WeightedLoss, Balance::Oversample},
+              "Class balancing: none, weighted-loss, oversample");
+}
+
+// train: What is done to the training faces.
+void addAugmentationOptions(CLI::App *sub, TrainOptions &o)
+{
+    sub->add_flag("!--no-augment", o.augment.enabled, "Turn every augmentation off");
+    sub->add_option("--crop-padding", o.augment.cropPadding, "Random crop with padding: shift up to N pixels (0 = off)")
         ->check(CLI::Range(0, 64))
         ->capture_default_str();
-    sub->add_flag("!--no-flip", o->augment.flip, "No random horizontal flips");
-    sub->add_option("--rotation", o->augment.rotation, "Random rotation, ± degrees")->check(CLI::Range(0.0, 90.0))->capture_default_str();
-    sub->add_option("--scale", o->augment.scale, "Random zoom, ± fraction")->check(CLI::Range(0.0, 0.9))->capture_default_str();
-    sub->add_option("--brightness", o->augment.brightness, "Random brightness, ± (pixels in 0-1)")
+    sub->add_flag("!--no-flip", o.augment.flip, "No random horizontal flips");
+    sub->add_option("--rotation", o.augment.rotation, "Random rotation, ± degrees")->check(CLI::Range(0.0, 90.0))->capture_default_str();
+    sub->add_option("--scale", o.augment.scale, "Random zoom, ± fraction")->check(CLI::Range(0.0, 0.9))->capture_default_str();
+    sub->add_option("--brightness", o.augment.brightness, "Random brightness, ± (pixels in 0-1)")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
-    sub->add_option("--contrast", o->augment.contrast, "Random contrast, ± fraction")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-    sub->add_option("--erasing", o->augment.erasing, "Probability of random erasing")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-    sub->add_option("--soft-labels", o->softLabels,
+    sub->add_option("--contrast", o.augment.contrast, "Random contrast, ± fraction")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    sub->add_option("--erasing", o.augment.erasing, "Probability of random erasing")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+}
+
+// train: Distillation and transfer learning.
+void addTeacherOptions(CLI::App *sub, TrainOptions &o)
+{
+    sub->add_option("--soft-labels", o.softLabels,
                     "Soft-labels file (feremotion-trainer soft-labels) whose logits the network learns too: "
                     "distillation without running the teacher, at --distill-weight and --distill-temperature")
         ->check(CLI::ExistingFile);
-    sub->add_option("--teacher", o->teacher, "Bundle whose outputs the network learns too (distillation, e.g. from an ensemble)");
-    sub->add_option("--distill-weight", o->distillWeight, "Weight of the teacher's term in the loss; the labels get 1 minus it")
+    sub->add_option("--teacher", o.teacher, "Bundle whose outputs the network learns too (distillation, e.g. from an ensemble)");
+    sub->add_option("--distill-weight", o.distillWeight, "Weight of the teacher's term in the loss; the labels get 1 minus it")
         ->check(CLI::Range(0.0, 1.0))->capture_default_str();
-    sub->add_option("--distill-temperature", o->distillTemperature, "Temperature softening teacher and student outputs")
+    sub->add_option("--distill-temperature", o.distillTemperature, "Temperature softening teacher and student outputs")
         ->check(kPositive)->capture_default_str();
-    sub->add_option("--init", o->init, "TorchScript backbone to start from (transfer learning); a new head is trained")
+    sub->add_option("--init", o.init, "TorchScript backbone to start from (transfer learning); a new head is trained")
         ->check(CLI::ExistingFile);
-    sub->add_flag("--freeze-backbone", o->freezeBackbone, "Train only the head on top of --init");
-    sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
-    sub->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-    sub->add_option("--precision", o->precision,
-                    "fp32, or bf16: forward passes in bfloat16 (CPU autocast with channels-last convolutions; "
-                    "weights and optimiser stay float32); faster only on CPUs with AMX, and most for wide "
-                    "networks; not on CUDA")
-        ->check(CLI::IsMember({"fp32", "bf16"}))
+    sub->add_flag("--freeze-backbone", o.freezeBackbone, "Train only the head on top of --init");
+}
+
+// train: Where and how long it runs, and what it writes.
+void addRunOptions(CLI::App *sub, TrainOptions &o)
+{
+    sub->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
+    sub->add_option("--device", o.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+    addChoice(sub, "--precision", o.precision, {Precision::Float32, Precision::BFloat16},
+              "fp32, or bf16: forward passes in bfloat16 (CPU autocast with channels-last convolutions; "
+              "weights and optimiser stay float32); faster only on CPUs with AMX, and most for wide "
+              "networks; not on CUDA");
+    sub->add_option("--seed", o.seed, "Seed of every random choice (same seed, data and 1 thread: same weights)")
         ->capture_default_str();
-    sub->add_option("--seed", o->seed, "Seed of every random choice (same seed, data and 1 thread: same weights)")
-        ->capture_default_str();
-    sub->add_option("--time-limit", o->timeLimit,
+    sub->add_option("--time-limit", o.timeLimit,
                     "Seconds the run may take: after the first epoch, lower --epochs to what fits (the cosine "
                     "schedule's first epoch does not depend on it); 0 = no limit")
         ->check(kNonNegative)
         ->capture_default_str();
-    sub->add_option("--checkpoint-dir", o->checkpointDir, "Folder for the per-epoch checkpoint, created when missing");
-    sub->add_flag("--resume", o->resume, "Continue from the checkpoint in --checkpoint-dir");
-    sub->add_option("--out", o->out, "Bundle to write (atomically), holding the best epoch; its folder must exist")->capture_default_str();
-    sub->add_flag("--tta", o->evaluateTta, "Also report the best epoch's validation accuracy with flip averaging");
+    sub->add_option("--checkpoint-dir", o.checkpointDir, "Folder for the per-epoch checkpoint, created when missing");
+    sub->add_flag("--resume", o.resume, "Continue from the checkpoint in --checkpoint-dir");
+    sub->add_option("--out", o.out, "Bundle to write (atomically), holding the best epoch; its folder must exist")->capture_default_str();
+    sub->add_flag("--tta", o.evaluateTta, "Also report the best epoch's validation accuracy with flip averaging");
+}
+
+void setupTrain(CLI::App &app, std::function<int()> &run)
+{
+    auto o = std::make_shared<TrainOptions>();
+    CLI::App *sub = app.add_subcommand("train", "Train a model and write a bundle the feremotion element loads");
+    addDataOptions(sub, *o);
+    addModelOptions(sub, *o);
+    addOptimisationOptions(sub, *o);
+    addAugmentationOptions(sub, *o);
+    addTeacherOptions(sub, *o);
+    addRunOptions(sub, *o);
     sub->callback([o, &run] { run = [o] { return runTrain(*o); }; });
 }
 
@@ -170,11 +221,9 @@ void setupEvaluate(CLI::App &app, std::function<int()> &run)
     sub->add_flag("--skip-bad", o->skipBad, "Skip and count malformed CSV rows and images that cannot be decoded");
     sub->add_flag("--tta", o->tta, "Average each face with its mirror image");
     sub->add_flag("--tta-crops", o->ttaCrops, "Also average four 2-pixel shifts (implies --tta)");
-    sub->add_option("--precision", o->precision,
-                    "fp32, or bf16: the forward pass as the element's precision=bf16 runs it (also its "
-                    "precision=auto on a CPU with AMX)")
-        ->check(CLI::IsMember({"fp32", "bf16"}))
-        ->capture_default_str();
+    addChoice(sub, "--precision", o->precision, {Precision::Float32, Precision::BFloat16},
+              "fp32, or bf16: the forward pass as the element's precision=bf16 runs it (also its "
+              "precision=auto on a CPU with AMX)");
     sub->add_option("--out-json", o->outJson, "Metrics JSON (default: <model>-eval.json)");
     sub->add_option("--confusion-png", o->confusionPng, "Confusion matrix picture (default: <model>-eval-confusion.png)");
     sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();

@@ -10,11 +10,11 @@ namespace feremotion::trainer {
 
 double learningRateFor(const TrainOptions &o, const RunState &state, int epoch)
 {
-    if (o.scheduler == "cosine") {
+    if (o.scheduler == Scheduler::Cosine) {
         const double minimum = o.learningRate * 0.01;
         return minimum + 0.5 * (o.learningRate - minimum) * (1.0 + std::cos(M_PI * epoch / std::max(1, o.epochs)));
     }
-    if (o.scheduler == "plateau")
+    if (o.scheduler == Scheduler::Plateau)
         return state.plateauLearningRate > 0 ? state.plateauLearningRate : o.learningRate;
     return o.learningRate;
 }
@@ -41,7 +41,7 @@ std::vector<int64_t> epochOrder(const Dataset &train, const TrainOptions &o, int
     std::mt19937_64 rng(o.seed * 1000003ULL + static_cast<uint64_t>(epoch));
     const int64_t n = train.size();
     std::vector<int64_t> order(static_cast<size_t>(n));
-    if (o.balance == "oversample") {
+    if (o.balance == Balance::Oversample) {
         const auto counts = train.classCounts();
         std::vector<double> weights(static_cast<size_t>(n));
         const auto *labels = train.labels.data_ptr<int64_t>();
@@ -59,7 +59,7 @@ std::vector<int64_t> epochOrder(const Dataset &train, const TrainOptions &o, int
 
 void updatePlateau(const TrainOptions &o, RunState &state, double validationLoss)
 {
-    if (o.scheduler != "plateau")
+    if (o.scheduler != Scheduler::Plateau)
         return;
     if (state.plateauLearningRate <= 0)
         state.plateauLearningRate = o.learningRate;

@@ -46,6 +46,31 @@ using nlohmann::json;
 
 namespace feremotion::trainer {
 
+std::string toString(Optimizer optimizer)
+{
+    return optimizer == Optimizer::Adam ? "adam" : "sgd";
+}
+
+std::string toString(Scheduler scheduler)
+{
+    switch (scheduler) {
+    case Scheduler::Cosine: return "cosine";
+    case Scheduler::Plateau: return "plateau";
+    case Scheduler::None: break;
+    }
+    return "none";
+}
+
+std::string toString(Balance balance)
+{
+    switch (balance) {
+    case Balance::WeightedLoss: return "weighted-loss";
+    case Balance::Oversample: return "oversample";
+    case Balance::None: break;
+    }
+    return "none";
+}
+
 void checkWritable(const std::string &path, const char *what)
 {
     const fs::path target(path);
@@ -170,12 +195,6 @@ int checkOptions(const TrainOptions &o)
                                     std::to_string(o.epochs) + ": the rate would never reach --lr");
     if (!o.teacher.empty() && !o.softLabels.empty())
         throw std::invalid_argument("--teacher and --soft-labels are two ways to distil: give one");
-    if (o.optimizer != "adam" && o.optimizer != "sgd")
-        throw std::invalid_argument("--optimizer must be adam or sgd, not '" + o.optimizer + "'");
-    if (o.scheduler != "cosine" && o.scheduler != "plateau" && o.scheduler != "none")
-        throw std::invalid_argument("--scheduler must be cosine, plateau or none, not '" + o.scheduler + "'");
-    if (o.balance != "none" && o.balance != "weighted-loss" && o.balance != "oversample")
-        throw std::invalid_argument("--balance must be none, weighted-loss or oversample, not '" + o.balance + "'");
     checkWritable(o.out, "--out");
     if (!o.checkpointDir.empty()) {
         std::error_code ec;
@@ -199,7 +218,7 @@ std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const TrainOptions &o, Em
     for (auto &p : net->parameters())
         if (p.requires_grad())
             trainable.push_back(p);
-    if (o.optimizer == "adam")
+    if (o.optimizer == Optimizer::Adam)
         return std::make_unique<torch::optim::Adam>(trainable,
                                                     torch::optim::AdamOptions(o.learningRate).weight_decay(o.weightDecay));
     return std::make_unique<torch::optim::SGD>(
@@ -210,7 +229,7 @@ torch::nn::functional::CrossEntropyFuncOptions lossOptionsFor(const TrainOptions
                                                                const torch::Device &device)
 {
     auto options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o.labelSmoothing);
-    if (o.balance == "weighted-loss") {
+    if (o.balance == Balance::WeightedLoss) {
         const auto counts = train.classCounts();
         std::vector<float> weights;
         for (int64_t c : counts)
@@ -249,7 +268,7 @@ void setUp(Run &run)
     run.device = resolveDevice(o.device);
     if (run.device.is_cuda())
         at::globalContext().setBenchmarkCuDNN(true); // fixed 48x48 batches: let cuDNN pick its fastest kernels
-    run.bf16 = precisionFromString(o.precision) == Precision::BFloat16;
+    run.bf16 = o.precision == Precision::BFloat16;
     if (run.bf16 && !run.device.is_cpu())
         throw std::invalid_argument("--precision bf16 is CPU autocast; on " + run.device.str() + " train in fp32");
     torch::manual_seed(o.seed);

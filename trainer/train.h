@@ -8,8 +8,18 @@
 
 #include "architectures.h"
 #include "augment.h"
+#include "model_info.h"
 
 namespace feremotion::trainer {
+
+// The choices of train's options, converted from their command-line names once, by the CLI;
+// toString gives the name back (the recipe records names).
+enum class Optimizer { Adam, Sgd };
+enum class Scheduler { Cosine, Plateau, None };
+enum class Balance { None, WeightedLoss, Oversample };
+std::string toString(Optimizer optimizer);
+std::string toString(Scheduler scheduler);
+std::string toString(Balance balance);
 
 struct TrainOptions {
     std::vector<std::string> data; // FER-2013 CSVs or one image folder
@@ -29,15 +39,15 @@ struct TrainOptions {
     // folder's --test-usage split, or an image folder), never used to choose anything.
     std::vector<std::string> test;
     std::string testUsage = "PublicTest";
-    std::string color = "gray"; // image folders may be trained in rgb
+    ColorMode color = ColorMode::Gray; // image folders may be trained in rgb
     int inputSize = 48;
     float faceMargin = 0.0f; // written to the bundle: how much context the element adds around a box
 
     ArchitectureOptions architecture;
-    std::string optimizer = "adam"; // adam, sgd (Nesterov momentum 0.9)
+    Optimizer optimizer = Optimizer::Adam; // sgd: Nesterov momentum 0.9
     double learningRate = 1e-3;
     double weightDecay = 1e-4;
-    std::string scheduler = "cosine"; // cosine, plateau, none
+    Scheduler scheduler = Scheduler::Cosine;
     // The learning rate rises linearly, step by step, over the first N epochs to the schedule's
     // (Goyal et al. 2017): large batches with a linearly scaled rate stall or diverge without it.
     int warmupEpochs = 0;
@@ -46,7 +56,7 @@ struct TrainOptions {
     double labelSmoothing = 0.0;
     int patience = 0; // early stopping after this many epochs without a better validation accuracy; 0 = off
     AugmentOptions augment;
-    std::string balance = "none"; // none, weighted-loss, oversample
+    Balance balance = Balance::None;
 
     // Knowledge distillation: a bundle (e.g. an ensemble) whose outputs the student learns too. The
     // loss is (1 - weight) x cross-entropy with the labels + weight x T^2 x KL(teacher_T || student_T),
@@ -65,7 +75,7 @@ struct TrainOptions {
     std::string device = "auto";
     // "bf16": the training forward passes run under CPU autocast to bfloat16 with channels-last
     // convolutions (oneDNN's AMX kernels want that layout); master weights stay float32.
-    std::string precision = "fp32";
+    Precision precision = Precision::Float32;
     uint64_t seed = 1;
     // Seconds the whole run may take (0 = no limit): after the first epoch, --epochs is lowered to
     // what fits. The cosine schedule's first epoch does not depend on --epochs, so the run is the

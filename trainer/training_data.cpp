@@ -11,7 +11,7 @@ InputSpec inputSpecFor(const TrainOptions &o)
 {
     InputSpec input;
     input.width = input.height = o.inputSize;
-    input.color = colorModeFromString(o.color);
+    input.color = o.color;
     input.mean.assign(static_cast<size_t>(input.channels()), 0.5f);
     input.std.assign(static_cast<size_t>(input.channels()), 0.5f);
     return input;
@@ -50,7 +50,7 @@ uint64_t holdoutSeed(const TrainOptions &o)
 Dataset loadEvaluationRows(const std::vector<std::string> &files, const std::string &usage, long long limit,
                            const TrainOptions &o, const char *what)
 {
-    const bool rgb = o.color == "rgb";
+    const bool rgb = o.color == ColorMode::Rgb;
     const bool compact = files.size() == 1 && isCompactFolder(files.front());
     if (!compact && !files.empty() && isImageFolder(files.front())) {
         LoadReport report;
@@ -92,7 +92,7 @@ TrainingData loadTrainingAndValidation(const TrainOptions &o)
         return data;
     }
     const bool folders = !o.data.empty() && isImageFolder(o.data.front());
-    const bool rgb = o.color == "rgb";
+    const bool rgb = o.color == ColorMode::Rgb;
     if (rgb && !folders)
         throw std::invalid_argument("--color rgb needs image-folder data; FER-2013 CSV faces are gray");
     LoadReport report;
