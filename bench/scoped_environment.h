@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// An environment variable set for a scope (a benchmark row), its earlier value restored after.
+// An environment variable set for a scope (a benchmark row, a test), its earlier value restored after.
 #pragma once
 
 #include <optional>

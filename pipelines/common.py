@@ -201,7 +201,7 @@ def add_analysis_options(parser):
                             'or another cascade XML for haar')
     group.add_argument('--detection-interval', type=int, metavar='N',
                        help='detect faces every N frames, tracking them in between (element default: 0, the '
-                            "detector's own: 6 for haar, 2 for yunet)")
+                            "detector's own: 4 for haar, 2 for yunet)")
     group.add_argument('-p', '--property', action='append', default=[], metavar='NAME=VALUE',
                        help='any other feremotion property, repeatable: -p threshold=0.8 -p device=cpu')
     return group

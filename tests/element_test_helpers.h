@@ -21,6 +21,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "frames.h"
+#include "scoped_environment.h" // bench/
 #include "gst_support.h"
 #include "classifier.h"
 #include "device.h"
@@ -28,6 +29,8 @@
 #include "support.h"
 
 namespace feremotion::test {
+
+using bench::ScopedEnvironment;
 
 class Element : public ::testing::Test {
 protected:
@@ -230,28 +233,6 @@ inline std::vector<size_t> facesPerFrameAfterABlankOne(GstHarness *h, const cv::
         counts.push_back(facesReportedOn(h, astronaut));
     return counts;
 }
-
-// Sets an environment variable for one test, restoring the earlier value after it.
-class ScopedEnvironment {
-public:
-    ScopedEnvironment(const char *name, const std::string &value) : name_(name)
-    {
-        if (const char *old = g_getenv(name))
-            previous_ = old;
-        g_setenv(name, value.c_str(), TRUE);
-    }
-    ~ScopedEnvironment()
-    {
-        if (previous_)
-            g_setenv(name_, previous_->c_str(), TRUE);
-        else
-            g_unsetenv(name_);
-    }
-
-private:
-    const char *name_;
-    std::optional<std::string> previous_;
-};
 
 // The emotion label of the frame's first face.
 inline std::string firstLabel(GstBuffer *buffer)

@@ -314,7 +314,7 @@ TEST(YuNetDetector, TheReleaseForTheOtherOpenCVIsRefusedAtCreationNamingTheFileA
 
 TEST(DetectorDefaults, DetectionIntervalAndTrackConfirmationAreEachDetectorsOwn)
 {
-    EXPECT_EQ(defaultDetectionInterval(DetectorKind::Haar), 6);
+    EXPECT_EQ(defaultDetectionInterval(DetectorKind::Haar), 4);
     EXPECT_EQ(defaultDetectionInterval(DetectorKind::YuNet), 2);
     EXPECT_EQ(defaultDetectionInterval(DetectorKind::FullFrame), 1);
     EXPECT_EQ(defaultTrackConfirmation(DetectorKind::Haar), 2);

@@ -66,7 +66,7 @@ bool detectsFullFrames(DetectorKind kind)
 int defaultDetectionInterval(DetectorKind kind)
 {
     switch (kind) {
-    case DetectorKind::Haar: return 6;
+    case DetectorKind::Haar: return 4;
     case DetectorKind::YuNet: return 2;
     default: return 1;
     }

@@ -60,7 +60,7 @@ float defaultThreshold(DetectorKind kind);
 bool detectsFullFrames(DetectorKind kind);
 
 // How many frames apart full-frame detection runs when none is set (TrackingSettings::detectionInterval
-// 0): 6 for haar, 2 for yunet, 1 for full-frame and roi. Chosen from measurements against the Python
+// 0): 4 for haar, 2 for yunet, 1 for full-frame and roi. Chosen from measurements against the Python
 // loop and YuNet on every frame (docs/detection.md): faces between detections are followed by optical
 // flow, and new faces are confirmed in windows (FaceTracker::confirmCandidates).
 int defaultDetectionInterval(DetectorKind kind);
