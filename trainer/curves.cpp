@@ -1,30 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The curves subcommand: a run's learning curves drawn again from its metrics JSON.
-#include <algorithm>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <fstream>
-#include <iterator>
-#include <map>
+#include <stdexcept>
+#include <vector>
 
-#include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
-#include "architectures.h"
-#include "atomic_file.h"
-#include "bundle_io.h"
-#include "command_support.h"
 #include "commands.h"
-#include "dataset.h"
-#include "device.h"
-#include "json_text.h"
-#include "metrics.h"
 #include "plots.h"
-#include "soft_labels.h"
 #include "train.h"
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace feremotion::trainer {

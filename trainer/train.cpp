@@ -1,23 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The training loop: batches prepared on a background thread, per-epoch validation, checkpoints
-// that resume to identical weights, and the best epoch exported as a bundle.
+// The train subcommand as a training script: set up, for each epoch train and finish (validate,
+// keep the best, checkpoint), then write the best epoch's bundle and the run's reports.
 #include "train.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
-#include <numeric>
 #include <optional>
-#include <queue>
-#include <random>
-#include <thread>
 
 #include <unistd.h>
 
@@ -27,19 +20,19 @@
 
 #include "atomic_file.h"
 #include "batch_producer.h"
-#include "checkpoints.h"
-#include "distillation.h"
-#include "schedules.h"
-#include "training_data.h"
 #include "bundle_io.h"
+#include "checkpoints.h"
 #include "commands.h"
-#include "device.h"
 #include "dataset.h"
+#include "device.h"
+#include "distillation.h"
+#include "json_text.h"
 #include "metrics.h"
 #include "plots.h"
 #include "progress.h"
+#include "schedules.h"
 #include "soft_labels.h"
-#include "json_text.h"
+#include "training_data.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
