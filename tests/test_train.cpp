@@ -206,6 +206,17 @@ TEST(Train, ANumberOutOfItsRangeIsRefusedInWords)
     EXPECT_LT(result.output.size(), 200u) << result.output;
 }
 
+// Choices are checked and converted to their enum once, by the command line.
+TEST(Train, AChoiceThatIsNotOneOfItsNamesIsRefusedNamingThem)
+{
+    const auto optimizer = runTrainer("train --data /nonexistent.csv --out /tmp/m.pt --optimizer adagrad");
+    EXPECT_EQ(optimizer.status, 2);
+    EXPECT_THAT(optimizer.output, HasSubstr("--optimizer: adagrad not in {adam,sgd}"));
+    const auto precision = runTrainer("evaluate --model /dev/null --data x --precision bf17");
+    EXPECT_EQ(precision.status, 2);
+    EXPECT_THAT(precision.output, HasSubstr("--precision: bf17 not in {fp32,bf16}"));
+}
+
 TEST(Train, AnOutputThatIsAFolderFailsBeforeTraining)
 {
     TempDir dir;
@@ -292,6 +303,18 @@ TEST(Train, EveryClassBalancingModeTrainsAndIsRecorded)
         EXPECT_EQ(metadataOf(dir.file("m.pt"))["training"]["recipe"]["balance"], mode);
     }
     EXPECT_EQ(runTrainer(tinyRun(*fer, "/tmp/unused.pt", "--balance magic", 1)).status, 2);
+}
+
+TEST(Train, SgdWithThePlateauScheduleTrainsAndIsRecorded)
+{
+    REQUIRE_FER(fer);
+    TempDir dir;
+    const auto result = runTrainer(tinyRun(*fer, dir.file("m.pt"), "--optimizer sgd --lr 0.01 --scheduler plateau", 1));
+    ASSERT_EQ(result.status, 0) << result.output;
+    const auto recipe = metadataOf(dir.file("m.pt"))["training"]["recipe"];
+    EXPECT_EQ(recipe["optimizer"], "sgd");
+    EXPECT_EQ(recipe["scheduler"], "plateau");
+    EXPECT_FALSE(recipe.contains("precision")) << "fp32, the default, is not recorded";
 }
 
 TEST(Train, ACudaDeviceWithoutAGpuIsRefusedClearly)
