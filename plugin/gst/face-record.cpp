@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The face record in GStreamer's terms: ROI meta params and the element message's faces. */
+/* The face record in GStreamer's terms, written and read here only: ROI meta params, the element
+ * message's faces, upstream's faces, and the records the export reads back. */
 #include "face-record.h"
 
 #include <cstring>
