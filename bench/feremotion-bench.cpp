@@ -18,9 +18,9 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
-#include "classifier.h"
-#include "detector.h"
-#include "device.h"
+#include "engine/model/device.h"
+#include "engine/vision/classifier.h"
+#include "engine/vision/detector.h"
 #include "live_latency.h"
 #include "scoped_environment.h"
 

@@ -12,10 +12,10 @@
 #include <opencv2/imgproc.hpp>
 #include <stdexcept>
 
-#include "classifier.h"
-#include "dataset.h"
-#include "detector.h"
-#include "preprocess.h"
+#include "engine/vision/classifier.h"
+#include "engine/vision/detector.h"
+#include "engine/vision/preprocess.h"
+#include "trainer/dataset.h"
 
 using namespace feremotion;
 

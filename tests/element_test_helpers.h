@@ -20,12 +20,12 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "engine/model/device.h"
+#include "engine/vision/classifier.h"
+#include "engine/vision/detector.h"
 #include "frames.h"
-#include "scoped_environment.h" // bench/
 #include "gst_support.h"
-#include "classifier.h"
-#include "device.h"
-#include "detector.h"
+#include "scoped_environment.h" // bench/
 #include "support.h"
 
 namespace feremotion::test {

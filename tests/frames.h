@@ -8,7 +8,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "frame.h"
+#include "engine/vision/frame.h"
 
 namespace feremotion::test {
 

@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <torch/script.h>
 
-#include "bundle_io.h"
-#include "classifier.h"
-#include "detector.h"
+#include "engine/model/bundle_io.h"
+#include "engine/vision/classifier.h"
+#include "engine/vision/detector.h"
 
 #ifndef FEREMOTION_TESTS_SOURCE_DIR
 #error "FEREMOTION_TESTS_SOURCE_DIR must be defined by the build"

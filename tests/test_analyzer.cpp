@@ -13,11 +13,11 @@
 
 #include <opencv2/imgcodecs.hpp>
 
-#include "analyzer.h"
-#include "classifier.h"
+#include "engine/vision/analyzer.h"
+#include "engine/vision/classifier.h"
+#include "engine/vision/model_loader.h"
+#include "engine/vision/shared_classifier.h"
 #include "frames.h"
-#include "model_loader.h"
-#include "shared_classifier.h"
 #include "support.h"
 
 using namespace feremotion;

@@ -11,9 +11,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "atomic_file.h"
-#include "classifier.h"
-#include "device.h"
+#include "engine/model/atomic_file.h"
+#include "engine/model/device.h"
+#include "engine/vision/classifier.h"
 #include "support.h"
 
 using namespace feremotion;

@@ -9,8 +9,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "classifier.h"
-#include "device.h"
+#include "engine/model/device.h"
+#include "engine/vision/classifier.h"
 #include "frames.h"
 #include "support.h"
 

@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "bundle_io.h"
-#include "classifier.h"
-#include "detector.h"
+#include "engine/model/bundle_io.h"
+#include "engine/vision/classifier.h"
+#include "engine/vision/detector.h"
 #include "frames.h"
 #include "support.h"
 #include "trainer_support.h"

@@ -10,10 +10,10 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
-#include "detector.h"
+#include "engine/vision/detector.h"
+#include "engine/vision/tracker.h"
 #include "frames.h"
 #include "support.h"
-#include "tracker.h"
 
 using namespace feremotion;
 using ::testing::HasSubstr;

@@ -5,10 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/vision/tracker.h"
 #include "gst_support.h"
 #include "python_support.h"
 #include "support.h"
-#include "tracker.h"
 #include "trainer_support.h"
 
 using namespace feremotion;

@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/script.h>
 
-#include "bundle_io.h"
-#include "classifier.h"
+#include "engine/model/bundle_io.h"
+#include "engine/vision/classifier.h"
 #include "python_support.h"
 #include "support.h"
 

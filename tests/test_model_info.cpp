@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "model_info.h"
+#include "engine/model/model_info.h"
 #include "support.h"
 
 using namespace feremotion;

@@ -6,8 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "classifier.h"
-#include "code_checks.h"
+#include "engine/model/code_checks.h"
+#include "engine/vision/classifier.h"
 #include "support.h"
 
 using namespace feremotion;

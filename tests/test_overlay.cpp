@@ -2,6 +2,7 @@
 // Specification of the overlay: drawn inside the boxes, in every format, legible at any size; captions
 // too wide for small boxes go whole above them.
 #include <set>
+#include <string>
 #include <tuple>
 
 #include <gtest/gtest.h>
@@ -9,8 +10,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "engine/model/model_info.h"
+#include "engine/vision/overlay.h"
 #include "frames.h"
-#include "overlay.h"
 #include "support.h"
 
 using namespace feremotion;
@@ -65,11 +67,21 @@ INSTANTIATE_TEST_SUITE_P(AllFormats, OverlayPerFormat, ::testing::ValuesIn(allFo
 TEST(Overlay, EmotionsHaveDistinctColours)
 {
     std::set<std::tuple<int, int, int>> colours;
-    for (const char *label : {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}) {
+    for (const std::string &label : fer2013Labels()) {
         const Rgb c = emotionColor(label, 0);
         colours.insert({c.r, c.g, c.b});
     }
     EXPECT_EQ(colours.size(), 7u);
+}
+
+TEST(Overlay, AnEmotionKeepsItsColourInAModelWithOtherLabels)
+{
+    const Rgb happyFirst = emotionColor("happy", 0);
+    const Rgb happyInFer = emotionColor("happy", 3);
+    EXPECT_EQ(std::tie(happyFirst.r, happyFirst.g, happyFirst.b), std::tie(happyInFer.r, happyInFer.g, happyInFer.b));
+    const Rgb bored = emotionColor("bored", 0);
+    const Rgb tired = emotionColor("tired", 1);
+    EXPECT_NE(std::tie(bored.r, bored.g, bored.b), std::tie(tired.r, tired.g, tired.b));
 }
 
 TEST(Overlay, CaptionScalesWithTheFrame)

@@ -4,8 +4,8 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "engine/vision/preprocess.h"
 #include "frames.h"
-#include "preprocess.h"
 
 using namespace feremotion;
 using namespace feremotion::test;

@@ -7,7 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "shared_classifier.h"
+#include "engine/vision/shared_classifier.h"
 #include "support.h"
 
 using namespace feremotion;

@@ -4,8 +4,8 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "engine/vision/tracker.h"
 #include "frames.h"
-#include "tracker.h"
 
 using namespace feremotion;
 using namespace feremotion::test;

@@ -181,6 +181,29 @@ TEST(TrainerPredict, PredictClassifiesTheFacesInAnImage)
     EXPECT_EQ(json[0]["faces"][0]["probabilities"].size(), 7u);
 }
 
+TEST(TrainerPredict, PredictFindsFacesWithYuNetWhenAsked)
+{
+    REQUIRE_FER(fer);
+    const auto astronaut = sharedFile("media/astronaut.png");
+    const auto yunet = sharedYuNetModel();
+    if (!astronaut || !yunet)
+        GTEST_SKIP() << (astronaut ? missingYuNetModel() : "../shared/media is absent");
+    TempDir dir;
+    ASSERT_EQ(runTrainer(tinyRun(*fer, dir.file("m.pt"))).status, 0);
+    const auto result = runTrainer("predict --json --detector yunet --detector-model " + *yunet + " --model " +
+                                   dir.file("m.pt") + " " + *astronaut);
+    ASSERT_EQ(result.status, 0) << result.output;
+    const auto json = nlohmann::json::parse(result.output.substr(result.output.find('[')));
+    ASSERT_EQ(json[0]["faces"].size(), 1u);
+}
+
+TEST(TrainerPredict, ADetectorThatIsNotOneOfItsNamesIsRefusedNamingThem)
+{
+    const auto result = runTrainer("predict --model /dev/null --detector retinaface x.png");
+    EXPECT_EQ(result.status, 2);
+    EXPECT_THAT(result.output, HasSubstr("--detector: retinaface not in {haar,yunet}"));
+}
+
 TEST(TrainerPredict, PredictWithoutDetectionClassifiesWholeImages)
 {
     REQUIRE_FER(fer);

@@ -22,12 +22,12 @@
 #include <opencv2/imgcodecs.hpp>
 #include <torch/script.h>
 
-#include "bundle_io.h"
-#include "classifier.h"
-#include "device.h"
-#include "dataset.h"
+#include "engine/model/bundle_io.h"
+#include "engine/model/device.h"
+#include "engine/vision/classifier.h"
 #include "python_support.h"
 #include "support.h"
+#include "trainer/dataset.h"
 #include "trainer_support.h"
 
 namespace feremotion::test {

@@ -6,7 +6,7 @@
 
 #include <torch/torch.h>
 
-#include "model_info.h"
+#include "engine/model/model_info.h"
 
 namespace feremotion::trainer {
 

@@ -13,7 +13,7 @@
 #include <torch/torch.h>
 
 #include "dataset.h"
-#include "model_info.h"
+#include "engine/model/model_info.h"
 #include "train.h"
 
 namespace feremotion::trainer {

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "atomic_file.h"
+#include "engine/model/atomic_file.h"
 #include "json_text.h"
 
 namespace fs = std::filesystem;

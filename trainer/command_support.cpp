@@ -7,9 +7,9 @@
 
 #include <ATen/Parallel.h>
 
-#include "bundle_io.h"
 #include "commands.h"
-#include "device.h"
+#include "engine/model/bundle_io.h"
+#include "engine/model/device.h"
 
 namespace feremotion::trainer {
 

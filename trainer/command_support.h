@@ -8,7 +8,7 @@
 #include <torch/script.h>
 
 #include "dataset.h"
-#include "model_info.h"
+#include "engine/model/model_info.h"
 
 namespace feremotion::trainer {
 

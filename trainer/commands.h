@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "model_info.h"
+#include "engine/model/model_info.h"
 
 namespace feremotion::trainer {
 
@@ -35,11 +35,15 @@ struct EvaluateOptions {
 };
 int runEvaluate(const EvaluateOptions &options);
 
+// The detectors predict finds faces in a still with (as the element's detector=haar and yunet).
+enum class StillDetector { Haar, YuNet };
+std::string toString(StillDetector detector);
+
 struct PredictOptions {
     std::string model;
     std::vector<std::string> images;
     bool noDetect = false; // the images are face crops
-    std::string detector = "haar";
+    StillDetector detector = StillDetector::Haar;
     std::string detectorModel;
     float threshold = -1; // below 0: the detector's default (defaultThreshold in detector.h)
     int minFaceSize = 24;

@@ -27,7 +27,7 @@
 #include <opencv2/imgproc.hpp>
 #endif
 
-#include "model_info.h"
+#include "engine/model/model_info.h"
 
 namespace fs = std::filesystem;
 

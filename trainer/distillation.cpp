@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "distillation.h"
 
-#include "bundle_io.h"
-#include "classifier.h"
 #include "commands.h"
+#include "engine/model/bundle_io.h"
+#include "engine/vision/classifier.h"
 
 namespace feremotion::trainer {
 

@@ -8,7 +8,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
-#include "model_info.h"
+#include "engine/model/model_info.h"
 #include "train.h"
 
 namespace feremotion::trainer {

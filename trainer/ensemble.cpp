@@ -12,12 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "architectures.h"
-#include "atomic_file.h"
-#include "bundle_io.h"
 #include "command_support.h"
 #include "commands.h"
 #include "dataset.h"
-#include "device.h"
+#include "engine/model/atomic_file.h"
+#include "engine/model/bundle_io.h"
+#include "engine/model/device.h"
 #include "json_text.h"
 #include "metrics.h"
 #include "plots.h"

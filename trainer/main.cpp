@@ -10,7 +10,7 @@
 #include "architectures.h"
 #include "commands.h"
 #include "dataset.h"
-#include "model_info.h"
+#include "engine/model/model_info.h"
 #include "train.h"
 
 using namespace feremotion;
@@ -237,7 +237,7 @@ void setupPredict(CLI::App &app, std::function<int()> &run)
     sub->add_option("--model", o->model, "Bundle (.pt)")->required()->check(CLI::ExistingFile);
     sub->add_option("images", o->images, "Image files")->required();
     sub->add_flag("--no-detect", o->noDetect, "The images are face crops: classify each whole image");
-    sub->add_option("--detector", o->detector, "haar or yunet")->check(CLI::IsMember({"haar", "yunet"}))->capture_default_str();
+    addChoice(sub, "--detector", o->detector, {StillDetector::Haar, StillDetector::YuNet}, "haar or yunet");
     sub->add_option("--detector-model", o->detectorModel, "YuNet ONNX file, or another Haar cascade");
     sub->add_option("--threshold", o->threshold, "Detection threshold (as the element's; -1: the detector's default)")
         ->check(CLI::Range(-1.0, 1.0))

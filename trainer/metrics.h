@@ -10,7 +10,7 @@
 #include <torch/torch.h>
 
 #include "dataset.h"
-#include "model_info.h"
+#include "engine/model/model_info.h"
 
 namespace feremotion::trainer {
 

@@ -10,7 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "atomic_file.h"
+#include "engine/model/atomic_file.h"
 #endif
 
 namespace feremotion::trainer {

@@ -12,12 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "architectures.h"
-#include "atomic_file.h"
-#include "bundle_io.h"
 #include "command_support.h"
 #include "commands.h"
 #include "dataset.h"
-#include "device.h"
+#include "engine/model/atomic_file.h"
+#include "engine/model/bundle_io.h"
+#include "engine/model/device.h"
 #include "json_text.h"
 #include "metrics.h"
 #include "plots.h"
@@ -27,15 +27,20 @@
 #ifdef FEREMOTION_TRAINER_OPENCV
 #include <opencv2/imgcodecs.hpp>
 
-#include "analyzer.h"
-#include "classifier.h"
-#include "detector.h"
+#include "engine/vision/analyzer.h"
+#include "engine/vision/classifier.h"
+#include "engine/vision/detector.h"
 #endif
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace feremotion::trainer {
+
+std::string toString(StillDetector detector)
+{
+    return detector == StillDetector::Haar ? "haar" : "yunet";
+}
 
 int runPredict(const PredictOptions &o)
 {
@@ -44,12 +49,9 @@ int runPredict(const PredictOptions &o)
     classifierOptions.device = "cpu";
     classifierOptions.threads = o.threads;
     classifierOptions.trust = modelTrust();
-    DetectorKind kind = DetectorKind::FullFrame; // --no-detect: each image is one face
-    if (!o.noDetect) {
-        if (o.detector == "haar") kind = DetectorKind::Haar;
-        else if (o.detector == "yunet") kind = DetectorKind::YuNet;
-        else throw std::invalid_argument("--detector must be haar or yunet, not '" + o.detector + "'");
-    }
+    const DetectorKind kind = o.noDetect                                ? DetectorKind::FullFrame // each image is one face
+                              : o.detector == StillDetector::Haar ? DetectorKind::Haar
+                                                                   : DetectorKind::YuNet;
     std::unique_ptr<FaceDetector> detector = createDetector(kind, o.detectorModel);
     Analyzer analyzer(std::move(detector), kind,
                       ownModel(std::make_unique<EmotionClassifier>(o.model, classifierOptions)));

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "atomic_file.h"
+#include "engine/model/atomic_file.h"
 #include "json_text.h"
 
 namespace feremotion::trainer {

@@ -18,14 +18,14 @@
 #include <ATen/autocast_mode.h>
 #include <nlohmann/json.hpp>
 
-#include "atomic_file.h"
 #include "batch_producer.h"
-#include "bundle_io.h"
 #include "checkpoints.h"
 #include "commands.h"
 #include "dataset.h"
-#include "device.h"
 #include "distillation.h"
+#include "engine/model/atomic_file.h"
+#include "engine/model/bundle_io.h"
+#include "engine/model/device.h"
 #include "json_text.h"
 #include "metrics.h"
 #include "plots.h"

@@ -8,7 +8,7 @@
 
 #include "architectures.h"
 #include "augment.h"
-#include "model_info.h"
+#include "engine/model/model_info.h"
 
 namespace feremotion::trainer {
 

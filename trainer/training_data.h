@@ -4,7 +4,7 @@
 #pragma once
 
 #include "dataset.h"
-#include "model_info.h"
+#include "engine/model/model_info.h"
 #include "train.h"
 
 namespace feremotion::trainer {

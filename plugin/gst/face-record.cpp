@@ -5,8 +5,8 @@
 
 #include <cstring>
 
+#include "engine/vision/preprocess.h"
 #include "gstferemotion-utils.h"
-#include "preprocess.h"
 
 namespace feremotion {
 

@@ -10,7 +10,7 @@
 
 #include <gst/video/gstvideometa.h>
 
-#include "analyzer.h"
+#include "engine/vision/analyzer.h"
 #include "export-formats.h"
 
 namespace feremotion {

@@ -5,9 +5,9 @@
 
 #include <filesystem>
 
-#include "classifier.h"
+#include "engine/vision/classifier.h"
+#include "engine/vision/shared_classifier.h"
 #include "gstferemotion-utils.h"
-#include "shared_classifier.h"
 
 #define GST_CAT_DEFAULT gst_fer_emotion_debug
 

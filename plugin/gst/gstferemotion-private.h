@@ -9,10 +9,10 @@
 
 #include <gst/video/gstvideofilter.h>
 
-#include "analyzer.h"
+#include "engine/vision/analyzer.h"
+#include "engine/vision/model_loader.h"
 #include "gstferemotion-settings.h"
 #include "gstferemotion.h"
-#include "model_loader.h"
 
 GST_DEBUG_CATEGORY_EXTERN(gst_fer_emotion_debug);
 

@@ -85,6 +85,19 @@ void set_string_value(GValue *value, const std::string &s)
     g_value_set_string(value, s.empty() ? nullptr : s.c_str());
 }
 
+// Static storage: the blurb is installed with G_PARAM_STATIC_STRINGS.
+const std::string &labelsBlurb()
+{
+    static const std::string blurb = [] {
+        std::string text = "Comma-separated class labels in output order, for a model without feremotion.json. "
+                           "Default (null): FER-2013's ";
+        for (const std::string &label : fer2013Labels())
+            text += (&label == &fer2013Labels().front() ? "" : ",") + label;
+        return text;
+    }();
+    return blurb;
+}
+
 } // namespace
 
 void installProperties(GObjectClass *gobjectClass)
@@ -198,10 +211,7 @@ void installProperties(GObjectClass *gobjectClass)
                           0, kMaxThreads, kDefaultThreads, playingFlags));
     g_object_class_install_property(
         gobjectClass, PROP_LABELS,
-        g_param_spec_string("labels", "Labels (bare TorchScript)",
-                            "Comma-separated class labels in output order, for a model without feremotion.json. "
-                            "Default (null): FER-2013's angry,disgust,fear,happy,sad,surprise,neutral",
-                            nullptr, readyFlags));
+        g_param_spec_string("labels", "Labels (bare TorchScript)", labelsBlurb().c_str(), nullptr, readyFlags));
     g_object_class_install_property(
         gobjectClass, PROP_INPUT_WIDTH,
         g_param_spec_uint("input-width", "Input width (bare TorchScript)",

@@ -7,8 +7,8 @@
 
 #include <gst/gst.h>
 
-#include "analyzer.h"
-#include "model_info.h"
+#include "engine/model/model_info.h"
+#include "engine/vision/analyzer.h"
 
 namespace feremotion {
 

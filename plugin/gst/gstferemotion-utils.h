@@ -9,7 +9,7 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
-#include "frame.h"
+#include "engine/vision/frame.h"
 
 namespace feremotion {
 

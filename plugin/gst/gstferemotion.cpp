@@ -24,8 +24,8 @@
  * OpenCV 4.8 or newer, as on Debian 13; take face_detection_yunet_2022mar.onnx below 4.8, as on Debian 12).
  */
 
-#include "gstferemotion.h"
 #include "gstferemotion-private.h"
+#include "gstferemotion.h"
 
 #include <cmath>
 #include <mutex>
@@ -34,11 +34,11 @@
 
 #include <gst/video/gstvideometa.h>
 
+#include "engine/vision/overlay.h"
+#include "engine/vision/preprocess.h"
+#include "engine/vision/shared_classifier.h"
 #include "face-record.h"
 #include "gstferemotion-utils.h"
-#include "overlay.h"
-#include "preprocess.h"
-#include "shared_classifier.h"
 
 GST_DEBUG_CATEGORY(gst_fer_emotion_debug);
 #define GST_CAT_DEFAULT gst_fer_emotion_debug

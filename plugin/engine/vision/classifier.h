@@ -9,9 +9,9 @@
 
 #include <opencv2/core.hpp>
 
-#include "frame.h"
-#include "model_info.h"
-#include "types.h"
+#include "engine/model/model_info.h"
+#include "engine/vision/frame.h"
+#include "engine/vision/types.h"
 
 namespace feremotion {
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Cross-stream batching without a thread of its own: the oldest waiting stream leads, gathers what
 // the others submitted and runs the forward pass for all of them.
-#include "shared_classifier.h"
+#include "engine/vision/shared_classifier.h"
 
 #include <algorithm>
 #include <exception>

@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "analyzer.h"
+#include "engine/vision/analyzer.h"
 
 namespace feremotion {
 

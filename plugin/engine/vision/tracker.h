@@ -8,7 +8,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "types.h"
+#include "engine/vision/types.h"
 
 namespace feremotion {
 

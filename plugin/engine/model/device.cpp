@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Device names to LibTorch devices, with the reason when CUDA cannot be used.
-#include "device.h"
+#include "engine/model/device.h"
 
 #include <algorithm>
 #include <thread>
@@ -13,7 +13,7 @@
 
 #include <torch/cuda.h>
 
-#include "model_info.h"
+#include "engine/model/model_info.h"
 
 namespace feremotion {
 

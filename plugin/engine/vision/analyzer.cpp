@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // One stream's analysis, frame by frame: detect or take upstream faces, follow, classify.
-#include "analyzer.h"
+#include "engine/vision/analyzer.h"
 
 #include <algorithm>
 #include <cmath>
 #include <optional>
 #include <stdexcept>
 
-#include "classifier.h"
-#include "detection_worker.h"
-#include "preprocess.h"
-#include "shared_classifier.h"
+#include "engine/vision/classifier.h"
+#include "engine/vision/detection_worker.h"
+#include "engine/vision/preprocess.h"
+#include "engine/vision/shared_classifier.h"
 
 namespace feremotion {
 

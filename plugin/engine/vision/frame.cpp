@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Plane geometry of the supported pixel formats.
-#include "frame.h"
+#include "engine/vision/frame.h"
 
 #include <stdexcept>
 

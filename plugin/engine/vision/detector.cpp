@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // OpenCV-backed face detectors; large frames are detected downscaled and boxes mapped back.
-#include "detector.h"
+#include "engine/vision/detector.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,7 +12,7 @@
 #include <opencv2/objdetect.hpp>
 #include <opencv2/objdetect/face.hpp>
 
-#include "preprocess.h"
+#include "engine/vision/preprocess.h"
 
 #ifndef FEREMOTION_HAAR_CASCADE
 #define FEREMOTION_HAAR_CASCADE "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"

@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "detector.h"
-#include "tracker.h"
+#include "engine/vision/detector.h"
+#include "engine/vision/tracker.h"
 
 namespace feremotion {
 

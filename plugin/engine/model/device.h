@@ -7,7 +7,7 @@
 
 #include <c10/core/Device.h>
 
-#include "model_info.h"
+#include "engine/model/model_info.h"
 
 namespace feremotion {
 

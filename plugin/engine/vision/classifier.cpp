@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The batched classifier: validated bundle, explicit threads and device, one forward per chunk.
-#include "classifier.h"
+#include "engine/vision/classifier.h"
 
 #include <chrono>
 #include <cmath>
@@ -8,10 +8,10 @@
 
 #include <ATen/Parallel.h>
 
-#include "bundle_io.h"
-#include "device.h"
-#include "preprocess.h"
-#include "timed_runner.h"
+#include "engine/model/bundle_io.h"
+#include "engine/model/device.h"
+#include "engine/vision/preprocess.h"
+#include "engine/vision/timed_runner.h"
 
 namespace feremotion {
 

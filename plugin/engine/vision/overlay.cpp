@@ -1,29 +1,31 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Overlay drawing on packed and planar frames without converting them.
-#include "overlay.h"
+#include "engine/vision/overlay.h"
 
 #include <algorithm>
 #include <cmath>
-#include <map>
+#include <iterator>
 
 #include <opencv2/imgproc.hpp>
 
-#include "preprocess.h"
+#include "engine/model/model_info.h"
+#include "engine/vision/preprocess.h"
 
 namespace feremotion {
 
 Rgb emotionColor(const std::string &label, int labelId)
 {
-    static const std::map<std::string, Rgb> known{
-        {"angry", {230, 40, 40}},   {"disgust", {60, 170, 60}}, {"fear", {160, 70, 210}},
-        {"happy", {255, 205, 0}},   {"sad", {40, 110, 230}},    {"surprise", {255, 130, 0}},
-        {"neutral", {190, 190, 190}}};
+    // In fer2013Labels()' order: angry red, disgust green, fear violet, happy yellow, sad blue,
+    // surprise orange, neutral grey.
+    static const Rgb ferColors[] = {{230, 40, 40},  {60, 170, 60},  {160, 70, 210}, {255, 205, 0},
+                                    {40, 110, 230}, {255, 130, 0}, {190, 190, 190}};
     static const Rgb palette[] = {{0, 200, 200}, {200, 0, 200}, {120, 200, 0}, {255, 100, 150},
                                   {100, 150, 255}, {200, 160, 100}};
-    const auto it = known.find(label);
-    if (it != known.end())
-        return it->second;
-    return palette[static_cast<size_t>(std::max(0, labelId)) % (sizeof palette / sizeof palette[0])];
+    const std::vector<std::string> &fer = fer2013Labels();
+    const auto known = std::find(fer.begin(), fer.end(), label);
+    if (known != fer.end() && static_cast<size_t>(known - fer.begin()) < std::size(ferColors))
+        return ferColors[known - fer.begin()];
+    return palette[static_cast<size_t>(std::max(0, labelId)) % std::size(palette)];
 }
 
 namespace {

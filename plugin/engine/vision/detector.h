@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "frame.h"
-#include "types.h"
+#include "engine/vision/frame.h"
+#include "engine/vision/types.h"
 
 namespace feremotion {
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The operator allow-list and the two passes over a bundle's code (before and after loading).
-#include "code_checks.h"
+#include "engine/model/code_checks.h"
 
 #include <unordered_set>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Bundle I/O with distinct, file-naming errors for each way a model file can be unusable.
-#include "bundle_io.h"
+#include "engine/model/bundle_io.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -11,8 +11,8 @@
 
 #include <caffe2/serialize/inline_container.h>
 
-#include "atomic_file.h"
-#include "code_checks.h"
+#include "engine/model/atomic_file.h"
+#include "engine/model/code_checks.h"
 
 namespace feremotion {
 

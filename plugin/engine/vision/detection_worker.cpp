@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include "detection_worker.h"
+#include "engine/vision/detection_worker.h"
 
 #include <algorithm>
 #include <stdexcept>
 
-#include "preprocess.h"
+#include "engine/vision/preprocess.h"
 
 namespace feremotion {
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The runner's thread takes one job at a time; a job left behind takes the shared state with it.
-#include "timed_runner.h"
+#include "engine/vision/timed_runner.h"
 
 #include <condition_variable>
 #include <exception>

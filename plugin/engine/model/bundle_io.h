@@ -7,8 +7,8 @@
 
 #include <torch/script.h>
 
-#include "code_checks.h"
-#include "model_info.h"
+#include "engine/model/code_checks.h"
+#include "engine/model/model_info.h"
 
 namespace feremotion {
 

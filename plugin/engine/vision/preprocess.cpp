@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Crop extraction, normalisation and detector images for every supported pixel format.
-#include "preprocess.h"
+#include "engine/vision/preprocess.h"
 
 #include <algorithm>
 #include <cmath>

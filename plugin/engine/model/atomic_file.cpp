@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Temporary file + fsync + rename + fsync of the folder; stale temporaries of dead processes removed.
-#include "atomic_file.h"
+#include "engine/model/atomic_file.h"
 
 #include <cerrno>
 #include <cstring>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Tracks follow faces with a median-flow step (pyramidal Lucas-Kanade on a grid of points in the
 // box, checked forwards and backwards) and are matched to detections by IoU.
-#include "tracker.h"
+#include "engine/vision/tracker.h"
 
 #include <algorithm>
 #include <cmath>

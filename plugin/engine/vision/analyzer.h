@@ -8,11 +8,11 @@
 #include <optional>
 #include <vector>
 
-#include "detector.h"
-#include "frame.h"
-#include "model_info.h"
-#include "tracker.h"
-#include "types.h"
+#include "engine/model/model_info.h"
+#include "engine/vision/detector.h"
+#include "engine/vision/frame.h"
+#include "engine/vision/tracker.h"
+#include "engine/vision/types.h"
 
 namespace feremotion {
 

@@ -17,7 +17,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "classifier.h"
+#include "engine/vision/classifier.h"
 
 namespace feremotion {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include "model_loader.h"
+#include "engine/vision/model_loader.h"
 
 #include <exception>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Validation of feremotion.json: every missing or ill-typed field is reported by name.
-#include "model_info.h"
+#include "engine/model/model_info.h"
 
 #include <cmath>
 #include <sstream>
