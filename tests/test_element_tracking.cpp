@@ -199,3 +199,44 @@ TEST_F(ElementTracking, ALiveSourceGetsBackgroundDetectionAndAFrameOfLatency)
     EXPECT_GE(min, GST_SECOND / 30);
     EXPECT_THAT(log.text(), HasSubstr("upstream is live"));
 }
+
+// A frame that leaves later than the latency reported so far (here upstream's 15 ms per 10 ms frame)
+// raises it, in whole frames, and the element tells the pipeline with a LATENCY message.
+TEST_F(ElementTracking, ALiveSourceWhoseFramesLeaveLateGetsAHigherLatency)
+{
+    const std::string launch = "videotestsrc is-live=true num-buffers=150 ! video/x-raw,width=160,height=120,"
+                               "framerate=100/1 ! identity sleep-time=15000 ! feremotion name=f detector=haar model=" +
+                               model_ + " ! fakesink sync=true";
+    GstElement *pipeline = gst_parse_launch(launch.c_str(), nullptr);
+    ASSERT_NE(pipeline, nullptr);
+    GstElement *element = gst_bin_get_by_name(GST_BIN(pipeline), "f");
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    bool raised = false;
+    GstClockTime min = 0;
+    for (;;) {
+        GstMessage *message = gst_bus_timed_pop_filtered(
+            bus, 30 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_LATENCY | GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+        ASSERT_NE(message, nullptr);
+        const GstMessageType type = GST_MESSAGE_TYPE(message);
+        if (type == GST_MESSAGE_LATENCY && GST_MESSAGE_SRC(message) == GST_OBJECT(element)) {
+            raised = true;
+            gst_bin_recalculate_latency(GST_BIN(pipeline));
+            GstQuery *query = gst_query_new_latency();
+            if (gst_element_query(pipeline, query))
+                gst_query_parse_latency(query, nullptr, &min, nullptr);
+            gst_query_unref(query);
+        }
+        gst_message_unref(message);
+        if (type == GST_MESSAGE_EOS || type == GST_MESSAGE_ERROR) {
+            EXPECT_EQ(type, GST_MESSAGE_EOS);
+            break;
+        }
+    }
+    gst_object_unref(bus);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(element);
+    gst_object_unref(pipeline);
+    EXPECT_TRUE(raised);
+    EXPECT_GE(min, 2 * GST_SECOND / 100);
+}

@@ -10,6 +10,7 @@
 #include <gst/video/gstvideofilter.h>
 
 #include "engine/vision/analyzer.h"
+#include "engine/vision/live_latency.h"
 #include "engine/vision/model_loader.h"
 #include "gstferemotion-settings.h"
 #include "gstferemotion.h"
@@ -42,6 +43,10 @@ struct GstFerEmotionPrivate {
     // Upstream answered the latency query as live (the streaming thread asks at the first frame).
     std::atomic<bool> liveSource{false};
     bool liveSourceAsked = false;
+    // Live with background detection: the latency the element adds, learnt from how late its
+    // frames leave (streaming thread), read by the latency query; and upstream's own latency.
+    feremotion::LiveLatency liveLatency;
+    std::atomic<GstClockTime> upstreamLatency{0};
 };
 
 struct _GstFerEmotion {

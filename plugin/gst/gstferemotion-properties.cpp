@@ -261,7 +261,8 @@ void installProperties(GObjectClass *gobjectClass)
                           "Where full-frame detection (haar, yunet) runs. On a worker thread no frame waits for it: a "
                           "detection starts when the last one has finished and detection-interval frames have "
                           "passed, faces are followed by optical flow meanwhile, and its faces join on the frame it "
-                          "finishes; the element then adds one frame duration to the latency it reports. auto: on "
+                          "finishes; the element then adds one frame duration to the latency it reports, or more once "
+                          "its frames are seen to leave later (LATENCY message). auto: on "
                           "a worker thread when upstream is live (a camera, an RTSP stream), else in the streaming "
                           "thread on every detection-interval-th frame, which gives the same faces on every run",
                           GST_TYPE_FER_EMOTION_BACKGROUND_DETECTION, static_cast<gint>(kDefaultBackgroundDetection),

@@ -27,6 +27,7 @@
 #include "gstferemotion-private.h"
 #include "gstferemotion.h"
 
+#include <chrono>
 #include <cmath>
 #include <mutex>
 #include <string>
@@ -76,6 +77,7 @@ static gboolean gst_fer_emotion_start(GstBaseTransform *trans)
     }
     self->priv->analyzer->reset();
     self->priv->liveSourceAsked = false;
+    self->priv->liveLatency.reset();
     if (settings.modelInstanceId.empty()) {
         std::lock_guard<std::mutex> lock(self->priv->loaderLock);
         self->priv->loader = std::make_unique<BackgroundModelLoader>();
@@ -167,12 +169,19 @@ static void ask_whether_live(GstFerEmotion *self)
 {
     GstQuery *query = gst_query_new_latency();
     gboolean live = FALSE;
+    GstClockTime upstream = 0;
     if (gst_pad_peer_query(GST_BASE_TRANSFORM_SINK_PAD(self), query))
-        gst_query_parse_latency(query, &live, nullptr, nullptr);
+        gst_query_parse_latency(query, &live, &upstream, nullptr);
     gst_query_unref(query);
+    self->priv->upstreamLatency = upstream;
     self->priv->liveSourceAsked = true;
     if (live != self->priv->liveSource.exchange(live))
         GST_INFO_OBJECT(self, "upstream is %slive", live ? "" : "not ");
+}
+
+static std::chrono::nanoseconds nanoseconds(GstClockTime time)
+{
+    return std::chrono::nanoseconds(static_cast<std::chrono::nanoseconds::rep>(time));
 }
 
 // One frame's duration at the negotiated frame rate (0 without one).
@@ -188,7 +197,8 @@ static GstClockTime frame_duration(GstBaseTransform *trans)
 }
 
 // With a shared model a frame may wait up to batch-timeout for other streams' faces; with background
-// detection a frame takes up to its frame time (the promise a live pipeline can plan with).
+// detection a frame takes up to its frame time, or what the element learnt its frames need
+// (LiveLatency): the promise a live pipeline can plan with.
 static gboolean gst_fer_emotion_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
 {
     return without_exceptions(GST_ELEMENT(trans), "answering a query", FALSE, [&]() -> gboolean {
@@ -201,6 +211,7 @@ static gboolean gst_fer_emotion_query(GstBaseTransform *trans, GstPadDirection d
         GstClockTime min, max;
         gst_query_parse_latency(query, &live, &min, &max);
         self->priv->liveSource = live;
+        self->priv->upstreamLatency = min;
         GstClockTime wait = 0;
         {
             ObjectLocker lock(self);
@@ -208,7 +219,8 @@ static gboolean gst_fer_emotion_query(GstBaseTransform *trans, GstPadDirection d
             if (!s.modelInstanceId.empty())
                 wait = s.batchTimeoutMs * GST_MSECOND;
             if (detectsInBackground(s, live))
-                wait += frame_duration(trans);
+                wait += static_cast<GstClockTime>(
+                    self->priv->liveLatency.latency(nanoseconds(frame_duration(trans))).count());
         }
         if (wait > 0) {
             GST_DEBUG_OBJECT(self, "adding %" GST_TIME_FORMAT " to the latency", GST_TIME_ARGS(wait));
@@ -278,6 +290,43 @@ static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Setti
         post_frame_message(self, frame->buffer, faces, info, view);
 }
 
+// Live with background detection: how late this frame leaves, which raises the latency the element
+// reports when a frame needed more than it.
+static void follow_live_latency(GstFerEmotion *self, GstVideoFrame *frame)
+{
+    GstClockTime streamTime, runningTime;
+    frame_times(GST_BASE_TRANSFORM(self), frame->buffer, streamTime, runningTime);
+    GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+    if (!clock)
+        return;
+    const GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(GST_ELEMENT(self));
+    gst_object_unref(clock);
+    if (!GST_CLOCK_TIME_IS_VALID(runningTime))
+        return;
+    GstFerEmotionPrivate *priv = self->priv;
+    const GstClockTimeDiff late = GST_CLOCK_DIFF(runningTime + priv->upstreamLatency, now);
+    const GstClockTime duration =
+        GST_VIDEO_INFO_FPS_N(&frame->info) > 0
+            ? gst_util_uint64_scale_int(GST_SECOND, GST_VIDEO_INFO_FPS_D(&frame->info), GST_VIDEO_INFO_FPS_N(&frame->info))
+            : 0;
+    const LiveLatency::Change change =
+        priv->liveLatency.observe(std::chrono::nanoseconds(late), nanoseconds(duration));
+    if (change == LiveLatency::Change::None)
+        return;
+    const GstClockTime latency = static_cast<GstClockTime>(priv->liveLatency.latency(nanoseconds(duration)).count());
+    if (change == LiveLatency::Change::Raised)
+        GST_INFO_OBJECT(self, "a frame left %" GST_STIME_FORMAT " late: the element now adds %" GST_TIME_FORMAT
+                              " to the latency",
+                        GST_STIME_ARGS(late), GST_TIME_ARGS(latency));
+    else
+        GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Falling behind the live source: a frame left %.0f ms late",
+                                                   static_cast<double>(late) / GST_MSECOND),
+                            ("the latency stays at its maximum, %" GST_TIME_FORMAT "; a higher detection-interval "
+                             "or reclassify-interval, a smaller picture or detector=yunet make frames cheaper",
+                             GST_TIME_ARGS(latency)));
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+}
+
 static GstFlowReturn gst_fer_emotion_transform_frame_ip(GstVideoFilter *filter, GstVideoFrame *frame)
 {
     GstFerEmotion *self = GST_FER_EMOTION(filter);
@@ -292,6 +341,8 @@ static GstFlowReturn gst_fer_emotion_transform_frame_ip(GstVideoFilter *filter, 
     try {
         swap_in_loaded_model(self, frame->buffer);
         process_frame(self, frame, settings);
+        if (self->priv->liveSource && detectsInBackground(settings, true))
+            follow_live_latency(self, frame);
     } catch (const std::exception &e) {
         // This stream stops here; streams sharing its model must not wait for it.
         if (self->priv->shared)

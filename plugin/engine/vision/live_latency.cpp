@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The latency a live stream needs from the element, learnt from how late its frames leave.
+#include "engine/vision/live_latency.h"
+
+#include <algorithm>
+
+namespace feremotion {
+
+namespace {
+
+constexpr std::chrono::seconds kSettling{1};
+// Without a frame rate the latency rises in steps of this size.
+constexpr std::chrono::milliseconds kStepWithoutFrameRate{10};
+
+} // namespace
+
+LiveLatency::Change LiveLatency::observe(Duration late, Duration frameDuration)
+{
+    const Duration step = frameDuration > Duration::zero() ? frameDuration : Duration(kStepWithoutFrameRate);
+    if (settlingFrames_ < (Duration(kSettling) + step / 2) / step) {
+        ++settlingFrames_;
+        return Change::None;
+    }
+    if (late <= latency(frameDuration))
+        return Change::None;
+    if (late > maximum_) {
+        if (exceeded_)
+            return Change::None;
+        exceeded_ = true;
+        raised_ = maximum_.count();
+        return Change::Exceeded;
+    }
+    const Duration wanted = late + late / 4;
+    const Duration::rep steps = (wanted.count() + step.count() - 1) / step.count();
+    raised_ = std::min(steps * step.count(), maximum_.count());
+    return Change::Raised;
+}
+
+LiveLatency::Duration LiveLatency::latency(Duration frameDuration) const
+{
+    return std::max(frameDuration, Duration(raised_.load()));
+}
+
+void LiveLatency::reset()
+{
+    raised_ = 0;
+    settlingFrames_ = 0;
+    exceeded_ = false;
+}
+
+} // namespace feremotion
