@@ -443,7 +443,7 @@ TEST_F(Element, AReadyPropertySetWhilePlayingIsKeptForTheNextStartWithAWarning)
 TEST_F(Element, EachForwardPassIsLoggedAtLevelLog)
 {
     DebugLog log(GST_LEVEL_LOG);
-    auto h = harness("detector=full-frame");
+    auto h = harness("detector=full-frame reclassify-interval=1");
     for (int i = 0; i < 2; ++i)
         gst_buffer_unref(gst_harness_push_and_pull(h.get(), frame()));
     EXPECT_EQ(occurrences(log.text(), "forward pass: 1 face of 1 stream in "), 2u) << log.text();

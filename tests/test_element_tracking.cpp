@@ -47,7 +47,7 @@ TEST_F(ElementTracking, BetweenDetectionsBoxesAreMarkedTracked)
 
 TEST_F(ElementTracking, BetweenInferencesResultsAreReusedAndMarkedSo)
 {
-    auto h = harness("detector=full-frame inference-interval=3");
+    auto h = harness("detector=full-frame inference-interval=3 reclassify-interval=1");
     const FaceParams first = pushFrame(h.get(), frame());
     EXPECT_FALSE(first.reused);
     // A different picture: a fresh classification would change the probabilities.

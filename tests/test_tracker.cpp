@@ -218,6 +218,19 @@ TEST_F(Tracker, SmoothingBlendsProbabilitiesAndKeepsTheRawOutput)
     EXPECT_FLOAT_EQ(face.raw.probabilities[1], 0.9f);
 }
 
+// Smoothing is per frame: a result reused for three frames is followed by one that counts three.
+TEST_F(Tracker, AClassificationSeveralFramesLaterWeighsThePreviousValueOncePerFrame)
+{
+    configure(1, 1, 3, 0.75f);
+    step({50, 50}, {detectionAt(50, 50)}, {0.9f, 0.1f});
+    step({50, 50}, {detectionAt(50, 50)}, {0.1f, 0.9f}); // reused, not classified
+    step({50, 50}, {detectionAt(50, 50)}, {0.1f, 0.9f});
+    ASSERT_EQ(step({50, 50}, {detectionAt(50, 50)}, {0.1f, 0.9f}).size(), 1u);
+    const float keep = 0.75f * 0.75f * 0.75f;
+    EXPECT_NEAR(faces()[0].emotion.probabilities[0], keep * 0.9f + (1 - keep) * 0.1f, 1e-6);
+    EXPECT_EQ(faces()[0].emotion.labelId, 1) << "three frames' worth of evidence";
+}
+
 TEST_F(Tracker, WithoutSmoothingTheEmotionIsTheRawOutput)
 {
     configure(1);

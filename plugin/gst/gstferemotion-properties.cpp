@@ -278,13 +278,16 @@ void installProperties(GObjectClass *gobjectClass)
         gobjectClass, PROP_RECLASSIFY_INTERVAL,
         g_param_spec_uint("reclassify-interval", "Reclassify interval",
                           "Classify a tracked face again once its last result is this many frames old "
-                          "(frames, 0-100000; 0 = classify each track once); checked on inference frames",
-                          0, kMaxInterval, 1, playingFlags));
+                          "(frames, 0-100000; 0 = classify each track once; 1 = every frame); checked on inference "
+                          "frames. Results in between are reused (emotion \"reused\" = true) and smoothing counts "
+                          "the frames they stood for",
+                          0, kMaxInterval, kDefaultReclassifyInterval, playingFlags));
     g_object_class_install_property(
         gobjectClass, PROP_SMOOTHING,
         g_param_spec_float("smoothing", "Temporal smoothing",
                            "Per-track exponential smoothing of the emotion probabilities: weight of the previous "
-                           "value against a new classification (0-0.99; 0 = off). label/confidence/probabilities "
+                           "value against a classification of the next frame, per frame (0-0.99; 0 = off; a "
+                           "classification k frames later weighs it by smoothing^k). label/confidence/probabilities "
                            "are smoothed, raw_* hold the classifier's last output. The default 0.8 leaves about a "
                            "quarter of the label flips of 0 and follows a lasting change of expression within 3 "
                            "frames (detector=roi with upstream ids of its own: not applied)",

@@ -364,7 +364,10 @@ void FaceTracker::applyEmotions(const std::vector<size_t> &faces, const std::vec
         const Emotion &raw = emotions[i];
         Emotion smoothed = raw;
         if (settings_.smoothing > 0 && face.emotion.probabilities.size() == raw.probabilities.size()) {
-            const float keep = settings_.smoothing;
+            // Per frame: a result reused for k frames is followed by one that counts k frames.
+            const long long age = frame_ - face.lastClassifiedFrame;
+            const float keep = age <= 1 ? settings_.smoothing
+                                        : std::pow(settings_.smoothing, static_cast<float>(age));
             for (size_t k = 0; k < raw.probabilities.size(); ++k)
                 smoothed.probabilities[k] = keep * face.emotion.probabilities[k] + (1 - keep) * raw.probabilities[k];
             const auto best = std::max_element(smoothed.probabilities.begin(), smoothed.probabilities.end());

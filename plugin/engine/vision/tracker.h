@@ -18,7 +18,10 @@ struct TrackingSettings {
     int inferenceInterval = 1; // classify tracks on every Nth frame only
     // A classified track is classified again after this many frames; 0 = never (classify once).
     int reclassifyInterval = 1;
-    // Weight of a track's previous smoothed probabilities against a new classification, in [0,1).
+    // Weight of a track's previous smoothed probabilities against a classification of the next
+    // frame, in [0,1). Per frame: a classification k frames after the last one (reclassify-interval,
+    // inference-interval) weighs them by smoothing^k, so labels follow a change in the same time
+    // however often a face is classified.
     float smoothing = 0.0f;
     float matchIou = 0.3f; // least overlap of a detection with a track's box to continue it
     // A track not seen by the detector for more frames than this is forgotten (its id is not
