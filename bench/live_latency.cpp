@@ -86,7 +86,7 @@ void runOne(const DecodedClip &clip, const std::string &model, const LiveConfigu
     if (!configuration.yunetFolder.empty())
         environment.emplace("FEREMOTION_YUNET_MODEL", configuration.yunetFolder);
     const std::string launch = "appsrc name=src is-live=true format=time ! feremotion model=" + model + " " +
-                               configuration.properties + " ! fakesink name=sink sync=true";
+                               configuration.properties + " ! queue ! fakesink name=sink sync=true";
     GError *error = nullptr;
     GstElement *pipeline = gst_parse_launch(launch.c_str(), &error);
     if (error) {
@@ -192,7 +192,9 @@ void benchmarkLiveSource(const std::string &clip, const std::string &model,
     }
     std::printf("\n## A live source (%s looped as a %d frames/s appsrc, %d s per row)\n\n", clip.c_str(),
                 kFramesPerSecond, seconds);
-    std::printf("How late each frame reaches `fakesink sync=true` (clock time minus its running time), against the "
+    std::printf("`appsrc is-live=true ! feremotion ! queue ! fakesink sync=true` (the queue lets the element go on "
+                "while the sink waits for a frame's time, as in a live pipeline with a display). "
+                "How late each frame reaches the sink (clock time minus its running time), against the "
                 "latency the pipeline reports (sampled each second; an element that needs more posts a LATENCY message, "
                 "which the bench answers as an application does); a frame later than the latency in force would be "
                 "late on a real sink.\n\n");

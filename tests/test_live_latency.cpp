@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Specification of LiveLatency: one frame at first, raised in whole frames to cover late frames, never
-// lowered, the first second ignored, a stream beyond the maximum reported once.
+// Specification of LiveLatency: one frame at first, raised in whole frames to cover the time frames
+// take (their own and the wait for the frames before them), never lowered, the first frames ignored,
+// a stream beyond the maximum reported once.
 #include <chrono>
 
 #include <gtest/gtest.h>
@@ -9,82 +10,103 @@
 
 using namespace feremotion;
 using namespace std::chrono_literals;
+using Change = LiveLatency::Change;
+using Duration = LiveLatency::Duration;
 
 namespace {
 
-constexpr LiveLatency::Duration kFrame = 33333333ns; // 30 frames/s
+constexpr Duration kFrame = 33333333ns; // 30 frames/s
 
-// Frames that leave on time until the first second has passed.
-void settle(LiveLatency &latency, LiveLatency::Duration frame = kFrame)
-{
-    for (int i = 0; i < 100; ++i)
-        latency.observe(0ns, frame);
-}
+// Frames due one frame duration apart, as a live source delivers them.
+struct LiveStream {
+    explicit LiveStream(Duration maximum = 1s) : latency(maximum) {}
+    Change next(Duration took) { return latency.observe(static_cast<int>(frames++) * kFrame, took, kFrame); }
+    // The first 30 frames, which only start the model.
+    void settle()
+    {
+        for (int i = 0; i < 30; ++i)
+            next(1ms);
+    }
+    LiveLatency latency;
+    long frames = 0;
+};
 
 } // namespace
 
 TEST(LiveLatency, StartsAtOneFrame)
 {
-    LiveLatency latency;
-    EXPECT_EQ(latency.latency(kFrame), kFrame);
+    LiveStream stream;
+    EXPECT_EQ(stream.latency.latency(kFrame), kFrame);
 }
 
-TEST(LiveLatency, AFrameLaterThanOneFrameRaisesItInWholeFramesWithAQuarterToSpare)
+TEST(LiveLatency, AFrameThatTakesLongerRaisesItInWholeFramesWithAQuarterToSpare)
 {
-    LiveLatency latency;
-    settle(latency);
-    EXPECT_EQ(latency.observe(40ms, kFrame), LiveLatency::Change::Raised);
-    EXPECT_EQ(latency.latency(kFrame), 2 * kFrame); // 40 ms and a quarter: 50 ms, two frames
-    EXPECT_EQ(latency.observe(70ms, kFrame), LiveLatency::Change::Raised);
-    EXPECT_EQ(latency.latency(kFrame), 3 * kFrame); // 87.5 ms
+    LiveStream stream;
+    stream.settle();
+    EXPECT_EQ(stream.next(40ms), Change::Raised);
+    EXPECT_EQ(stream.latency.latency(kFrame), 2 * kFrame); // 40 ms and a quarter: 50 ms, two frames
+    stream.next(1ms);
+    EXPECT_EQ(stream.next(75ms), Change::Raised);
+    EXPECT_EQ(stream.latency.latency(kFrame), 3 * kFrame); // 93.75 ms
 }
 
-TEST(LiveLatency, FramesWithinTheLatencyChangeNothingAndItNeverFalls)
+TEST(LiveLatency, FramesThatKeepUpChangeNothingAndItNeverFalls)
 {
-    LiveLatency latency;
-    settle(latency);
-    latency.observe(40ms, kFrame);
-    EXPECT_EQ(latency.observe(60ms, kFrame), LiveLatency::Change::None);
+    LiveStream stream;
+    stream.settle();
+    stream.next(40ms);
     for (int i = 0; i < 1000; ++i)
-        latency.observe(1ms, kFrame);
-    EXPECT_EQ(latency.latency(kFrame), 2 * kFrame);
+        EXPECT_EQ(stream.next(30ms), Change::None);
+    EXPECT_EQ(stream.latency.latency(kFrame), 2 * kFrame);
 }
 
-TEST(LiveLatency, TheFirstSecondIsIgnored)
+// Slow frames in a row: each waits for the one before it.
+TEST(LiveLatency, AFrameIsLateByItsWaitForTheFramesBeforeItToo)
+{
+    LiveStream stream;
+    stream.settle();
+    EXPECT_EQ(stream.next(60ms), Change::Raised); // 75 ms: three frames, 100 ms
+    EXPECT_EQ(stream.next(60ms), Change::None);   // waited 26.7 ms: leaves 86.7 ms after it was due
+    EXPECT_EQ(stream.next(60ms), Change::Raised); // waited 53.3 ms: 113.3 ms late
+    EXPECT_EQ(stream.latency.latency(kFrame), 5 * kFrame);
+}
+
+TEST(LiveLatency, TheFirstThirtyFramesAreIgnored)
 {
     LiveLatency latency;
     for (int i = 0; i < 30; ++i)
-        EXPECT_EQ(latency.observe(500ms, kFrame), LiveLatency::Change::None) << "frame " << i;
+        EXPECT_EQ(latency.observe(i * 10s, 500ms, kFrame), Change::None) << "frame " << i;
     EXPECT_EQ(latency.latency(kFrame), kFrame);
-    EXPECT_EQ(latency.observe(500ms, kFrame), LiveLatency::Change::Raised);
+    EXPECT_EQ(latency.observe(300s, 500ms, kFrame), Change::Raised);
 }
 
 TEST(LiveLatency, AStreamLaterThanTheMaximumIsReportedOnceAndTheMaximumKept)
 {
-    LiveLatency latency(300ms);
-    settle(latency);
-    EXPECT_EQ(latency.observe(250ms, kFrame), LiveLatency::Change::Raised);
-    EXPECT_EQ(latency.latency(kFrame), 300ms); // 10 frames would be 333 ms: the maximum instead
-    EXPECT_EQ(latency.observe(400ms, kFrame), LiveLatency::Change::Exceeded);
-    EXPECT_EQ(latency.observe(500ms, kFrame), LiveLatency::Change::None);
-    EXPECT_EQ(latency.latency(kFrame), 300ms);
+    LiveStream stream(300ms);
+    stream.settle();
+    EXPECT_EQ(stream.next(250ms), Change::Raised);
+    EXPECT_EQ(stream.latency.latency(kFrame), 300ms); // 10 frames would be 333 ms: the maximum instead
+    EXPECT_EQ(stream.next(400ms), Change::Exceeded);
+    EXPECT_EQ(stream.next(500ms), Change::None);
+    EXPECT_EQ(stream.latency.latency(kFrame), 300ms);
 }
 
 TEST(LiveLatency, AResetStartsOverAtOneFrame)
 {
-    LiveLatency latency;
-    settle(latency);
-    latency.observe(100ms, kFrame);
-    latency.reset();
-    EXPECT_EQ(latency.latency(kFrame), kFrame);
-    EXPECT_EQ(latency.observe(100ms, kFrame), LiveLatency::Change::None); // settling again
+    LiveStream stream;
+    stream.settle();
+    stream.next(100ms);
+    stream.latency.reset();
+    EXPECT_EQ(stream.latency.latency(kFrame), kFrame);
+    EXPECT_EQ(stream.next(100ms), Change::None); // the first frames again
 }
 
 TEST(LiveLatency, WithoutAFrameRateItRisesInStepsOfTenMilliseconds)
 {
     LiveLatency latency;
-    settle(latency, 0ns);
+    for (int i = 0; i < 30; ++i)
+        latency.observe(i * 50ms, 1ms, 0ns);
     EXPECT_EQ(latency.latency(0ns), 0ns);
-    EXPECT_EQ(latency.observe(13ms, 0ns), LiveLatency::Change::Raised);
+    EXPECT_EQ(latency.observe(30 * 50ms, 13ms, 0ns), Change::Raised);
     EXPECT_EQ(latency.latency(0ns), 20ms);
 }

@@ -29,6 +29,56 @@ using nlohmann::json;
 
 namespace feremotion::trainer {
 
+namespace {
+
+// The rows train --holdout drew with the seed given, with a note when the bundle's own holdout was
+// another draw (which may hold faces it was trained on).
+Dataset holdoutOf(Dataset data, const Bundle &bundle, const EvaluateOptions &o)
+{
+    const json recipe = json::parse(bundle.info.jsonText).value("training", json::object()).value("recipe", json());
+    if (recipe.is_object() && recipe.value("holdout", 0.0) > 0) {
+        // holdout_seed is recorded only when it was given; the run's seed drew the holdout otherwise.
+        const uint64_t seed = recipe.value("holdout_seed", recipe.value("seed", uint64_t{0}));
+        const long long limit = recipe.value("limit", 0LL);
+        if (recipe.value("holdout", 0.0) != o.holdout || seed != o.holdoutSeed || limit != o.limit)
+            std::printf("note: '%s' held out --holdout %g --holdout-seed %llu --limit %lld of its training rows; "
+                        "these rows (--holdout %g --holdout-seed %llu --limit %lld) are another draw, which may "
+                        "hold faces it trained on\n",
+                        o.model.c_str(), recipe.value("holdout", 0.0), static_cast<unsigned long long>(seed),
+                        limit, o.holdout, static_cast<unsigned long long>(o.holdoutSeed), o.limit);
+    }
+    const std::string description = "holdout " + std::to_string(std::lround(o.holdout * 100)) + "% (seed " +
+                                    std::to_string(o.holdoutSeed) + ") of " + data.description;
+    data = data.subset(holdoutRows(data.size(), o.holdout, o.holdoutSeed));
+    data.description = description;
+    return data;
+}
+
+void printMetrics(const Metrics &metrics, const EvaluateOptions &o, const std::string &dataDescription)
+{
+    std::printf("%s%s on %s: %lld faces%s\naccuracy %.2f%%  macro-F1 %.4f  loss %.4f\n\n", o.model.c_str(),
+                o.precision == Precision::BFloat16 ? " in bf16" : "", dataDescription.c_str(),
+                static_cast<long long>(metrics.count),
+                o.ttaCrops ? " (TTA: flip + 4 shifts)" : o.tta ? " (TTA: flip)" : "", 100 * metrics.accuracy,
+                metrics.macroF1, metrics.loss);
+    std::printf("%-10s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "support");
+    for (size_t k = 0; k < metrics.labels.size(); ++k)
+        std::printf("%-10s %9.3f %9.3f %9.3f %8lld\n", metrics.labels[k].c_str(), metrics.precision[k],
+                    metrics.recall[k], metrics.f1[k], static_cast<long long>(metrics.support[k]));
+    std::printf("\nconfusion matrix (rows: true, columns: predicted)\n%-10s", "");
+    for (const auto &label : metrics.labels)
+        std::printf(" %8.8s", label.c_str());
+    std::printf("\n");
+    for (size_t r = 0; r < metrics.labels.size(); ++r) {
+        std::printf("%-10s", metrics.labels[r].c_str());
+        for (int64_t count : metrics.confusion[r])
+            std::printf(" %8lld", static_cast<long long>(count));
+        std::printf("\n");
+    }
+}
+
+} // namespace
+
 int runEvaluate(const EvaluateOptions &o)
 {
     const std::string stem = fs::path(o.model).replace_extension().string();
@@ -42,25 +92,8 @@ int runEvaluate(const EvaluateOptions &o)
     convertWeights(bundle.module, precision);
     optimizeForCpuInference(bundle.module, bundle.info.input, scalarTypeOf(precision));
     Dataset data = firstRows(loadRowsFor(bundle, o.model, o.data, o.usage, o.skipBad), o.limit);
-    if (o.holdout > 0) {
-        // The rows of another draw than the bundle's own holdout include faces it was trained on.
-        const json recipe = json::parse(bundle.info.jsonText).value("training", json::object()).value("recipe", json());
-        if (recipe.is_object() && recipe.value("holdout", 0.0) > 0) {
-            // holdout_seed is recorded only when it was given; the run's seed drew the holdout otherwise.
-            const uint64_t seed = recipe.value("holdout_seed", recipe.value("seed", uint64_t{0}));
-            const long long limit = recipe.value("limit", 0LL);
-            if (recipe.value("holdout", 0.0) != o.holdout || seed != o.holdoutSeed || limit != o.limit)
-                std::printf("note: '%s' held out --holdout %g --holdout-seed %llu --limit %lld of its training rows; "
-                            "these rows (--holdout %g --holdout-seed %llu --limit %lld) are another draw, which may "
-                            "hold faces it trained on\n",
-                            o.model.c_str(), recipe.value("holdout", 0.0), static_cast<unsigned long long>(seed),
-                            limit, o.holdout, static_cast<unsigned long long>(o.holdoutSeed), o.limit);
-        }
-        const std::string description = "holdout " + std::to_string(std::lround(o.holdout * 100)) + "% (seed " +
-                                        std::to_string(o.holdoutSeed) + ") of " + data.description;
-        data = data.subset(holdoutRows(data.size(), o.holdout, o.holdoutSeed));
-        data.description = description;
-    }
+    if (o.holdout > 0)
+        data = holdoutOf(std::move(data), bundle, o);
     const auto labelCount = static_cast<int64_t>(bundle.info.labels.size());
     // The bundle is code: what it returns, or why it failed, is said naming the file (exit 2).
     const auto run = [&](const torch::Tensor &x) {
@@ -84,25 +117,7 @@ int runEvaluate(const EvaluateOptions &o)
         predictLogits(forward, data, bundle.info.input, o.tta || o.ttaCrops, o.batchSize, torch::kCPU);
     const Metrics metrics = computeMetrics(logits, data.labels, bundle.info.labels);
 
-    std::printf("%s%s on %s: %lld faces%s\naccuracy %.2f%%  macro-F1 %.4f  loss %.4f\n\n", o.model.c_str(),
-                precision == Precision::BFloat16 ? " in bf16" : "", data.description.c_str(),
-                static_cast<long long>(metrics.count),
-                o.ttaCrops ? " (TTA: flip + 4 shifts)" : o.tta ? " (TTA: flip)" : "", 100 * metrics.accuracy,
-                metrics.macroF1, metrics.loss);
-    std::printf("%-10s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "support");
-    for (size_t k = 0; k < metrics.labels.size(); ++k)
-        std::printf("%-10s %9.3f %9.3f %9.3f %8lld\n", metrics.labels[k].c_str(), metrics.precision[k],
-                    metrics.recall[k], metrics.f1[k], static_cast<long long>(metrics.support[k]));
-    std::printf("\nconfusion matrix (rows: true, columns: predicted)\n%-10s", "");
-    for (const auto &label : metrics.labels)
-        std::printf(" %8.8s", label.c_str());
-    std::printf("\n");
-    for (size_t r = 0; r < metrics.labels.size(); ++r) {
-        std::printf("%-10s", metrics.labels[r].c_str());
-        for (int64_t count : metrics.confusion[r])
-            std::printf(" %8lld", static_cast<long long>(count));
-        std::printf("\n");
-    }
+    printMetrics(metrics, o, data.description);
 
     json out = metrics.toJson();
     out["model"] = o.model;

@@ -290,39 +290,45 @@ static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Setti
         post_frame_message(self, frame->buffer, faces, info, view);
 }
 
-// Live with background detection: how late this frame leaves, which raises the latency the element
-// reports when a frame needed more than it.
-static void follow_live_latency(GstFerEmotion *self, GstVideoFrame *frame)
+// The running time now, from the element's clock (none without a clock).
+static GstClockTime running_time_now(GstElement *element)
+{
+    GstClock *clock = gst_element_get_clock(element);
+    if (!clock)
+        return GST_CLOCK_TIME_NONE;
+    const GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(element);
+    gst_object_unref(clock);
+    return now;
+}
+
+// Live with background detection: the time this frame took since `began`, which raises the latency
+// the element reports when the frames need more (LiveLatency).
+static void follow_live_latency(GstFerEmotion *self, GstVideoFrame *frame, GstClockTime began)
 {
     GstClockTime streamTime, runningTime;
     frame_times(GST_BASE_TRANSFORM(self), frame->buffer, streamTime, runningTime);
-    GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
-    if (!clock)
-        return;
-    const GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(GST_ELEMENT(self));
-    gst_object_unref(clock);
-    if (!GST_CLOCK_TIME_IS_VALID(runningTime))
+    const GstClockTime now = running_time_now(GST_ELEMENT(self));
+    if (!GST_CLOCK_TIME_IS_VALID(runningTime) || !GST_CLOCK_TIME_IS_VALID(now) || now < began)
         return;
     GstFerEmotionPrivate *priv = self->priv;
-    const GstClockTimeDiff late = GST_CLOCK_DIFF(runningTime + priv->upstreamLatency, now);
     const GstClockTime duration =
         GST_VIDEO_INFO_FPS_N(&frame->info) > 0
             ? gst_util_uint64_scale_int(GST_SECOND, GST_VIDEO_INFO_FPS_D(&frame->info), GST_VIDEO_INFO_FPS_N(&frame->info))
             : 0;
-    const LiveLatency::Change change =
-        priv->liveLatency.observe(std::chrono::nanoseconds(late), nanoseconds(duration));
+    const LiveLatency::Change change = priv->liveLatency.observe(
+        nanoseconds(runningTime + priv->upstreamLatency), nanoseconds(now - began), nanoseconds(duration));
     if (change == LiveLatency::Change::None)
         return;
     const GstClockTime latency = static_cast<GstClockTime>(priv->liveLatency.latency(nanoseconds(duration)).count());
     if (change == LiveLatency::Change::Raised)
-        GST_INFO_OBJECT(self, "a frame left %" GST_STIME_FORMAT " late: the element now adds %" GST_TIME_FORMAT
+        GST_INFO_OBJECT(self, "a frame took %" GST_TIME_FORMAT ": the element now adds %" GST_TIME_FORMAT
                               " to the latency",
-                        GST_STIME_ARGS(late), GST_TIME_ARGS(latency));
+                        GST_TIME_ARGS(now - began), GST_TIME_ARGS(latency));
     else
-        GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Falling behind the live source: a frame left %.0f ms late",
-                                                   static_cast<double>(late) / GST_MSECOND),
-                            ("the latency stays at its maximum, %" GST_TIME_FORMAT "; a higher detection-interval "
-                             "or reclassify-interval, a smaller picture or detector=yunet make frames cheaper",
+        GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Falling behind the live source: its frames take longer than it sends them"),
+                            ("frames leave more than the maximum latency, %" GST_TIME_FORMAT ", after their time; a "
+                             "higher detection-interval or reclassify-interval, a smaller picture or detector=yunet "
+                             "make frames cheaper",
                              GST_TIME_ARGS(latency)));
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
 }
@@ -338,11 +344,13 @@ static GstFlowReturn gst_fer_emotion_transform_frame_ip(GstVideoFilter *filter, 
     }
     if (!self->priv->liveSourceAsked)
         ask_whether_live(self);
+    const bool followsLatency = self->priv->liveSource && detectsInBackground(settings, true);
+    const GstClockTime began = followsLatency ? running_time_now(GST_ELEMENT(self)) : GST_CLOCK_TIME_NONE;
     try {
         swap_in_loaded_model(self, frame->buffer);
         process_frame(self, frame, settings);
-        if (self->priv->liveSource && detectsInBackground(settings, true))
-            follow_live_latency(self, frame);
+        if (GST_CLOCK_TIME_IS_VALID(began))
+            follow_live_latency(self, frame, began);
     } catch (const std::exception &e) {
         // This stream stops here; streams sharing its model must not wait for it.
         if (self->priv->shared)

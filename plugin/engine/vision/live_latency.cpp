@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The latency a live stream needs from the element, learnt from how late its frames leave.
+// The latency a live stream needs from the element, learnt from the time its frames take.
 #include "engine/vision/live_latency.h"
 
 #include <algorithm>
@@ -8,17 +8,18 @@ namespace feremotion {
 
 namespace {
 
-constexpr std::chrono::seconds kSettling{1};
+constexpr int kSettlingFrames = 30;
 // Without a frame rate the latency rises in steps of this size.
 constexpr std::chrono::milliseconds kStepWithoutFrameRate{10};
 
 } // namespace
 
-LiveLatency::Change LiveLatency::observe(Duration late, Duration frameDuration)
+LiveLatency::Change LiveLatency::observe(Duration due, Duration took, Duration frameDuration)
 {
-    const Duration step = frameDuration > Duration::zero() ? frameDuration : Duration(kStepWithoutFrameRate);
-    if (settlingFrames_ < (Duration(kSettling) + step / 2) / step) {
-        ++settlingFrames_;
+    lastLeft_ = std::max(due, lastLeft_) + took;
+    const Duration late = lastLeft_ - due;
+    if (framesSeen_ < kSettlingFrames) {
+        ++framesSeen_;
         return Change::None;
     }
     if (late <= latency(frameDuration))
@@ -30,6 +31,7 @@ LiveLatency::Change LiveLatency::observe(Duration late, Duration frameDuration)
         raised_ = maximum_.count();
         return Change::Exceeded;
     }
+    const Duration step = frameDuration > Duration::zero() ? frameDuration : Duration(kStepWithoutFrameRate);
     const Duration wanted = late + late / 4;
     const Duration::rep steps = (wanted.count() + step.count() - 1) / step.count();
     raised_ = std::min(steps * step.count(), maximum_.count());
@@ -44,7 +46,8 @@ LiveLatency::Duration LiveLatency::latency(Duration frameDuration) const
 void LiveLatency::reset()
 {
     raised_ = 0;
-    settlingFrames_ = 0;
+    lastLeft_ = Duration::min();
+    framesSeen_ = 0;
     exceeded_ = false;
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The latency a live stream needs from the element, learnt from how late its frames leave.
+// The latency a live stream needs from the element, learnt from the time its frames take.
 #pragma once
 
 #include <atomic>
@@ -7,14 +7,18 @@
 
 namespace feremotion {
 
-// A frame "leaves late" by the time between its running time (plus upstream's own latency) and the
-// moment the element hands it on. A sink that waits the reported latency plays every frame that
-// leaves within it. The latency starts at one frame (what background detection adds) and rises, in
-// whole frames, to cover the latest frame seen with a quarter to spare: a machine slower than
-// expected settles on a latency it keeps instead of delivering late frames for the whole run. It
-// never falls while running (each change makes the sinks re-plan), it ignores the first second
-// (model warm-up, the first detection), and it stops at `maximum`: a stream later than that is one
-// the machine cannot keep up with at all, reported once.
+// A live frame is due at its running time plus upstream's latency. The element hands it on once it
+// has processed the frames before it and then this one: it leaves late by that wait plus its own
+// time. Only the element's own time counts here, not a wait for upstream (a late camera) or for
+// downstream (a sink holding the streaming thread until the frame's time), which would otherwise
+// feed back into the latency without end. A queue after the element lets frames leave as modelled.
+//
+// The latency starts at one frame (what background detection adds) and rises, in whole frames, to
+// cover the latest frame seen with a quarter to spare: a machine slower than expected settles on a
+// latency it keeps instead of delivering late frames for the whole run. It never falls while
+// running (each change makes the sinks re-plan), it ignores the first 30 frames (model warm-up, the
+// first detection), and it stops at `maximum`: a stream later than that is one the machine cannot
+// keep up with at all, reported once.
 //
 // observe() is called by the streaming thread; latency() may be called from any thread.
 class LiveLatency {
@@ -28,17 +32,19 @@ public:
         Raised,  // latency() is higher: tell the pipeline
         Exceeded // a frame left later than the maximum (returned once until reset)
     };
-    // One frame that left `late` after its running time, at `frameDuration` (0: no frame rate).
-    Change observe(Duration late, Duration frameDuration);
+    // One frame, due at `due` (any time origin, the same for every frame), processed in `took`, at
+    // `frameDuration` (0: no frame rate).
+    Change observe(Duration due, Duration took, Duration frameDuration);
     // The latency to report: at least one frame.
     Duration latency(Duration frameDuration) const;
-    // At start, and when the stream starts over (a flush).
+    // At start, and when the stream starts over.
     void reset();
 
 private:
     const Duration maximum_;
     std::atomic<Duration::rep> raised_{0}; // 0: not raised above one frame
-    Duration::rep settlingFrames_ = 0;     // frames of the first second seen so far
+    Duration lastLeft_ = Duration::min();  // when the previous frame left, as modelled
+    int framesSeen_ = 0;
     bool exceeded_ = false;
 };
 
