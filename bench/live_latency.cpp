@@ -80,6 +80,35 @@ double percentile(std::vector<double> values, double fraction)
     return values[std::min(values.size() - 1, static_cast<size_t>(fraction * values.size()))];
 }
 
+// One table row per window: the latency reported at its end, how late its frames reached the sink,
+// and how many of them after the latency in force then.
+void printWindows(const std::string &name, const std::vector<std::pair<double, double>> &lateness,
+                  const std::vector<std::pair<double, double>> &reported, int seconds)
+{
+    // The latency in force at a running time (the first sample's for the first second).
+    auto latencyAt = [&](double at) {
+        double latency = reported.empty() ? 0 : reported.front().second;
+        for (const auto &[from, ms] : reported)
+            if (from <= at)
+                latency = ms;
+        return latency;
+    };
+    for (int window = 0; window * kWindowSeconds < seconds; ++window) {
+        std::vector<double> late;
+        long overdue = 0;
+        for (const auto &[at, ms] : lateness)
+            if (at >= window * kWindowSeconds && at < (window + 1) * kWindowSeconds) {
+                late.push_back(ms);
+                overdue += ms > latencyAt(at);
+            }
+        std::printf("| %s | %d-%d s | %zu | %.1f | %.1f / %.1f / %.1f | %ld |\n", name.c_str(),
+                    window * kWindowSeconds, (window + 1) * kWindowSeconds, late.size(),
+                    latencyAt((window + 1) * kWindowSeconds),
+                    percentile(late, 0.5), percentile(late, 0.95), late.empty() ? 0.0 : *std::max_element(late.begin(), late.end()),
+                    overdue);
+    }
+}
+
 void runOne(const DecodedClip &clip, const std::string &model, const LiveConfiguration &configuration, int seconds)
 {
     std::optional<ScopedEnvironment> environment;
@@ -154,28 +183,7 @@ void runOne(const DecodedClip &clip, const std::string &model, const LiveConfigu
     gst_object_unref(src);
     gst_object_unref(pipeline);
 
-    // The latency in force at a running time (the first sample's for the first second).
-    auto latencyAt = [&](double at) {
-        double latency = reported.empty() ? 0 : reported.front().second;
-        for (const auto &[from, ms] : reported)
-            if (from <= at)
-                latency = ms;
-        return latency;
-    };
-    for (int window = 0; window * kWindowSeconds < seconds; ++window) {
-        std::vector<double> late;
-        long overdue = 0;
-        for (const auto &[at, ms] : arrivals.lateness)
-            if (at >= window * kWindowSeconds && at < (window + 1) * kWindowSeconds) {
-                late.push_back(ms);
-                overdue += ms > latencyAt(at);
-            }
-        std::printf("| %s | %d-%d s | %zu | %.1f | %.1f / %.1f / %.1f | %ld |\n", configuration.name.c_str(),
-                    window * kWindowSeconds, (window + 1) * kWindowSeconds, late.size(),
-                    latencyAt((window + 1) * kWindowSeconds),
-                    percentile(late, 0.5), percentile(late, 0.95), late.empty() ? 0.0 : *std::max_element(late.begin(), late.end()),
-                    overdue);
-    }
+    printWindows(configuration.name, arrivals.lateness, reported, seconds);
     std::fflush(stdout);
 }
 
