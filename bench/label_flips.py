@@ -39,6 +39,11 @@ def tracks_of(records):
     return tracks
 
 
+def labels_by_frame(tracks):
+    """(track id, frame) -> reported label."""
+    return {(track, f[0]): f[1] for track, frames in tracks.items() for f in frames}
+
+
 def real_changes(tracks, hold):
     """(track id, frame, new label) for each raw label switch that then holds for `hold` frames."""
     changes = []
@@ -53,12 +58,11 @@ def real_changes(tracks, hold):
 
 
 def measure(tracks, changes, reference):
-    face_frames = flips = agreeing = 0
+    face_frames = flips = 0
     for frames in tracks.values():
         face_frames += len(frames)
         flips += sum(1 for a, b in zip(frames, frames[1:]) if a[1] != b[1])
-    reported = {(track, f[0]): f[1] for track, frames in tracks.items() for f in frames}
-    agreeing = sum(1 for key, label in reported.items() if reference.get(key) == label)
+    agreeing = sum(1 for key, label in labels_by_frame(tracks).items() if reference.get(key) == label)
     lags, misses = [], 0
     for track, frame, new in changes:
         later = [f for f in tracks.get(track, []) if f[0] >= frame]
@@ -96,7 +100,7 @@ def main():
             tracks = tracks_of(records)
             if changes is None:
                 changes = real_changes(tracks, args.hold)
-                reference = {(track, f[0]): f[1] for track, frames in tracks.items() for f in frames}
+                reference = labels_by_frame(tracks)
             face_frames, flips, agreeing, lags, misses = measure(tracks, changes, reference)
             lag = f"{statistics.median(lags):.0f} / {max(lags)}" if lags else "-"
             print(f"| {os.path.basename(clip)} | {value} | {face_frames} | {100 * flips / max(1, face_frames):.1f} | "

@@ -43,8 +43,8 @@ struct GstFerEmotionPrivate {
     // Upstream answered the latency query as live (the streaming thread asks at the first frame).
     std::atomic<bool> liveSource{false};
     bool liveSourceAsked = false;
-    // Live with background detection: the latency the element adds, learnt from how late its
-    // frames leave (streaming thread), read by the latency query; and upstream's own latency.
+    // Live with background detection: the latency the element adds, learnt from its own time per
+    // frame (streaming thread), read by the latency query; and upstream's own latency.
     feremotion::LiveLatency liveLatency;
     std::atomic<GstClockTime> upstreamLatency{0};
 };

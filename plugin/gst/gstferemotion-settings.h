@@ -37,7 +37,7 @@ constexpr gfloat kMaxSmoothing = 0.99f;
 constexpr gfloat kDefaultSmoothing = 0.8f;
 // A followed face is classified on every 4th frame: the classifier was a third of the element's time
 // on a clip with four faces, and with smoothing per frame the labels agree with classifying every
-// frame on 89-97% of face-frames and follow a real change within 5 frames (docs/detection.md).
+// frame on 89-94% of face-frames and follow a real change within 5 frames (docs/detection.md).
 constexpr guint kDefaultReclassifyInterval = 4;
 constexpr guint kDefaultTrackConfirmation = kDetectorsDefaultConfirmation;
 constexpr gboolean kDefaultHaarVerification = TRUE;

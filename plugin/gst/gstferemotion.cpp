@@ -184,6 +184,12 @@ static std::chrono::nanoseconds nanoseconds(GstClockTime time)
     return std::chrono::nanoseconds(static_cast<std::chrono::nanoseconds::rep>(time));
 }
 
+// One frame's duration at a frame rate (0 without one).
+static GstClockTime duration_at(gint numerator, gint denominator)
+{
+    return numerator > 0 ? gst_util_uint64_scale_int(GST_SECOND, denominator, numerator) : 0;
+}
+
 // One frame's duration at the negotiated frame rate (0 without one).
 static GstClockTime frame_duration(GstBaseTransform *trans)
 {
@@ -193,7 +199,7 @@ static GstClockTime frame_duration(GstBaseTransform *trans)
         gst_structure_get_fraction(gst_caps_get_structure(caps, 0), "framerate", &numerator, &denominator);
     if (caps)
         gst_caps_unref(caps);
-    return numerator > 0 ? gst_util_uint64_scale_int(GST_SECOND, denominator, numerator) : 0;
+    return duration_at(numerator, denominator);
 }
 
 // With a shared model a frame may wait up to batch-timeout for other streams' faces; with background
@@ -311,10 +317,7 @@ static void follow_live_latency(GstFerEmotion *self, GstVideoFrame *frame, GstCl
     if (!GST_CLOCK_TIME_IS_VALID(runningTime) || !GST_CLOCK_TIME_IS_VALID(now) || now < began)
         return;
     GstFerEmotionPrivate *priv = self->priv;
-    const GstClockTime duration =
-        GST_VIDEO_INFO_FPS_N(&frame->info) > 0
-            ? gst_util_uint64_scale_int(GST_SECOND, GST_VIDEO_INFO_FPS_D(&frame->info), GST_VIDEO_INFO_FPS_N(&frame->info))
-            : 0;
+    const GstClockTime duration = duration_at(GST_VIDEO_INFO_FPS_N(&frame->info), GST_VIDEO_INFO_FPS_D(&frame->info));
     const LiveLatency::Change change = priv->liveLatency.observe(
         nanoseconds(runningTime + priv->upstreamLatency), nanoseconds(now - began), nanoseconds(duration));
     if (change == LiveLatency::Change::None)
