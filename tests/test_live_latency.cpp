@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Specification of LiveLatency: one frame at first, raised in whole frames to cover the time frames
+// Specification of LiveLatency: two frames at first, raised in whole frames to cover the time frames
 // take (their own and the wait for the frames before them), never lowered, the first frames ignored,
 // a stream beyond the maximum reported once.
 #include <chrono>
@@ -17,9 +17,10 @@ namespace {
 
 constexpr Duration kFrame = 33333333ns; // 30 frames/s
 
-// Frames due one frame duration apart, as a live source delivers them.
+// Frames due one frame duration apart, as a live source delivers them; the latency starting at one
+// frame, so that the specs below count from one.
 struct LiveStream {
-    explicit LiveStream(Duration maximum = 1s) : latency(maximum) {}
+    explicit LiveStream(Duration maximum = 1s) : latency(1, maximum) {}
     Change next(Duration took) { return latency.observe(static_cast<int>(frames++) * kFrame, took, kFrame); }
     // The first 30 frames, which only start the model.
     void settle()
@@ -33,10 +34,18 @@ struct LiveStream {
 
 } // namespace
 
-TEST(LiveLatency, StartsAtOneFrame)
+TEST(LiveLatency, StartsAtTwoFrames)
 {
-    LiveStream stream;
-    EXPECT_EQ(stream.latency.latency(kFrame), kFrame);
+    EXPECT_EQ(LiveLatency().latency(kFrame), 2 * kFrame);
+}
+
+TEST(LiveLatency, AFrameTakingLessThanTheStartingFramesChangesNothing)
+{
+    LiveLatency latency;
+    for (int i = 0; i < 30; ++i)
+        latency.observe(i * kFrame, 1ms, kFrame);
+    EXPECT_EQ(latency.observe(30 * kFrame, 60ms, kFrame), Change::None);
+    EXPECT_EQ(latency.observe(31 * kFrame, 80ms, kFrame), Change::Raised); // 60 - 33.3 + 80 = 106.7 ms
 }
 
 TEST(LiveLatency, AFrameThatTakesLongerRaisesItInWholeFramesWithAQuarterToSpare)
@@ -73,7 +82,7 @@ TEST(LiveLatency, AFrameIsLateByItsWaitForTheFramesBeforeItToo)
 
 TEST(LiveLatency, TheFirstThirtyFramesAreIgnored)
 {
-    LiveLatency latency;
+    LiveLatency latency(1);
     for (int i = 0; i < 30; ++i)
         EXPECT_EQ(latency.observe(i * 10s, 500ms, kFrame), Change::None) << "frame " << i;
     EXPECT_EQ(latency.latency(kFrame), kFrame);
@@ -91,7 +100,7 @@ TEST(LiveLatency, AStreamLaterThanTheMaximumIsReportedOnceAndTheMaximumKept)
     EXPECT_EQ(stream.latency.latency(kFrame), 300ms);
 }
 
-TEST(LiveLatency, AResetStartsOverAtOneFrame)
+TEST(LiveLatency, AResetStartsOverAtTheStartingFrames)
 {
     LiveStream stream;
     stream.settle();
@@ -103,7 +112,7 @@ TEST(LiveLatency, AResetStartsOverAtOneFrame)
 
 TEST(LiveLatency, WithoutAFrameRateItRisesInStepsOfTenMilliseconds)
 {
-    LiveLatency latency;
+    LiveLatency latency(1);
     for (int i = 0; i < 30; ++i)
         latency.observe(i * 50ms, 1ms, 0ns);
     EXPECT_EQ(latency.latency(0ns), 0ns);

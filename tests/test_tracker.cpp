@@ -448,3 +448,19 @@ TEST_F(Tracker, LateDetectionsJoinMovedAsTheirTrackMovedAndNotAcrossAReset)
     tracker_.applyLateDetections(beforeReset, {detectionAt(120, 80)});
     EXPECT_TRUE(faces().empty()) << "a detection of a frame before the reset joined";
 }
+
+TEST_F(Tracker, FacesFoundTogetherAreReclassifiedOnDifferentFrames)
+{
+    configure(1, 1, 4);
+    const std::vector<Detection> four{detectionAt(20, 20), detectionAt(200, 20), detectionAt(20, 150),
+                                      detectionAt(200, 150)};
+    std::vector<size_t> classifiedPerFrame;
+    for (int i = 0; i < 13; ++i)
+        classifiedPerFrame.push_back(step({20, 20}, four).size());
+    EXPECT_EQ(classifiedPerFrame[0], 4u) << "new faces are classified at once";
+    // From then on one face a frame: each face every 4th frame, as the interval asks.
+    EXPECT_EQ(std::vector<size_t>(classifiedPerFrame.begin() + 4, classifiedPerFrame.end()),
+              std::vector<size_t>(9, 1));
+    for (const TrackedFace &face : faces())
+        EXPECT_GE(face.lastClassifiedFrame, 12 - 4 - 3) << "no face waits much more than its interval";
+}

@@ -203,7 +203,7 @@ static GstClockTime frame_duration(GstBaseTransform *trans)
 }
 
 // With a shared model a frame may wait up to batch-timeout for other streams' faces; with background
-// detection a frame takes up to its frame time, or what the element learnt its frames need
+// detection a frame takes up to two frame times, or what the element learnt its frames need
 // (LiveLatency): the promise a live pipeline can plan with.
 static gboolean gst_fer_emotion_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
 {
@@ -318,6 +318,8 @@ static void follow_live_latency(GstFerEmotion *self, GstVideoFrame *frame, GstCl
         return;
     GstFerEmotionPrivate *priv = self->priv;
     const GstClockTime duration = duration_at(GST_VIDEO_INFO_FPS_N(&frame->info), GST_VIDEO_INFO_FPS_D(&frame->info));
+    GST_LOG_OBJECT(self, "frame at %" GST_TIME_FORMAT " took %" GST_TIME_FORMAT, GST_TIME_ARGS(runningTime),
+                   GST_TIME_ARGS(now - began));
     const LiveLatency::Change change = priv->liveLatency.observe(
         nanoseconds(runningTime + priv->upstreamLatency), nanoseconds(now - began), nanoseconds(duration));
     if (change == LiveLatency::Change::None)

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include <opencv2/core/utility.hpp>
+
 #include "engine/vision/preprocess.h"
 
 namespace feremotion {
@@ -87,7 +89,11 @@ void DetectionWorker::run()
         Result result;
         std::string error;
         try {
-            result.detections = detector_->detect(frameFromMat(job.image, PixelFormat::BGR), job.settings);
+            // On one core, leaving the others to the streaming thread: OpenCV runs the parallel
+            // loops nested in a parallel_for_ on the calling thread (for every thread while this runs).
+            cv::parallel_for_(cv::Range(0, 1), [&](const cv::Range &) {
+                result.detections = detector_->detect(frameFromMat(job.image, PixelFormat::BGR), job.settings);
+            });
             for (Detection &d : result.detections)
                 d.box = {static_cast<float>(d.box.x / job.scaleX), static_cast<float>(d.box.y / job.scaleY),
                          static_cast<float>(d.box.width / job.scaleX), static_cast<float>(d.box.height / job.scaleY)};

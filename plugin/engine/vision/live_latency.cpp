@@ -40,7 +40,7 @@ LiveLatency::Change LiveLatency::observe(Duration due, Duration took, Duration f
 
 LiveLatency::Duration LiveLatency::latency(Duration frameDuration) const
 {
-    return std::max(frameDuration, Duration(raised_.load()));
+    return std::max(startingFrames_ * frameDuration, Duration(raised_.load()));
 }
 
 void LiveLatency::reset()

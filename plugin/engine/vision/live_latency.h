@@ -13,8 +13,10 @@ namespace feremotion {
 // downstream (a sink holding the streaming thread until the frame's time), which would otherwise
 // feed back into the latency without end. A queue after the element lets frames leave as modelled.
 //
-// The latency starts at one frame (what background detection adds) and rises, in whole frames, to
-// cover the latest frame seen with a quarter to spare: a machine slower than expected settles on a
+// The latency starts at two frames: a frame may take up to two frame times as long as the frames
+// keep up on average (on a 2-core machine with the detector on the other core, a frame in a few
+// hundred takes one to two frame times: a cache miss, another process). It rises, in whole frames,
+// to cover the latest frame seen with a quarter to spare: a machine slower than expected settles on a
 // latency it keeps instead of delivering late frames for the whole run. It never falls while
 // running (each change makes the sinks re-plan), it ignores the first 30 frames (model warm-up, the
 // first detection), and it stops at `maximum`: a stream later than that is one the machine cannot
@@ -25,7 +27,10 @@ class LiveLatency {
 public:
     using Duration = std::chrono::nanoseconds;
 
-    explicit LiveLatency(Duration maximum = std::chrono::seconds(1)) : maximum_(maximum) {}
+    explicit LiveLatency(int startingFrames = 2, Duration maximum = std::chrono::seconds(1))
+        : startingFrames_(startingFrames), maximum_(maximum)
+    {
+    }
 
     enum class Change {
         None,
@@ -35,12 +40,13 @@ public:
     // One frame, due at `due` (any time origin, the same for every frame), processed in `took`, at
     // `frameDuration` (0: no frame rate).
     Change observe(Duration due, Duration took, Duration frameDuration);
-    // The latency to report: at least one frame.
+    // The latency to report: at least the starting frames.
     Duration latency(Duration frameDuration) const;
     // At start, and when the stream starts over.
     void reset();
 
 private:
+    const int startingFrames_;
     const Duration maximum_;
     std::atomic<Duration::rep> raised_{0}; // 0: not raised above one frame
     Duration lastLeft_ = Duration::min();  // when the previous frame left, as modelled

@@ -344,14 +344,25 @@ void FaceTracker::confirmCandidates(const std::vector<std::optional<Detection>> 
 std::vector<size_t> FaceTracker::pendingClassification() const
 {
     const bool inferenceFrame = frame_ % settings_.inferenceInterval == 0;
-    std::vector<size_t> pending;
+    std::vector<size_t> pending, due;
     for (size_t v = 0; v < visible_.size(); ++v) {
         const TrackedFace &face = visible_[v];
-        const bool due = settings_.reclassifyInterval > 0 && inferenceFrame &&
-                         frame_ - face.lastClassifiedFrame >= settings_.reclassifyInterval;
-        if (face.lastClassifiedFrame < 0 || due)
+        if (face.lastClassifiedFrame < 0)
             pending.push_back(v);
+        else if (settings_.reclassifyInterval > 0 && inferenceFrame &&
+                 frame_ - face.lastClassifiedFrame >= settings_.reclassifyInterval)
+            due.push_back(v);
     }
+    // Faces found together come due together: spread over the frames of an interval instead (the
+    // oldest results first), each frame costs about the same, and a live frame never waits for all.
+    const long long framesPerRound = std::max(1, settings_.reclassifyInterval / settings_.inferenceInterval);
+    const size_t perFrame = static_cast<size_t>((static_cast<long long>(visible_.size()) + framesPerRound - 1) / framesPerRound);
+    std::stable_sort(due.begin(), due.end(), [&](size_t a, size_t b) {
+        return visible_[a].lastClassifiedFrame < visible_[b].lastClassifiedFrame;
+    });
+    due.resize(std::min(due.size(), perFrame));
+    pending.insert(pending.end(), due.begin(), due.end());
+    std::sort(pending.begin(), pending.end());
     return pending;
 }
 

@@ -95,7 +95,8 @@ public:
     // the last reset (a new size, a seek) are dropped.
     void applyLateDetections(const TrackSnapshot &snapshot, std::vector<Detection> detections);
     // Indices into visibleFaces() of the faces to classify on this frame: faces never classified,
-    // and on inference frames faces whose last classification is reclassifyInterval frames old.
+    // and on inference frames faces whose last classification is reclassifyInterval frames old, at
+    // most an interval's share of the visible faces (oldest first; the others on the next frames).
     std::vector<size_t> pendingClassification() const;
     void applyEmotions(const std::vector<size_t> &faces, const std::vector<Emotion> &emotions);
     const std::vector<TrackedFace> &visibleFaces() const { return visible_; }
