@@ -279,7 +279,7 @@ void installProperties(GObjectClass *gobjectClass)
         g_param_spec_uint("reclassify-interval", "Reclassify interval",
                           "Classify a tracked face again once its last result is this many frames old "
                           "(frames, 0-100000; 0 = classify each track once; 1 = every frame); checked on inference "
-                          "frames; faces due together are spread over the interval's frames. Results in between "
+                          "frames; with background detection faces due together are spread over the interval's frames. Results in between "
                           "are reused (emotion \"reused\" = true) and smoothing counts the frames they stood for",
                           0, kMaxInterval, kDefaultReclassifyInterval, playingFlags));
     g_object_class_install_property(

@@ -86,6 +86,7 @@ void FaceTracker::reset()
     visible_.clear();
     visibleTracks_.clear();
     previous_.release();
+    previousPyramidFrame_ = kNoFrame;
     frame_ = -1;
     lastDetectionFrame_ = 0;
     detectedSinceReset_ = false;
@@ -156,12 +157,18 @@ void FaceTracker::follow(const cv::Mat &gray, double scaleX, double scaleY)
     std::vector<float> error;
     const cv::Size window{15, 15};
     constexpr int kLevels = 3;
-    // Both directions use the same two pyramids; built once here instead of in each call.
-    std::vector<cv::Mat> previousPyramid, currentPyramid;
-    cv::buildOpticalFlowPyramid(previous_, previousPyramid, window, kLevels);
-    cv::buildOpticalFlowPyramid(gray, currentPyramid, window, kLevels);
-    cv::calcOpticalFlowPyrLK(previousPyramid, currentPyramid, from, to, forwardOk, error, window, kLevels);
-    cv::calcOpticalFlowPyrLK(currentPyramid, previousPyramid, to, back, backwardOk, error, window, kLevels);
+    // Both directions use the same two pyramids, built once here instead of in each call; this
+    // frame's is the next frame's previous one (kept, with its buffers, rather than built again).
+    // Their level 0 is a copy: `gray` may point into a frame that is unmapped after this call.
+    if (previousPyramidFrame_ != frame_ - 1)
+        cv::buildOpticalFlowPyramid(previous_, previousPyramid_, window, kLevels, true, cv::BORDER_REFLECT_101,
+                                    cv::BORDER_CONSTANT, false);
+    cv::buildOpticalFlowPyramid(gray, currentPyramid_, window, kLevels, true, cv::BORDER_REFLECT_101,
+                                cv::BORDER_CONSTANT, false);
+    cv::calcOpticalFlowPyrLK(previousPyramid_, currentPyramid_, from, to, forwardOk, error, window, kLevels);
+    cv::calcOpticalFlowPyrLK(currentPyramid_, previousPyramid_, to, back, backwardOk, error, window, kLevels);
+    std::swap(previousPyramid_, currentPyramid_);
+    previousPyramidFrame_ = frame_;
 
     std::vector<std::vector<cv::Point2f>> kept(tracks_.size()), moved(tracks_.size());
     for (size_t i = 0; i < from.size(); ++i) {
@@ -353,8 +360,14 @@ std::vector<size_t> FaceTracker::pendingClassification() const
                  frame_ - face.lastClassifiedFrame >= settings_.reclassifyInterval)
             due.push_back(v);
     }
-    // Faces found together come due together: spread over the frames of an interval instead (the
-    // oldest results first), each frame costs about the same, and a live frame never waits for all.
+    // Faces found together come due together. A live frame must not wait for them all: there they
+    // are spread over the frames of an interval (the oldest results first), so that each frame costs
+    // about the same. Elsewhere one forward pass for all is cheaper than one each.
+    if (!settings_.detectionsInBackground) {
+        pending.insert(pending.end(), due.begin(), due.end());
+        std::sort(pending.begin(), pending.end());
+        return pending;
+    }
     const long long framesPerRound = std::max(1, settings_.reclassifyInterval / settings_.inferenceInterval);
     const size_t perFrame = static_cast<size_t>((static_cast<long long>(visible_.size()) + framesPerRound - 1) / framesPerRound);
     std::stable_sort(due.begin(), due.end(), [&](size_t a, size_t b) {

@@ -95,8 +95,9 @@ public:
     // the last reset (a new size, a seek) are dropped.
     void applyLateDetections(const TrackSnapshot &snapshot, std::vector<Detection> detections);
     // Indices into visibleFaces() of the faces to classify on this frame: faces never classified,
-    // and on inference frames faces whose last classification is reclassifyInterval frames old, at
-    // most an interval's share of the visible faces (oldest first; the others on the next frames).
+    // and on inference frames faces whose last classification is reclassifyInterval frames old; with
+    // detectionsInBackground (live) at most an interval's share of the visible faces of those (oldest
+    // first; the others on the next frames).
     std::vector<size_t> pendingClassification() const;
     void applyEmotions(const std::vector<size_t> &faces, const std::vector<Emotion> &emotions);
     const std::vector<TrackedFace> &visibleFaces() const { return visible_; }
@@ -128,7 +129,10 @@ private:
     std::vector<Track> tracks_;
     std::vector<TrackedFace> visible_;
     std::vector<size_t> visibleTracks_; // visible_[i] is tracks_[visibleTracks_[i]]
+    static constexpr long long kNoFrame = -2;
     cv::Mat previous_;
+    std::vector<cv::Mat> previousPyramid_, currentPyramid_; // optical flow's, with their derivatives
+    long long previousPyramidFrame_ = kNoFrame;              // the frame previousPyramid_ was built for
     double previousScaleX_ = 1.0, previousScaleY_ = 1.0;
     int frameWidth_ = 0, frameHeight_ = 0;
     long long frame_ = -1;
