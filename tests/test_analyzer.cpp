@@ -11,10 +11,12 @@
 
 #include <gtest/gtest.h>
 
+#include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "engine/vision/analyzer.h"
 #include "engine/vision/classifier.h"
+#include "engine/vision/detection_worker.h"
 #include "engine/vision/model_loader.h"
 #include "engine/vision/shared_classifier.h"
 #include "frames.h"
@@ -442,4 +444,51 @@ TEST(Analyzer, ResetDropsTheBackgroundDetectionInProgress)
     }
     ASSERT_EQ(faces.size(), 1u);
     EXPECT_NEAR(faces[0].detection.box.x, 90, 1) << "the face of the detection before the reset joined";
+}
+
+namespace {
+
+// Runs an OpenCV parallel loop of eight 20 ms parts and notes the threads the parts ran on.
+class ParallelLoopDetector : public FaceDetector {
+public:
+    std::vector<Detection> detect(const FrameView &, const DetectorSettings &) override
+    {
+        caller = std::this_thread::get_id();
+        cv::parallel_for_(cv::Range(0, 8), [this](const cv::Range &range) {
+            for (int part = range.start; part < range.end; ++part) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                std::lock_guard<std::mutex> lock(mutex);
+                threads.insert(std::this_thread::get_id());
+            }
+        }, 8);
+        return {};
+    }
+    std::thread::id caller;
+    std::mutex mutex;
+    std::set<std::thread::id> threads;
+};
+
+} // namespace
+
+// The streaming thread keeps a core of its own: a background detection runs OpenCV's parallel loops
+// on the worker's thread only.
+TEST(DetectionWorker, DetectsOnItsOwnThreadAlone)
+{
+    const int openCVThreads = cv::getNumThreads();
+    cv::setNumThreads(4);
+    auto detector = std::make_unique<ParallelLoopDetector>();
+    ParallelLoopDetector &seen = *detector;
+    {
+        DetectionWorker worker(std::move(detector));
+        const OwnedFrame frame = makeFrame(syntheticImage(320, 240), PixelFormat::BGR);
+        worker.submit(frame.view, DetectorSettings{}, TrackSnapshot{});
+        std::optional<DetectionWorker::Result> result;
+        for (int i = 0; i < 1000 && !result; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            result = worker.takeResult();
+        }
+        ASSERT_TRUE(result);
+        EXPECT_EQ(seen.threads, std::set<std::thread::id>{seen.caller});
+    }
+    cv::setNumThreads(openCVThreads);
 }
