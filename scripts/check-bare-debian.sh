@@ -6,11 +6,12 @@
 # scripts/test.sh there as root, in a chroot. Needs root, network access to Debian's mirror and
 # about 6 GB in ROOT_DIR.
 #
-# Usage: sudo scripts/check-bare-debian.sh [RELEASE] [ROOT_DIR]
+# Usage: sudo scripts/check-bare-debian.sh [RELEASE] [ROOT_DIR] [TEST...]
 #   RELEASE   12 or bookworm (default), 13 or trixie
 #   ROOT_DIR  default /var/tmp/feremotion-bare-RELEASE. A new folder is debootstrapped from nothing.
 #             A folder this script made before is used again (its packages stay, the clone and
 #             build are made anew): the quick way to check a change on both releases before it lands.
+#   TEST      test suites for scripts/test.sh (meson test's names, e.g. engine element); default all
 # Only committed work is checked: the clone is of HEAD.
 set -eu
 cd "$(dirname "$0")/.."
@@ -21,6 +22,7 @@ case "${1:-12}" in
   *) echo "check-bare-debian: unknown release '$1' (12, bookworm, 13 or trixie)" >&2; exit 2 ;;
 esac
 ROOT=${2:-/var/tmp/feremotion-bare-$RELEASE}
+[ $# -gt 2 ] && shift 2 && TESTS="$*" || TESTS=""
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 MARKER=$ROOT/etc/feremotion-bare-debian
 
@@ -75,7 +77,7 @@ echo "check-bare-debian: Debian $(cat "$ROOT/etc/debian_version") in $ROOT"
 start=$(date +%s)
 in_chroot scripts/demo.sh
 demo_done=$(date +%s)
-in_chroot scripts/test.sh
+in_chroot "scripts/test.sh $TESTS"
 end=$(date +%s)
 from=$([ "$fresh" = 1 ] && echo "from nothing: packages, build and clip" || echo "packages present: build and clip")
 echo "check-bare-debian: passed on bare Debian $NUMBER ($RELEASE): demo $((demo_done - start)) s ($from)," \
