@@ -258,13 +258,14 @@ void installProperties(GObjectClass *gobjectClass)
     g_object_class_install_property(
         gobjectClass, PROP_BACKGROUND_DETECTION,
         g_param_spec_enum("background-detection", "Background detection",
-                          "Where full-frame detection (haar, yunet) runs. On a worker thread (one core) no frame waits for it: a "
-                          "detection starts when the last one has finished and detection-interval frames have "
-                          "passed, faces are followed by optical flow meanwhile, and its faces join on the frame it "
-                          "finishes; the element then adds two frame durations to the latency it reports, or more once "
-                          "its frames are seen to leave later (LATENCY message). auto: on "
-                          "a worker thread when upstream is live (a camera, an RTSP stream), else in the streaming "
-                          "thread on every detection-interval-th frame, which gives the same faces on every run",
+                          "Where full-frame detection (haar, yunet) runs. On a worker thread (on one core) no "
+                          "frame waits for it: a detection starts when the last one has finished and "
+                          "detection-interval frames have passed, faces are followed by optical flow meanwhile, and "
+                          "its faces join on the frame it finishes; the element then adds two frame durations to the "
+                          "latency it reports, or more once its frames are seen to leave later (LATENCY message). "
+                          "auto: on a worker thread when upstream is live (a camera, an RTSP stream), else in the "
+                          "streaming thread on every detection-interval-th frame, which gives the same faces on "
+                          "every run",
                           GST_TYPE_FER_EMOTION_BACKGROUND_DETECTION, static_cast<gint>(kDefaultBackgroundDetection),
                           readyFlags));
     g_object_class_install_property(
@@ -279,8 +280,9 @@ void installProperties(GObjectClass *gobjectClass)
         g_param_spec_uint("reclassify-interval", "Reclassify interval",
                           "Classify a tracked face again once its last result is this many frames old "
                           "(frames, 0-100000; 0 = classify each track once; 1 = every frame); checked on inference "
-                          "frames; with background detection faces due together are spread over the interval's frames. Results in between "
-                          "are reused (emotion \"reused\" = true) and smoothing counts the frames they stood for",
+                          "frames. With background detection, faces due together are spread over the interval's "
+                          "frames. Results in between are reused (emotion \"reused\" = true) and smoothing counts "
+                          "the frames they stood for",
                           0, kMaxInterval, kDefaultReclassifyInterval, playingFlags));
     g_object_class_install_property(
         gobjectClass, PROP_SMOOTHING,

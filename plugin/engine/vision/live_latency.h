@@ -48,7 +48,7 @@ public:
 private:
     const int startingFrames_;
     const Duration maximum_;
-    std::atomic<Duration::rep> raised_{0}; // 0: not raised above one frame
+    std::atomic<Duration::rep> raised_{0}; // 0: not raised above the starting frames
     Duration lastLeft_ = Duration::min();  // when the previous frame left, as modelled
     int framesSeen_ = 0;
     bool exceeded_ = false;

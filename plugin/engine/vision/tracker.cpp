@@ -363,17 +363,15 @@ std::vector<size_t> FaceTracker::pendingClassification() const
     // Faces found together come due together. A live frame must not wait for them all: there they
     // are spread over the frames of an interval (the oldest results first), so that each frame costs
     // about the same. Elsewhere one forward pass for all is cheaper than one each.
-    if (!settings_.detectionsInBackground) {
-        pending.insert(pending.end(), due.begin(), due.end());
-        std::sort(pending.begin(), pending.end());
-        return pending;
+    if (settings_.detectionsInBackground) {
+        const size_t framesPerRound =
+            static_cast<size_t>(std::max(1, settings_.reclassifyInterval / settings_.inferenceInterval));
+        const size_t perFrame = (visible_.size() + framesPerRound - 1) / framesPerRound;
+        std::stable_sort(due.begin(), due.end(), [&](size_t a, size_t b) {
+            return visible_[a].lastClassifiedFrame < visible_[b].lastClassifiedFrame;
+        });
+        due.resize(std::min(due.size(), perFrame));
     }
-    const long long framesPerRound = std::max(1, settings_.reclassifyInterval / settings_.inferenceInterval);
-    const size_t perFrame = static_cast<size_t>((static_cast<long long>(visible_.size()) + framesPerRound - 1) / framesPerRound);
-    std::stable_sort(due.begin(), due.end(), [&](size_t a, size_t b) {
-        return visible_[a].lastClassifiedFrame < visible_[b].lastClassifiedFrame;
-    });
-    due.resize(std::min(due.size(), perFrame));
     pending.insert(pending.end(), due.begin(), due.end());
     std::sort(pending.begin(), pending.end());
     return pending;
