@@ -14,8 +14,8 @@ namespace feremotion {
 // feed back into the latency without end. A queue after the element lets frames leave as modelled.
 //
 // The latency starts at two frames: a frame may take up to two frame times as long as the frames
-// keep up on average (on a 2-core machine with the detector on the other core, a frame in a few
-// hundred takes one to two frame times: a cache miss, another process). It rises, in whole frames,
+// keep up on average (on a 2-core machine with the detector on the other core, about one frame in a
+// hundred takes more than one frame time: the machine busy elsewhere). It rises, in whole frames,
 // to cover the latest frame seen with a quarter to spare: a machine slower than expected settles on a
 // latency it keeps instead of delivering late frames for the whole run. It never falls while
 // running (each change makes the sinks re-plan), it ignores the first 30 frames (model warm-up, the
