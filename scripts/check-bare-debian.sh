@@ -22,7 +22,11 @@ case "${1:-12}" in
   *) echo "check-bare-debian: unknown release '$1' (12, bookworm, 13 or trixie)" >&2; exit 2 ;;
 esac
 ROOT=${2:-/var/tmp/feremotion-bare-$RELEASE}
-[ $# -gt 2 ] && shift 2 && TESTS="$*" || TESTS=""
+TESTS=""
+if [ $# -gt 2 ]; then
+  shift 2
+  TESTS="$*"
+fi
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 MARKER=$ROOT/etc/feremotion-bare-debian
 

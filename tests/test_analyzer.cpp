@@ -474,8 +474,12 @@ public:
 // on the worker's thread only.
 TEST(DetectionWorker, DetectsOnItsOwnThreadAlone)
 {
-    const int openCVThreads = cv::getNumThreads();
-    cv::setNumThreads(4);
+    // Four OpenCV threads, even on a one-core machine, and this process's count again afterwards.
+    struct OpenCVThreads {
+        int before = cv::getNumThreads();
+        OpenCVThreads() { cv::setNumThreads(4); }
+        ~OpenCVThreads() { cv::setNumThreads(before); }
+    } const openCVThreads;
     auto detector = std::make_unique<ParallelLoopDetector>();
     ParallelLoopDetector &seen = *detector;
     {
@@ -490,5 +494,4 @@ TEST(DetectionWorker, DetectsOnItsOwnThreadAlone)
         ASSERT_TRUE(result);
         EXPECT_EQ(seen.threads, std::set<std::thread::id>{seen.caller});
     }
-    cv::setNumThreads(openCVThreads);
 }

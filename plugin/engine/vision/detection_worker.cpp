@@ -89,8 +89,9 @@ void DetectionWorker::run()
         Result result;
         std::string error;
         try {
-            // On one core, leaving the others to the streaming thread: OpenCV runs the parallel
-            // loops nested in a parallel_for_ on the calling thread (for every thread while this runs).
+            // On one core, leaving the others to the streaming thread: OpenCV runs parallel loops
+            // nested in a parallel_for_ on the calling thread. Its flag is process-wide: while this
+            // detection runs, other threads' OpenCV loops run on their own threads too.
             cv::parallel_for_(cv::Range(0, 1), [&](const cv::Range &) {
                 result.detections = detector_->detect(frameFromMat(job.image, PixelFormat::BGR), job.settings);
             });
