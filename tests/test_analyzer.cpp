@@ -298,6 +298,36 @@ TEST(Analyzer, TheDetectorsOwnScheduleDetectsHaarFacesOnEveryFourthFrame)
     EXPECT_EQ(detected, (std::vector<bool>{true, false, false, false, true, false, false, false, true}));
 }
 
+// Hikers, then a cut to video_01's woman between two scheduled detections (every 4th frame, new faces
+// confirmed by a second detection): the new picture is detected at once, so its faces are reported
+// on the frame after the cut (confirmed in windows), and none keeps an id from before the cut.
+TEST(Analyzer, ASceneCutIsDetectedAtOnceAndEndsTheOldScenesFaces)
+{
+    REQUIRE_SHARED_FILE(hikers, "media/video_02.mp4");
+    REQUIRE_SHARED_FILE(woman, "media/video_01.mp4");
+    TempDir dir;
+    Analyzer analyzer = haarAnalyzer(dir);
+    AnalyzerSettings settings;
+    settings.tracking.detectionInterval = kDetectorsDefaultInterval;
+    settings.tracking.confirmDetections = kDetectorsDefaultConfirmation;
+    std::set<int> idsBeforeTheCut;
+    constexpr int kCut = 6;
+    for (int index = 0; index < kCut + 2; ++index) {
+        const cv::Mat bgr = index < kCut ? videoFrame(*hikers, 300 + index) : videoFrame(*woman, index - kCut);
+        ASSERT_FALSE(bgr.empty()) << index;
+        const OwnedFrame frame = makeFrame(bgr, PixelFormat::BGR);
+        const auto faces = analyzer.analyze(inputOf(frame), settings);
+        for (const TrackedFace &face : faces) {
+            if (index < kCut)
+                idsBeforeTheCut.insert(face.id);
+            else
+                EXPECT_EQ(idsBeforeTheCut.count(face.id), 0u) << "frame " << index << ": face " << face.id;
+        }
+        if (index == kCut + 1)
+            EXPECT_FALSE(faces.empty()) << "the new picture's faces waited for the next scheduled detection";
+    }
+}
+
 TEST(BackgroundModelLoader, DeliversTheLoadedModelOnce)
 {
     TempDir dir;

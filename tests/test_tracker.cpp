@@ -14,15 +14,16 @@ namespace {
 
 constexpr int kWidth = 320, kHeight = 240;
 
-// A gray frame with a textured "face" patch whose top-left corner is at `at`.
-cv::Mat frameWithPatch(cv::Point at)
+// A gray frame with a textured "face" patch whose top-left corner is at `at`; another background
+// makes another scene.
+cv::Mat frameWithPatch(cv::Point at, int background = 90)
 {
     static const cv::Mat patch = [] {
         cv::Mat gray;
         cv::cvtColor(syntheticImage(60, 60, 3), gray, cv::COLOR_BGR2GRAY);
         return gray;
     }();
-    cv::Mat frame(kHeight, kWidth, CV_8UC1, cv::Scalar(90));
+    cv::Mat frame(kHeight, kWidth, CV_8UC1, cv::Scalar(background));
     patch.copyTo(frame(cv::Rect(at, patch.size())));
     return frame;
 }
@@ -489,4 +490,53 @@ TEST_F(Tracker, ElsewhereFacesDueTogetherAreClassifiedInOnePass)
 {
     EXPECT_EQ(classifiedPerFrameOfFourFaces(tracker_, false),
               (std::vector<size_t>{4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4}));
+}
+
+TEST_F(Tracker, ASceneCutEndsEveryTrackAndDetectsAtOnce)
+{
+    configure(4);
+    step({100, 80}, {detectionAt(100, 80)});
+    step({100, 80}, {});
+    tracker_.beginFrame(frameWithPatch({100, 80}, 200), 1.0, 1.0, kWidth, kHeight);
+    EXPECT_TRUE(tracker_.isSceneCut());
+    EXPECT_TRUE(faces().empty()) << "a box followed into another picture was kept";
+    ASSERT_TRUE(tracker_.isDetectionFrame());
+    tracker_.applyDetections({detectionAt(100, 80)});
+    ASSERT_EQ(faces().size(), 1u);
+    EXPECT_EQ(faces()[0].id, 2) << "a face after a cut is a new face, even where an old one was";
+}
+
+TEST_F(Tracker, AMovingFaceIsNoSceneCut)
+{
+    configure(4);
+    step({100, 80}, {detectionAt(100, 80)});
+    tracker_.beginFrame(frameWithPatch({112, 86}), 1.0, 1.0, kWidth, kHeight);
+    EXPECT_FALSE(tracker_.isSceneCut());
+    EXPECT_FALSE(tracker_.isDetectionFrame());
+    ASSERT_EQ(faces().size(), 1u);
+    EXPECT_EQ(faces()[0].id, 1);
+}
+
+TEST_F(Tracker, AfterASceneCutDetectionFramesAreCountedFromTheCut)
+{
+    configure(3);
+    std::vector<bool> detected;
+    for (int i = 0; i < 8; ++i) {
+        tracker_.beginFrame(frameWithPatch({50, 50}, i < 2 ? 90 : 200), 1.0, 1.0, kWidth, kHeight);
+        detected.push_back(tracker_.isDetectionFrame());
+    }
+    EXPECT_EQ(detected, (std::vector<bool>{true, false, true, false, false, true, false, false}));
+}
+
+TEST_F(Tracker, LateDetectionsOfAFrameBeforeASceneCutAreDropped)
+{
+    TrackingSettings s;
+    s.detectionsInBackground = true;
+    tracker_.setSettings(s);
+    tracker_.beginFrame(frameWithPatch({100, 80}), 1.0, 1.0, kWidth, kHeight);
+    const TrackSnapshot beforeCut = tracker_.snapshot();
+    tracker_.beginFrame(frameWithPatch({100, 80}, 200), 1.0, 1.0, kWidth, kHeight);
+    ASSERT_TRUE(tracker_.isSceneCut());
+    tracker_.applyLateDetections(beforeCut, {detectionAt(100, 80)});
+    EXPECT_TRUE(faces().empty()) << "a face of the picture before the cut joined";
 }

@@ -245,7 +245,8 @@ void installProperties(GObjectClass *gobjectClass)
                           "Run the full-frame face detector on every Nth frame (frames, 0-100000; 0 = the detector's "
                           "own: 4 for haar, 2 for yunet, 1 for full-frame). In between, faces are followed with "
                           "optical flow and new faces are confirmed in windows around them; faces that appear in "
-                          "between wait for the next detection (detector=roi: boxes come from upstream on every frame)",
+                          "between wait for the next detection, except after a scene cut, which is detected at once "
+                          "and counted from (detector=roi: boxes come from upstream on every frame)",
                           0, kMaxInterval, kDetectorsDefaultInterval, playingFlags));
     g_object_class_install_property(
         gobjectClass, PROP_WINDOW_DETECTION,

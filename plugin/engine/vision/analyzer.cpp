@@ -157,8 +157,9 @@ bool Analyzer::detectInBackground(const FrameView &view, const AnalyzerSettings 
         tracker_.applyLateDetections(result->snapshot, std::move(result->detections));
         joined = true;
     }
-    // The first frame after a reset starts one at once.
-    if (worker_->idle() && (framesSinceBackgroundStart_ == 0 || framesSinceBackgroundStart_ >= interval)) {
+    // The first frame after a reset or a scene cut starts one at once.
+    if (worker_->idle() &&
+        (framesSinceBackgroundStart_ == 0 || framesSinceBackgroundStart_ >= interval || tracker_.isSceneCut())) {
         worker_->submit(view, settings.detection, tracker_.snapshot());
         framesSinceBackgroundStart_ = 0;
     }

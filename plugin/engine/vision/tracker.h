@@ -64,9 +64,13 @@ public:
     // Starts the next frame: `gray` is the frame as 8-bit gray (any scale; `scaleX`/`scaleY` are
     // its pixels per frame pixel). On frames between detections the visible tracks are moved along
     // the optical flow from the previous frame's image. An empty image: nothing is followed from
-    // or to this frame (enough when every frame is a detection frame).
+    // or to this frame (enough when every frame is a detection frame). A frame that cuts to another
+    // scene ends every track instead (isSceneCut).
     void beginFrame(const cv::Mat &gray, double scaleX, double scaleY, int frameWidth, int frameHeight);
     bool isDetectionFrame() const;
+    // This frame differs from the previous one as after a cut (not as after motion): every track
+    // ended in beginFrame, and the detection schedule starts over on this frame.
+    bool isSceneCut() const { return sceneCut_; }
     // Continues the tracks the detections overlap, starts tracks for the others; tracks the
     // detector did not see are hidden until it sees them again or they are forgotten.
     void applyDetections(const std::vector<Detection> &detections);
@@ -122,6 +126,7 @@ private:
     };
     void confirm(Track &track);
     std::vector<size_t> candidateTracks() const;
+    void detectSceneCut(const cv::Mat &gray);
     void follow(const cv::Mat &gray, double scaleX, double scaleY);
     void publish();
 
@@ -131,6 +136,9 @@ private:
     std::vector<size_t> visibleTracks_; // visible_[i] is tracks_[visibleTracks_[i]]
     static constexpr long long kNoFrame = -2;
     cv::Mat previous_;
+    cv::Mat previousThumbnail_;
+    bool sceneCut_ = false;
+    long long scheduleStart_ = 0; // detection frames are counted from here
     std::vector<cv::Mat> previousPyramid_, currentPyramid_; // optical flow's, with their derivatives
     long long previousPyramidFrame_ = kNoFrame;              // the frame previousPyramid_ was built for
     double previousScaleX_ = 1.0, previousScaleY_ = 1.0;
