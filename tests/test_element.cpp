@@ -354,9 +354,26 @@ TEST_F(Element, CudaDeviceFailsClearlyOnACpuOnlyMachine)
     EXPECT_THAT(errorFor("model=" + model_ + " device=cuda"), HasSubstr("sees no CUDA device"));
 }
 
-TEST_F(Element, YunetWithoutAModelFileFailsTheStateChange)
+TEST_F(Element, YunetWithoutAModelFileFailsTheStateChangeAndSaysWhereItLooked)
 {
-    EXPECT_THAT(errorFor("model=" + model_ + " detector=yunet"), HasSubstr("needs detector-model"));
+    TempDir empty;
+    ScopedEnvironment environment("FEREMOTION_YUNET_MODEL", empty.path());
+    EXPECT_THAT(errorFor("model=" + model_ + " detector=yunet"),
+                AllOf(HasSubstr("detector=yunet found no YuNet ONNX file"),
+                      HasSubstr("FEREMOTION_YUNET_MODEL names the folder '" + empty.path() + "', which has no " +
+                                yunetReleaseForThisOpenCV())));
+}
+
+TEST_F(Element, YunetWithoutDetectorModelTakesTheFileAutoWouldFind)
+{
+    const auto yunet = sharedYuNetModel();
+    if (!yunet)
+        GTEST_SKIP() << missingYuNetModel();
+    ScopedEnvironment environment("FEREMOTION_YUNET_MODEL", std::filesystem::path(*yunet).parent_path().string());
+    DebugLog log(GST_LEVEL_INFO);
+    auto h = harness("detector=yunet");
+    gst_buffer_unref(gst_harness_push_and_pull(h.get(), frame()));
+    EXPECT_THAT(log.text(), HasSubstr("detector=yunet: using " + *yunet + ": found through FEREMOTION_YUNET_MODEL"));
 }
 
 TEST_F(Element, WithoutAModelPropertyTheDefaultBundleIsUsed)

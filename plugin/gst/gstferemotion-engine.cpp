@@ -42,15 +42,30 @@ std::unique_ptr<EmotionClassifier> load_classifier(GstFerEmotion *self, const Se
     return classifier;
 }
 
+// What detector=auto would take: detector-model, $FEREMOTION_YUNET_MODEL, the installed file.
+DetectorChoice find_detector(const std::string &detectorModel)
+{
+    const char *fromEnvironment = g_getenv("FEREMOTION_YUNET_MODEL");
+    return chooseAutoDetector(detectorModel, fromEnvironment ? fromEnvironment : "", FEREMOTION_INSTALLED_MODELS_DIR);
+}
+
 // The detector the settings name; for detector=auto the one found, said in the log (and as a
-// warning when a YuNet file was named that cannot be used).
+// warning when a YuNet file was named that cannot be used). detector=yunet without detector-model
+// looks for its file as auto does.
 DetectorChoice choose_detector(GstFerEmotion *self, const Settings &settings)
 {
     DetectorChoice detector{settings.detector, settings.detectorModel, "", false};
+    if (settings.detector == DetectorKind::YuNet && settings.detectorModel.empty()) {
+        const DetectorChoice found = find_detector("");
+        if (found.kind != DetectorKind::YuNet)
+            throw std::runtime_error("detector=yunet found no YuNet ONNX file (" + yunetReleaseForThisOpenCV() +
+                                     " for this OpenCV; set detector-model or FEREMOTION_YUNET_MODEL): " +
+                                     found.reason);
+        detector.modelPath = found.modelPath;
+        GST_INFO_OBJECT(self, "detector=yunet: using %s: %s", found.modelPath.c_str(), found.reason.c_str());
+    }
     if (settings.detector == DetectorKind::Auto) {
-        const char *fromEnvironment = g_getenv("FEREMOTION_YUNET_MODEL");
-        detector = chooseAutoDetector(settings.detectorModel, fromEnvironment ? fromEnvironment : "",
-                                      FEREMOTION_INSTALLED_MODELS_DIR);
+        detector = find_detector(settings.detectorModel);
         GST_INFO_OBJECT(self, "detector=auto: using %s%s%s: %s", toString(detector.kind).c_str(),
                         detector.modelPath.empty() ? "" : " with ", detector.modelPath.c_str(), detector.reason.c_str());
         if (detector.warn)
@@ -58,9 +73,6 @@ DetectorChoice choose_detector(GstFerEmotion *self, const Settings &settings)
                                 ("detector=auto: using %s: %s", toString(detector.kind).c_str(), detector.reason.c_str()),
                                 (nullptr));
     }
-    if (detector.kind == DetectorKind::YuNet && detector.modelPath.empty())
-        throw std::runtime_error("detector=yunet needs detector-model, the path of a YuNet ONNX file: " +
-                                 yunetReleaseForThisOpenCV() + " for this OpenCV");
     return detector;
 }
 

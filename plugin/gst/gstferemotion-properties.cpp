@@ -16,7 +16,7 @@ GType gst_fer_emotion_detector_get_type()
          "by the yunet_model build option), else haar",
          "auto"},
         {static_cast<gint>(DetectorKind::Haar), "OpenCV Haar cascade (opencv-data's frontal face)", "haar"},
-        {static_cast<gint>(DetectorKind::YuNet), "OpenCV YuNet (FaceDetectorYN); needs detector-model", "yunet"},
+        {static_cast<gint>(DetectorKind::YuNet), "OpenCV YuNet (FaceDetectorYN); its file: detector-model, else found as for auto", "yunet"},
         {static_cast<gint>(DetectorKind::Roi), "Faces from upstream GstVideoRegionOfInterestMeta (roi_type face)",
          "roi"},
         {static_cast<gint>(DetectorKind::FullFrame), "The whole frame is one face", "full-frame"},
