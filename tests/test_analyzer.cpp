@@ -298,6 +298,32 @@ TEST(Analyzer, TheDetectorsOwnScheduleDetectsHaarFacesOnEveryFourthFrame)
     EXPECT_EQ(detected, (std::vector<bool>{true, false, false, false, true, false, false, false, true}));
 }
 
+// The astronaut on every frame of a stream: the Haar schedule of the detector's own doubles its
+// interval once two full-frame detections found exactly the faces followed; a set interval stays.
+TEST(Analyzer, TheDetectorsOwnScheduleDetectsHalfAsOftenWhileTheSceneIsStill)
+{
+    REQUIRE_SHARED_FILE(path, "media/astronaut.png");
+    TempDir dir;
+    const OwnedFrame frame = mediaFrame(*path);
+    const auto detectionFrames = [&](int interval) {
+        Analyzer analyzer = haarAnalyzer(dir);
+        AnalyzerSettings settings;
+        settings.tracking.detectionInterval = interval;
+        settings.tracking.confirmDetections = kDetectorsDefaultConfirmation;
+        std::vector<int> detected;
+        for (int index = 0; index < 17; ++index) {
+            const auto faces = analyzer.analyze(inputOf(frame), settings);
+            if (faces.size() != 1u)
+                ADD_FAILURE() << "frame " << index << ": " << faces.size() << " faces";
+            else if (faces[0].detectedNow)
+                detected.push_back(index);
+        }
+        return detected;
+    };
+    EXPECT_EQ(detectionFrames(kDetectorsDefaultInterval), (std::vector<int>{0, 4, 8, 16}));
+    EXPECT_EQ(detectionFrames(4), (std::vector<int>{0, 4, 8, 12, 16}));
+}
+
 // Hikers, then a cut to video_01's woman between two scheduled detections (every 4th frame, new faces
 // confirmed by a second detection): the new picture is detected at once, so its faces are reported
 // on the frame after the cut (confirmed in windows), and none keeps an id from before the cut.

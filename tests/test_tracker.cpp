@@ -540,3 +540,52 @@ TEST_F(Tracker, LateDetectionsOfAFrameBeforeASceneCutAreDropped)
     tracker_.applyLateDetections(beforeCut, {detectionAt(100, 80)});
     EXPECT_TRUE(faces().empty()) << "a face of the picture before the cut joined";
 }
+
+namespace {
+
+// The frames, of `frames`, that are detection frames for a face that stays at one place; the
+// detector finds it on each, and besides it a new face on `newFaceAt` and nothing on `missedAt`.
+std::vector<int> detectionFramesWithAStillFace(FaceTracker &tracker, int stillDetectionInterval, int frames,
+                                               int newFaceAt = -1, int missedAt = -1)
+{
+    TrackingSettings s;
+    s.detectionInterval = 4;
+    s.stillDetectionInterval = stillDetectionInterval;
+    tracker.setSettings(s);
+    std::vector<int> detectionFrames;
+    for (int i = 0; i < frames; ++i) {
+        tracker.beginFrame(frameWithPatch({100, 80}), 1.0, 1.0, kWidth, kHeight);
+        if (!tracker.isDetectionFrame())
+            continue;
+        detectionFrames.push_back(i);
+        std::vector<Detection> found;
+        if (i != missedAt)
+            found.push_back(detectionAt(100, 80));
+        if (i == newFaceAt)
+            found.push_back(detectionAt(220, 150, 40));
+        tracker.applyDetections(found);
+    }
+    return detectionFrames;
+}
+
+} // namespace
+
+TEST_F(Tracker, AfterTwoDetectionsThatFoundExactlyTheFollowedFacesTheStillIntervalApplies)
+{
+    EXPECT_EQ(detectionFramesWithAStillFace(tracker_, 8, 25), (std::vector<int>{0, 4, 8, 16, 24}));
+}
+
+TEST_F(Tracker, ANewFaceBringsTheDetectionIntervalBack)
+{
+    EXPECT_EQ(detectionFramesWithAStillFace(tracker_, 8, 37, 16), (std::vector<int>{0, 4, 8, 16, 20, 24, 28, 36}));
+}
+
+TEST_F(Tracker, AMissedFaceBringsTheDetectionIntervalBack)
+{
+    EXPECT_EQ(detectionFramesWithAStillFace(tracker_, 8, 29, -1, 16), (std::vector<int>{0, 4, 8, 16, 20, 24, 28}));
+}
+
+TEST_F(Tracker, WithoutAStillIntervalAStillSceneKeepsTheInterval)
+{
+    EXPECT_EQ(detectionFramesWithAStillFace(tracker_, 0, 17), (std::vector<int>{0, 4, 8, 12, 16}));
+}

@@ -243,10 +243,12 @@ void installProperties(GObjectClass *gobjectClass)
         gobjectClass, PROP_DETECTION_INTERVAL,
         g_param_spec_uint("detection-interval", "Detection interval",
                           "Run the full-frame face detector on every Nth frame (frames, 0-100000; 0 = the detector's "
-                          "own: 4 for haar, 2 for yunet, 1 for full-frame). In between, faces are followed with "
-                          "optical flow and new faces are confirmed in windows around them; faces that appear in "
-                          "between wait for the next detection, except after a scene cut, which is detected at once "
-                          "and counted from (detector=roi: boxes come from upstream on every frame)",
+                          "own: 4 for haar, 2 for yunet, 1 for full-frame, twice as far apart while the scene is "
+                          "still: after two detections that found exactly the faces followed). In between, faces "
+                          "are followed with optical flow and new faces are confirmed in windows around them; "
+                          "faces that appear in between wait for the next detection, except after a scene cut, "
+                          "which is detected at once and counted from (detector=roi: boxes come from upstream on "
+                          "every frame)",
                           0, kMaxInterval, kDetectorsDefaultInterval, playingFlags));
     g_object_class_install_property(
         gobjectClass, PROP_WINDOW_DETECTION,

@@ -180,8 +180,10 @@ std::vector<TrackedFace> Analyzer::analyzeTrackedFaces(const FrameInput &frame, 
 {
     TrackingSettings tracking = settings.tracking;
     // Stills are unrelated images: nothing can be followed from one to the next.
-    if (tracking.detectionInterval == kDetectorsDefaultInterval)
+    if (tracking.detectionInterval == kDetectorsDefaultInterval) {
         tracking.detectionInterval = frame.stills ? 1 : defaultDetectionInterval(kind_);
+        tracking.stillDetectionInterval = frame.stills ? 0 : defaultStillDetectionInterval(kind_);
+    }
     if (tracking.confirmDetections == kDetectorsDefaultConfirmation)
         tracking.confirmDetections = defaultTrackConfirmation(kind_);
     if (frame.stills)

@@ -72,6 +72,11 @@ int defaultDetectionInterval(DetectorKind kind)
     }
 }
 
+int defaultStillDetectionInterval(DetectorKind kind)
+{
+    return kind == DetectorKind::Haar || kind == DetectorKind::YuNet ? 2 * defaultDetectionInterval(kind) : 0;
+}
+
 int defaultTrackConfirmation(DetectorKind kind)
 {
     return kind == DetectorKind::Haar ? 2 : 1;

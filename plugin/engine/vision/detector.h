@@ -64,6 +64,10 @@ bool detectsFullFrames(DetectorKind kind);
 // loop and YuNet on every frame (docs/detection.md): faces between detections are followed by optical
 // flow, and new faces are confirmed in windows (FaceTracker::confirmCandidates).
 int defaultDetectionInterval(DetectorKind kind);
+// The interval of that default schedule while the scene is still (TrackingSettings::
+// stillDetectionInterval): twice defaultDetectionInterval() for haar and yunet, 0 (never) for the
+// others. An interval set by the user is kept as it is.
+int defaultStillDetectionInterval(DetectorKind kind);
 // How many detections in a row a new face needs to be reported when none is set
 // (TrackingSettings::confirmDetections 0): 2 for haar, whose one-off false hits on hands and
 // furniture it hides; 1 for yunet, which has few (docs/detection.md), and the others.

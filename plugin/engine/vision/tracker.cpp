@@ -76,8 +76,9 @@ float intersectionOverUnion(const Box &a, const Box &b)
 
 void FaceTracker::setSettings(const TrackingSettings &settings)
 {
-    if (settings.detectionInterval < 1 || settings.inferenceInterval < 1 || settings.reclassifyInterval < 0)
-        throw std::invalid_argument("tracking intervals must be at least 1 (reclassify: at least 0)");
+    if (settings.detectionInterval < 1 || settings.inferenceInterval < 1 || settings.reclassifyInterval < 0 ||
+        settings.stillDetectionInterval < 0)
+        throw std::invalid_argument("tracking intervals must be at least 1 (reclassify, still detection: at least 0)");
     if (!(settings.smoothing >= 0.0f && settings.smoothing < 1.0f))
         throw std::invalid_argument("smoothing must be in [0, 1)");
     if (settings.confirmDetections < 1)
@@ -94,7 +95,9 @@ void FaceTracker::reset()
     previousThumbnail_.release();
     previousPyramidFrame_ = kNoFrame;
     sceneCut_ = false;
-    scheduleStart_ = 0;
+    detectionFrame_ = false;
+    lastScheduledDetection_ = kNoFrame;
+    stillDetections_ = 0;
     frame_ = -1;
     lastDetectionFrame_ = 0;
     detectedSinceReset_ = false;
@@ -126,6 +129,7 @@ void FaceTracker::beginFrame(const cv::Mat &gray, double scaleX, double scaleY, 
         t.face.classifiedNow = false;
     }
     detectSceneCut(gray);
+    scheduleDetection();
     // On detection frames the detector places the faces; following them first would only cost time.
     if (!isDetectionFrame() && !gray.empty() && previous_.size() == gray.size() && !tracks_.empty())
         follow(gray, scaleX, scaleY);
@@ -215,13 +219,18 @@ void FaceTracker::detectSceneCut(const cv::Mat &gray)
     if (!sceneCut_)
         return;
     tracks_.clear();
-    scheduleStart_ = frame_;
+    stillDetections_ = 0;
     ++generation_;
 }
 
-bool FaceTracker::isDetectionFrame() const
+void FaceTracker::scheduleDetection()
 {
-    return !settings_.detectionsInBackground && (frame_ - scheduleStart_) % settings_.detectionInterval == 0;
+    const bool still = settings_.stillDetectionInterval > 0 && stillDetections_ >= 2;
+    const int interval = still ? settings_.stillDetectionInterval : settings_.detectionInterval;
+    detectionFrame_ = !settings_.detectionsInBackground &&
+                      (sceneCut_ || lastScheduledDetection_ == kNoFrame || frame_ - lastScheduledDetection_ >= interval);
+    if (detectionFrame_)
+        lastScheduledDetection_ = frame_;
 }
 
 TrackSnapshot FaceTracker::snapshot() const
@@ -274,15 +283,23 @@ void FaceTracker::applyDetections(const std::vector<Detection> &detections)
         return std::get<0>(a) != std::get<0>(b) ? std::get<0>(a) < std::get<0>(b) : std::get<1>(a) > std::get<1>(b);
     });
     std::vector<bool> detectionUsed(detections.size(), false), trackUsed(tracks_.size(), false);
+    bool still = true; // no face new, newly confirmed, missed or seen again
     for (const auto &[trackStage, iou, d, t] : pairs) {
         if (detectionUsed[d] || trackUsed[t])
             continue;
         detectionUsed[d] = trackUsed[t] = true;
         Track &track = tracks_[t];
         track.face.detection = detections[d];
-        if (!track.confirmed && ++track.detectionsInARow >= settings_.confirmDetections)
+        if (!track.confirmed && ++track.detectionsInARow >= settings_.confirmDetections) {
             confirm(track);
+            still = false;
+        }
     }
+    for (size_t d = 0; d < detections.size(); ++d)
+        still = still && detectionUsed[d];
+    for (size_t t = 0; t < tracks_.size(); ++t)
+        still = still && (!tracks_[t].confirmed || trackUsed[t] == tracks_[t].visible);
+    stillDetections_ = still ? stillDetections_ + 1 : 0;
     for (size_t t = 0; t < tracks_.size(); ++t) {
         tracks_[t].onProbation = false;
         tracks_[t].visible = trackUsed[t];

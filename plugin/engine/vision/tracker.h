@@ -15,6 +15,9 @@ namespace feremotion {
 // Names and meaning as in Intel DL Streamer's gvadetect/gvaclassify.
 struct TrackingSettings {
     int detectionInterval = 1; // run the detector on every Nth frame, follow tracks in between
+    // While the scene is still (the last two full-frame detections each found exactly the faces
+    // followed: none new, none missed), detect on every this-many-th frame instead; 0 = never.
+    int stillDetectionInterval = 0;
     int inferenceInterval = 1; // classify tracks on every Nth frame only
     // A classified track is classified again after this many frames; 0 = never (classify once).
     int reclassifyInterval = 1;
@@ -67,7 +70,7 @@ public:
     // or to this frame (enough when every frame is a detection frame). A frame that cuts to another
     // scene ends every track instead (isSceneCut).
     void beginFrame(const cv::Mat &gray, double scaleX, double scaleY, int frameWidth, int frameHeight);
-    bool isDetectionFrame() const;
+    bool isDetectionFrame() const { return detectionFrame_; }
     // This frame differs from the previous one as after a cut (not as after motion): every track
     // ended in beginFrame, and the detection schedule starts over on this frame.
     bool isSceneCut() const { return sceneCut_; }
@@ -127,18 +130,21 @@ private:
     void confirm(Track &track);
     std::vector<size_t> candidateTracks() const;
     void detectSceneCut(const cv::Mat &gray);
+    void scheduleDetection();
     void follow(const cv::Mat &gray, double scaleX, double scaleY);
     void publish();
 
+    static constexpr long long kNoFrame = -2;
     TrackingSettings settings_;
     std::vector<Track> tracks_;
     std::vector<TrackedFace> visible_;
     std::vector<size_t> visibleTracks_; // visible_[i] is tracks_[visibleTracks_[i]]
-    static constexpr long long kNoFrame = -2;
     cv::Mat previous_;
     cv::Mat previousThumbnail_;
     bool sceneCut_ = false;
-    long long scheduleStart_ = 0; // detection frames are counted from here
+    bool detectionFrame_ = false;
+    long long lastScheduledDetection_ = kNoFrame; // the frame the next detection is counted from
+    int stillDetections_ = 0; // full-frame detections in a row that found exactly the faces followed
     std::vector<cv::Mat> previousPyramid_, currentPyramid_; // optical flow's, with their derivatives
     long long previousPyramidFrame_ = kNoFrame;              // the frame previousPyramid_ was built for
     double previousScaleX_ = 1.0, previousScaleY_ = 1.0;
