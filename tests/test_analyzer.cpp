@@ -298,6 +298,32 @@ TEST(Analyzer, TheDetectorsOwnScheduleDetectsHaarFacesOnEveryFourthFrame)
     EXPECT_EQ(detected, (std::vector<bool>{true, false, false, false, true, false, false, false, true}));
 }
 
+// A frame passed on unanalysed gets the last analysed frame's faces, flagged, and counts for nothing:
+// the next analysed frame is the one the schedule would have come to next.
+TEST(Analyzer, CarriedFacesAreTheLastAnalysedFramesFlaggedAsCarried)
+{
+    REQUIRE_SHARED_FILE(path, "media/astronaut.png");
+    TempDir dir;
+    Analyzer analyzer = haarAnalyzer(dir);
+    AnalyzerSettings settings;
+    settings.tracking.detectionInterval = 2;
+    const OwnedFrame frame = mediaFrame(*path);
+    const auto analysed = analyzer.analyze(inputOf(frame), settings);
+    ASSERT_EQ(analysed.size(), 1u);
+    const auto carried = analyzer.carriedFaces();
+    ASSERT_EQ(carried.size(), 1u);
+    EXPECT_TRUE(carried[0].carried);
+    EXPECT_FALSE(carried[0].detectedNow);
+    EXPECT_FALSE(carried[0].classifiedNow);
+    EXPECT_EQ(carried[0].id, analysed[0].id);
+    EXPECT_EQ(carried[0].detection.box.x, analysed[0].detection.box.x);
+    EXPECT_EQ(carried[0].emotion.probabilities, analysed[0].emotion.probabilities);
+    const auto next = analyzer.analyze(inputOf(frame), settings);
+    ASSERT_EQ(next.size(), 1u);
+    EXPECT_FALSE(next[0].carried);
+    EXPECT_FALSE(next[0].detectedNow) << "frame 1 of every 2nd: followed, as if no frame had been carried";
+}
+
 // The astronaut on every frame of a stream: the Haar schedule of the detector's own doubles its
 // interval once two full-frame detections found exactly the faces followed; a set interval stays.
 TEST(Analyzer, TheDetectorsOwnScheduleDetectsHalfAsOftenWhileTheSceneIsStill)
@@ -313,9 +339,11 @@ TEST(Analyzer, TheDetectorsOwnScheduleDetectsHalfAsOftenWhileTheSceneIsStill)
         std::vector<int> detected;
         for (int index = 0; index < 17; ++index) {
             const auto faces = analyzer.analyze(inputOf(frame), settings);
-            if (faces.size() != 1u)
+            if (faces.size() != 1u) {
                 ADD_FAILURE() << "frame " << index << ": " << faces.size() << " faces";
-            else if (faces[0].detectedNow)
+                continue;
+            }
+            if (faces[0].detectedNow)
                 detected.push_back(index);
         }
         return detected;
@@ -344,13 +372,15 @@ TEST(Analyzer, ASceneCutIsDetectedAtOnceAndEndsTheOldScenesFaces)
         const OwnedFrame frame = makeFrame(bgr, PixelFormat::BGR);
         const auto faces = analyzer.analyze(inputOf(frame), settings);
         for (const TrackedFace &face : faces) {
-            if (index < kCut)
+            if (index < kCut) {
                 idsBeforeTheCut.insert(face.id);
-            else
+            } else {
                 EXPECT_EQ(idsBeforeTheCut.count(face.id), 0u) << "frame " << index << ": face " << face.id;
+            }
         }
-        if (index == kCut + 1)
+        if (index == kCut + 1) {
             EXPECT_FALSE(faces.empty()) << "the new picture's faces waited for the next scheduled detection";
+        }
     }
 }
 

@@ -248,13 +248,13 @@ std::pair<bool, GstClockTime> runCountingLatencyMessages(const std::string &laun
 
 } // namespace
 
-// Frames sent faster than the element handles them (10,000 a second) leave later and later: the
-// element raises the latency it reports, in whole frames, and tells the pipeline.
+// Frames sent faster than the element handles them (10,000 a second) leave later and later: without
+// catch-up the element raises the latency it reports, in whole frames, and tells the pipeline.
 TEST_F(ElementTracking, ALiveSourceFasterThanTheElementGetsAHigherLatency)
 {
     const auto [posted, latency] = runCountingLatencyMessages(
         "videotestsrc is-live=true num-buffers=200 ! video/x-raw,width=1280,height=720,framerate=10000/1 "
-        "! feremotion name=f detector=haar model=" + model_ + " ! fakesink sync=true");
+        "! feremotion name=f detector=haar catch-up=false model=" + model_ + " ! fakesink sync=true");
     EXPECT_TRUE(posted);
     EXPECT_GE(latency, 3 * GST_SECOND / 10000) << "above the two frames it starts at";
 }
@@ -268,4 +268,121 @@ TEST_F(ElementTracking, AnUpstreamThatFallsBehindLeavesTheElementsLatencyAlone)
         "! identity sleep-time=15000 ! feremotion name=f detector=haar model=" + model_ + " ! fakesink sync=true")
                             .first;
     EXPECT_FALSE(posted);
+}
+
+namespace {
+
+// Runs a live pipeline to its end; for each "feremotion" element message, whether its frame was carried.
+std::vector<bool> carriedFrames(const std::string &launch)
+{
+    GstElement *pipeline = gst_parse_launch(launch.c_str(), nullptr);
+    EXPECT_NE(pipeline, nullptr);
+    if (!pipeline)
+        return {};
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    std::vector<bool> carried;
+    for (;;) {
+        GstMessage *message = gst_bus_timed_pop_filtered(
+            bus, 60 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_ELEMENT | GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+        EXPECT_NE(message, nullptr) << "no end within a minute";
+        if (!message)
+            break;
+        const GstMessageType type = GST_MESSAGE_TYPE(message);
+        const GstStructure *s = gst_message_get_structure(message);
+        gboolean frameCarried = FALSE;
+        if (type == GST_MESSAGE_ELEMENT && gst_structure_has_name(s, "feremotion") &&
+            gst_structure_get_boolean(s, "carried", &frameCarried))
+            carried.push_back(frameCarried);
+        gst_message_unref(message);
+        if (type == GST_MESSAGE_EOS || type == GST_MESSAGE_ERROR) {
+            EXPECT_EQ(type, GST_MESSAGE_EOS);
+            break;
+        }
+    }
+    gst_object_unref(bus);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+    return carried;
+}
+
+} // namespace
+
+// catch-up (the default): frames that start more than a frame behind their time are passed on with
+// the last analysed frame's faces and say so ("carried" in the message and in each face's detection
+// param), so that the stream gets back on time; every frame still leaves with its message.
+TEST_F(ElementTracking, ALiveSourceFasterThanTheElementHasItsLateFramesCarriedAndSaysSo)
+{
+    const std::string launch = "videotestsrc is-live=true num-buffers=200 ! video/x-raw,width=1280,height=720,"
+                               "framerate=10000/1 ! feremotion detector=haar post-messages=true model=" + model_;
+    const std::vector<bool> carried = carriedFrames(launch + " ! fakesink sync=true");
+    ASSERT_EQ(carried.size(), 200u) << "a frame left without its message";
+    EXPECT_FALSE(carried[0]);
+    EXPECT_GT(std::count(carried.begin(), carried.end(), true), 0);
+    const std::vector<bool> analysed = carriedFrames(launch + " catch-up=false ! fakesink sync=true");
+    EXPECT_EQ(std::count(analysed.begin(), analysed.end(), true), 0);
+}
+
+// A live camera with a face, 1,000 frames a second, faster than the element follows the face: the
+// faces of carried frames are the last analysed frame's, flagged "carried" in their detection param;
+// those of analysed frames are not.
+TEST_F(ElementTracking, ACarriedFrameFlagsItsFacesInTheirDetectionParam)
+{
+    const auto path = sharedFile("media/astronaut.png");
+    if (!path)
+        GTEST_SKIP() << "../shared/media/astronaut.png is absent";
+    const cv::Mat astronaut = cv::imread(*path, cv::IMREAD_COLOR);
+    const std::string launch = "appsrc name=src is-live=true format=time block=true max-bytes=4000000 "
+                               "caps=video/x-raw,format=BGR,width=" + std::to_string(astronaut.cols) +
+                               ",height=" + std::to_string(astronaut.rows) + ",framerate=1000/1 "
+                               "! feremotion detector=haar model=" + model_ + " ! fakesink name=sink sync=true";
+    GstElement *pipeline = gst_parse_launch(launch.c_str(), nullptr);
+    ASSERT_NE(pipeline, nullptr);
+    GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+    GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+    std::vector<std::pair<bool, bool>> flags; // (carried, detection param says carried) per face
+    GstPad *pad = gst_element_get_static_pad(sink, "sink");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, [](GstPad *, GstPadProbeInfo *info, gpointer data) {
+        auto *out = static_cast<std::vector<std::pair<bool, bool>> *>(data);
+        for (GstVideoRegionOfInterestMeta *meta : roiMetas(GST_PAD_PROBE_INFO_BUFFER(info))) {
+            const GstStructure *detection = gst_video_region_of_interest_meta_get_param(meta, "detection");
+            const GstStructure *emotion = gst_video_region_of_interest_meta_get_param(meta, "emotion");
+            // A carried face is neither detected nor classified on its frame.
+            const bool carried = booleanOf(detection, "carried");
+            out->emplace_back(carried, carried && booleanOf(detection, "tracked") && booleanOf(emotion, "reused"));
+        }
+        return GST_PAD_PROBE_OK;
+    }, &flags, nullptr);
+    gst_object_unref(pad);
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    for (int i = 0; i < 600; ++i) {
+        GstBuffer *buffer = bufferFromBgr(astronaut, GST_VIDEO_FORMAT_BGR);
+        GST_BUFFER_PTS(buffer) = static_cast<GstClockTime>(i) * GST_MSECOND;
+        GST_BUFFER_DURATION(buffer) = GST_MSECOND;
+        GstFlowReturn pushed = GST_FLOW_ERROR;
+        g_signal_emit_by_name(src, "push-buffer", buffer, &pushed); // the signal takes a reference of its own
+        gst_buffer_unref(buffer);
+        ASSERT_EQ(pushed, GST_FLOW_OK);
+    }
+    GstFlowReturn ended = GST_FLOW_ERROR;
+    g_signal_emit_by_name(src, "end-of-stream", &ended);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    GstMessage *end = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND,
+                                                 static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    ASSERT_NE(end, nullptr);
+    EXPECT_EQ(GST_MESSAGE_TYPE(end), GST_MESSAGE_EOS);
+    gst_message_unref(end);
+    gst_object_unref(bus);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(src);
+    gst_object_unref(sink);
+    gst_object_unref(pipeline);
+    const auto carried = std::count_if(flags.begin(), flags.end(), [](const auto &f) { return f.first; });
+    EXPECT_GT(carried, 0) << "no face was carried";
+    EXPECT_LT(carried, static_cast<long>(flags.size())) << "no face was analysed";
+    for (const auto &[isCarried, flagged] : flags) {
+        if (isCarried) {
+            EXPECT_TRUE(flagged) << "a carried face claims to be detected or classified on its frame";
+        }
+    }
 }

@@ -119,3 +119,16 @@ TEST(LiveLatency, WithoutAFrameRateItRisesInStepsOfTenMilliseconds)
     EXPECT_EQ(latency.observe(30 * 50ms, 13ms, 0ns), Change::Raised);
     EXPECT_EQ(latency.latency(0ns), 20ms);
 }
+
+// behind(): what the element's catch-up looks at before a frame.
+TEST(LiveLatency, AFrameStartsBehindByWhatTheFramesBeforeItTookPastItsTime)
+{
+    LiveStream stream;
+    EXPECT_EQ(stream.latency.behind(0ms), 0ms) << "nothing ran before the first frame";
+    stream.next(80ms); // frame 0 leaves at 80 ms
+    EXPECT_EQ(stream.latency.behind(kFrame), 80ms - kFrame);
+    stream.next(1ms); // frame 1 starts at 80 ms and leaves at 81 ms
+    EXPECT_EQ(stream.latency.behind(2 * kFrame), 81ms - 2 * kFrame);
+    stream.next(1ms);
+    EXPECT_EQ(stream.latency.behind(3 * kFrame), 0ms) << "back on time";
+}

@@ -58,7 +58,8 @@ std::string jsonLine(const FrameRecord &frame)
             {"detection",
              {{"bounding_box", {{"x_min", f.xMin}, {"y_min", f.yMin}, {"x_max", f.xMax}, {"y_max", f.yMax}}},
               {"confidence", f.detectionConfidence},
-              {"tracked", f.tracked}}}};
+              {"tracked", f.tracked},
+              {"carried", f.carried}}}};
         if (f.hasEmotion) {
             const std::vector<std::string> names = probabilityNames(f);
             object["emotion"] = {{"label", f.label},

@@ -38,6 +38,7 @@ struct FaceRecord {
     std::vector<double> rawProbabilities; // feremotion with smoothing: the classifier's own output
     std::vector<std::string> labels;      // the names of the probabilities' classes, when given
     bool tracked = false, reused = false;  // box followed, emotion carried over from an earlier frame
+    bool carried = false;                  // the frame was not analysed: box and emotion of an earlier one
 };
 
 // One frame as the export writes it.

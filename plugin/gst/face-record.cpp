@@ -66,7 +66,8 @@ GstStructure *detectionStructure(const TrackedFace &face, const FrameView &view)
                              static_cast<gdouble>(d.box.x + d.box.width) / view.width, "y_max", G_TYPE_DOUBLE,
                              static_cast<gdouble>(d.box.y + d.box.height) / view.height, "confidence",
                              G_TYPE_DOUBLE, static_cast<gdouble>(d.confidence), "label_id", G_TYPE_INT, 0, "label",
-                             G_TYPE_STRING, "face", "tracked", G_TYPE_BOOLEAN, !face.detectedNow, nullptr);
+                             G_TYPE_STRING, "face", "tracked", G_TYPE_BOOLEAN, !face.detectedNow, "carried",
+                             G_TYPE_BOOLEAN, face.carried, nullptr);
 }
 void replaceParam(GstVideoRegionOfInterestMeta *meta, GstStructure *param)
 {
@@ -160,7 +161,7 @@ GstStructure *faceMessageStructure(const TrackedFace &f, const FrameView &view, 
         "detection-confidence", G_TYPE_DOUBLE, static_cast<gdouble>(f.detection.confidence), "tracked",
         G_TYPE_BOOLEAN, !f.detectedNow, "label", G_TYPE_STRING, info.labels[e.labelId].c_str(), "label-id",
         G_TYPE_INT, e.labelId, "confidence", G_TYPE_DOUBLE, static_cast<gdouble>(e.confidence), "reused",
-        G_TYPE_BOOLEAN, !f.classifiedNow, nullptr);
+        G_TYPE_BOOLEAN, !f.classifiedNow, "carried", G_TYPE_BOOLEAN, f.carried, nullptr);
     GValue probabilities = doubleArray(e.probabilities);
     gst_structure_take_value(face, "probabilities", &probabilities);
     GValue raw = doubleArray(f.raw.probabilities);
@@ -192,6 +193,7 @@ std::vector<FaceRecord> readFaceRecords(GstBuffer *buffer, int width, int height
             gst_structure_get_double(d, "y_max", &f.yMax);
             gst_structure_get_double(d, "confidence", &f.detectionConfidence);
             f.tracked = readBoolean(d, "tracked");
+            f.carried = readBoolean(d, "carried");
         }
         // feremotion's "emotion" param, or any classification result param of other elements.
         const GstStructure *e = gst_video_region_of_interest_meta_get_param(roi, "emotion");

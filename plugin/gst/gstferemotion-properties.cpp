@@ -272,6 +272,15 @@ void installProperties(GObjectClass *gobjectClass)
                           GST_TYPE_FER_EMOTION_BACKGROUND_DETECTION, static_cast<gint>(kDefaultBackgroundDetection),
                           readyFlags));
     g_object_class_install_property(
+        gobjectClass, PROP_CATCH_UP,
+        g_param_spec_boolean("catch-up", "Catch up",
+                             "With detection on a worker thread (a live source): a frame that starts more than one "
+                             "frame duration after its time, behind the frames before it (the machine stalled), is "
+                             "passed on unanalysed with the faces of the last analysed frame, flagged \"carried\" "
+                             "(boxes not moved), so the stream is back on time within the latency reported instead "
+                             "of raising it. false: every frame is analysed, and a stall raises the latency",
+                             kDefaultCatchUp, playingFlags));
+    g_object_class_install_property(
         gobjectClass, PROP_INFERENCE_INTERVAL,
         g_param_spec_uint("inference-interval", "Inference interval",
                           "Classify faces on every Nth frame only (frames, 1-100000); other frames reuse each "
@@ -392,6 +401,7 @@ bool setProperty(Settings &s, guint id, const GValue *value)
     case PROP_DETECTION_INTERVAL: s.detectionInterval = g_value_get_uint(value); break;
     case PROP_WINDOW_DETECTION: s.windowDetection = g_value_get_boolean(value); break;
     case PROP_BACKGROUND_DETECTION: s.backgroundDetection = static_cast<BackgroundDetection>(g_value_get_enum(value)); break;
+    case PROP_CATCH_UP: s.catchUp = g_value_get_boolean(value); break;
     case PROP_INFERENCE_INTERVAL: s.inferenceInterval = g_value_get_uint(value); break;
     case PROP_RECLASSIFY_INTERVAL: s.reclassifyInterval = g_value_get_uint(value); break;
     case PROP_SMOOTHING: s.smoothing = g_value_get_float(value); break;
@@ -431,6 +441,7 @@ bool getProperty(const Settings &s, guint id, GValue *value)
     case PROP_DETECTION_INTERVAL: g_value_set_uint(value, s.detectionInterval); break;
     case PROP_WINDOW_DETECTION: g_value_set_boolean(value, s.windowDetection); break;
     case PROP_BACKGROUND_DETECTION: g_value_set_enum(value, static_cast<gint>(s.backgroundDetection)); break;
+    case PROP_CATCH_UP: g_value_set_boolean(value, s.catchUp); break;
     case PROP_INFERENCE_INTERVAL: g_value_set_uint(value, s.inferenceInterval); break;
     case PROP_RECLASSIFY_INTERVAL: g_value_set_uint(value, s.reclassifyInterval); break;
     case PROP_SMOOTHING: g_value_set_float(value, s.smoothing); break;

@@ -45,6 +45,7 @@ constexpr gboolean kDefaultWindowDetection = FALSE;
 // Where full-frame detection runs: on a worker thread for live sources (auto), always, or never.
 enum class BackgroundDetection { Auto, On, Off };
 constexpr BackgroundDetection kDefaultBackgroundDetection = BackgroundDetection::Auto;
+constexpr gboolean kDefaultCatchUp = TRUE;
 constexpr guint kMaxTrackConfirmation = 100;
 constexpr guint kDefaultBatchTimeoutMs = 5;
 constexpr guint kMaxBatchTimeoutMs = 10000;
@@ -83,6 +84,7 @@ enum Property {
     PROP_DETECTION_INTERVAL,
     PROP_WINDOW_DETECTION,
     PROP_BACKGROUND_DETECTION,
+    PROP_CATCH_UP,
     PROP_INFERENCE_INTERVAL,
     PROP_RECLASSIFY_INTERVAL,
     PROP_SMOOTHING,
@@ -118,6 +120,7 @@ struct Settings {
     guint detectionInterval = kDetectorsDefaultInterval;
     gboolean windowDetection = kDefaultWindowDetection;
     BackgroundDetection backgroundDetection = kDefaultBackgroundDetection;
+    gboolean catchUp = kDefaultCatchUp;
     guint inferenceInterval = 1;
     guint reclassifyInterval = kDefaultReclassifyInterval;
     gfloat smoothing = kDefaultSmoothing;

@@ -237,7 +237,7 @@ static gboolean gst_fer_emotion_query(GstBaseTransform *trans, GstPadDirection d
 }
 
 static void post_frame_message(GstFerEmotion *self, GstBuffer *buffer, const std::vector<TrackedFace> &faces,
-                               const ModelInfo &info, const FrameView &view)
+                               const ModelInfo &info, const FrameView &view, bool carried)
 {
     const GstClockTime timestamp = GST_BUFFER_PTS(buffer);
     GstClockTime streamTime, runningTime;
@@ -253,12 +253,14 @@ static void post_frame_message(GstFerEmotion *self, GstBuffer *buffer, const std
     }
     GstStructure *s = gst_structure_new("feremotion", "timestamp", G_TYPE_UINT64, timestamp, "stream-time",
                                         G_TYPE_UINT64, streamTime, "running-time", G_TYPE_UINT64, runningTime,
-                                        "duration", G_TYPE_UINT64, GST_BUFFER_DURATION(buffer), nullptr);
+                                        "duration", G_TYPE_UINT64, GST_BUFFER_DURATION(buffer), "carried",
+                                        G_TYPE_BOOLEAN, carried, nullptr);
     gst_structure_take_value(s, "faces", &list);
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
-static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Settings &settings)
+// `carry`: pass the frame on with the last analysed frame's faces (a live stream catching up).
+static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Settings &settings, bool carry)
 {
     GstFerEmotionPrivate *priv = self->priv;
     FrameInput input;
@@ -268,7 +270,8 @@ static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Setti
     // The detector loaded at start, not the property: a detector set while playing waits for the next start.
     if (priv->analyzer->detectorKind() == DetectorKind::Roi)
         input.upstreamFaces = readUpstreamFaces(frame->buffer, upstream);
-    const std::vector<TrackedFace> faces = priv->analyzer->analyze(input, analyzerSettingsOf(settings, priv->liveSource));
+    const std::vector<TrackedFace> faces = carry ? priv->analyzer->carriedFaces()
+                                                 : priv->analyzer->analyze(input, analyzerSettingsOf(settings, priv->liveSource));
     FrameView &view = input.view; // the overlay draws into it
     const ModelInfo &info = priv->analyzer->modelInfo();
 
@@ -293,7 +296,7 @@ static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Setti
     if (settings.overlay)
         drawOverlay(view, overlay);
     if (settings.postMessages)
-        post_frame_message(self, frame->buffer, faces, info, view);
+        post_frame_message(self, frame->buffer, faces, info, view, carry);
 }
 
 // The running time now, from the element's clock (none without a clock).
@@ -338,6 +341,23 @@ static void follow_live_latency(GstFerEmotion *self, GstVideoFrame *frame, GstCl
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
 }
 
+// Live with background detection and catch-up: whether this frame starts more than a frame duration
+// after its time, behind the frames before it.
+static bool is_behind(GstFerEmotion *self, GstVideoFrame *frame)
+{
+    GstClockTime streamTime, runningTime;
+    frame_times(GST_BASE_TRANSFORM(self), frame->buffer, streamTime, runningTime);
+    const GstClockTime duration = duration_at(GST_VIDEO_INFO_FPS_N(&frame->info), GST_VIDEO_INFO_FPS_D(&frame->info));
+    if (!GST_CLOCK_TIME_IS_VALID(runningTime) || duration == 0)
+        return false;
+    const std::chrono::nanoseconds behind = self->priv->liveLatency.behind(nanoseconds(runningTime + self->priv->upstreamLatency));
+    if (behind <= nanoseconds(duration))
+        return false;
+    GST_LOG_OBJECT(self, "frame at %" GST_TIME_FORMAT " carried: it starts %" GST_TIME_FORMAT " after its time",
+                   GST_TIME_ARGS(runningTime), GST_TIME_ARGS(static_cast<GstClockTime>(behind.count())));
+    return true;
+}
+
 static GstFlowReturn gst_fer_emotion_transform_frame_ip(GstVideoFilter *filter, GstVideoFrame *frame)
 {
     GstFerEmotion *self = GST_FER_EMOTION(filter);
@@ -353,7 +373,7 @@ static GstFlowReturn gst_fer_emotion_transform_frame_ip(GstVideoFilter *filter, 
     const GstClockTime began = followsLatency ? running_time_now(GST_ELEMENT(self)) : GST_CLOCK_TIME_NONE;
     try {
         swap_in_loaded_model(self, frame->buffer);
-        process_frame(self, frame, settings);
+        process_frame(self, frame, settings, GST_CLOCK_TIME_IS_VALID(began) && settings.catchUp && is_behind(self, frame));
         if (GST_CLOCK_TIME_IS_VALID(began))
             follow_live_latency(self, frame, began);
     } catch (const std::exception &e) {

@@ -85,6 +85,16 @@ void Analyzer::reset()
     framesSinceBackgroundStart_ = 0;
 }
 
+std::vector<TrackedFace> Analyzer::carriedFaces() const
+{
+    std::vector<TrackedFace> faces = tracker_.visibleFaces();
+    for (TrackedFace &face : faces) {
+        face.detectedNow = face.classifiedNow = false;
+        face.carried = true;
+    }
+    return faces;
+}
+
 void Analyzer::replaceClassifier(std::unique_ptr<FaceClassifier> classifier)
 {
     if (!classifier)

@@ -103,6 +103,10 @@ public:
     DetectorKind detectorKind() const { return kind_; }
 
     std::vector<TrackedFace> analyze(const FrameInput &frame, const AnalyzerSettings &settings);
+    // For a frame passed on without analysis (a live stream catching up): the last analysed frame's
+    // faces, flagged `carried`. The frame counts for no interval; the next analysed frame follows
+    // its faces from the last analysed one.
+    std::vector<TrackedFace> carriedFaces() const;
     // Also ends a background detection in progress (waits for it) without its result.
     void reset();
     // Classifies from the next frame on with `classifier` (a model swapped in while playing): every

@@ -38,6 +38,11 @@ LiveLatency::Change LiveLatency::observe(Duration due, Duration took, Duration f
     return Change::Raised;
 }
 
+LiveLatency::Duration LiveLatency::behind(Duration due) const
+{
+    return lastLeft_ > due ? lastLeft_ - due : Duration::zero();
+}
+
 LiveLatency::Duration LiveLatency::latency(Duration frameDuration) const
 {
     return std::max(startingFrames_ * frameDuration, Duration(raised_.load()));

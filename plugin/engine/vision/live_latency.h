@@ -40,6 +40,9 @@ public:
     // One frame, due at `due` (any time origin, the same for every frame), processed in `took`, at
     // `frameDuration` (0: no frame rate).
     Change observe(Duration due, Duration took, Duration frameDuration);
+    // How late a frame due at `due` starts: the time the frames before it still take past `due`
+    // (zero when they have left by then).
+    Duration behind(Duration due) const;
     // The latency to report: at least the starting frames.
     Duration latency(Duration frameDuration) const;
     // At start, and when the stream starts over.

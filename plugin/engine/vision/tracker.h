@@ -54,6 +54,8 @@ struct TrackedFace {
     Emotion emotion;        // smoothed probabilities (equal to `raw` when smoothing is 0)
     Emotion raw;            // the classifier's last output for this track
     bool classifiedNow = false; // false: the emotion is reused from an earlier frame
+    // This frame was not analysed (Analyzer::carriedFaces): box and emotion are the last analysed frame's.
+    bool carried = false;
     long long lastClassifiedFrame = -1;
 };
 
