@@ -206,13 +206,18 @@ void benchmarkPipelines(const Options &options)
     std::vector<std::pair<std::string, std::string>> clips{{"video_01 (640x480, 89 frames)", options.shared + "/media/video_01.mp4"},
                                                            {"video_02 (640x480, 521 frames)", options.shared + "/media/video_02.mp4"}};
     clips.push_back({"video_01 at 1280x720", make720pClip(clips[0].second)});
+    // A film trailer with cuts (Debian's opencv-doc, which scripts/setup-debian.sh installs).
+    const std::string trailer = "/usr/share/doc/opencv-doc/examples/data/Megamind.avi";
+    if (fs::exists(trailer))
+        clips.push_back({"Megamind.avi (720x528, 270 frames, 4 cuts)", trailer});
     struct Row {
         std::string name, properties;
         bool yunetFound;
     };
-    const auto everyNth = [](DetectorKind kind) {
-        const int n = defaultDetectionInterval(kind);
-        return "every " + std::to_string(n) + (n == 2 ? "nd" : n == 3 ? "rd" : "th") + " frame";
+    const auto nth = [](int n) { return std::to_string(n) + (n == 2 ? "nd" : n == 3 ? "rd" : "th"); };
+    const auto everyNth = [&](DetectorKind kind) {
+        return "every " + nth(defaultDetectionInterval(kind)) + " frame, " + nth(defaultStillDetectionInterval(kind)) +
+               " while still";
     };
     const std::vector<Row> rows{
         {"feremotion (no properties; YuNet file found: yunet, " + everyNth(DetectorKind::YuNet) + ")", "", true},

@@ -9,6 +9,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
+#include <gst/video/gstvideometa.h>
 
 #include "scoped_environment.h"
 
@@ -51,9 +52,15 @@ void decode(const std::string &clip, DecodedClip &decoded)
     gst_object_unref(pipeline);
 }
 
+struct Arrival {
+    double at = 0;        // the frame's running time, s
+    double late = 0;      // ms
+    bool carried = false; // its faces were carried (catch-up), not analysed
+};
+
 struct Arrivals {
     std::mutex mutex;
-    std::vector<std::pair<double, double>> lateness; // (frame's running time in s, ms late)
+    std::vector<Arrival> lateness;
     GstElement *pipeline = nullptr;
 };
 
@@ -65,10 +72,20 @@ GstPadProbeReturn onArrival(GstPad *, GstPadProbeInfo *info, gpointer data)
         return GST_PAD_PROBE_OK;
     const GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(arrivals->pipeline);
     gst_object_unref(clock);
-    const GstClockTime pts = GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info));
+    GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+    const GstClockTime pts = GST_BUFFER_PTS(buffer);
+    bool carried = false;
+    gpointer state = nullptr;
+    while (GstMeta *meta = gst_buffer_iterate_meta_filtered(buffer, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
+        const GstStructure *detection = gst_video_region_of_interest_meta_get_param(
+            reinterpret_cast<GstVideoRegionOfInterestMeta *>(meta), "detection");
+        gboolean flag = FALSE;
+        if (detection && gst_structure_get_boolean(detection, "carried", &flag) && flag)
+            carried = true;
+    }
     std::lock_guard<std::mutex> lock(arrivals->mutex);
-    arrivals->lateness.emplace_back(static_cast<double>(pts) / GST_SECOND,
-                                    (static_cast<double>(now) - static_cast<double>(pts)) / GST_MSECOND);
+    arrivals->lateness.push_back({static_cast<double>(pts) / GST_SECOND,
+                                  (static_cast<double>(now) - static_cast<double>(pts)) / GST_MSECOND, carried});
     return GST_PAD_PROBE_OK;
 }
 
@@ -82,7 +99,7 @@ double percentile(std::vector<double> values, double fraction)
 
 // One table row per window: the latency reported at its end, how late its frames reached the sink,
 // and how many of them after the latency in force then.
-void printWindows(const std::string &name, const std::vector<std::pair<double, double>> &lateness,
+void printWindows(const std::string &name, const std::vector<Arrival> &lateness,
                   const std::vector<std::pair<double, double>> &reported, int seconds)
 {
     // The latency in force at a running time (the first sample's for the first second).
@@ -95,17 +112,18 @@ void printWindows(const std::string &name, const std::vector<std::pair<double, d
     };
     for (int window = 0; window * kWindowSeconds < seconds; ++window) {
         std::vector<double> late;
-        long overdue = 0;
-        for (const auto &[at, ms] : lateness)
-            if (at >= window * kWindowSeconds && at < (window + 1) * kWindowSeconds) {
-                late.push_back(ms);
-                overdue += ms > latencyAt(at);
+        long overdue = 0, carried = 0;
+        for (const Arrival &arrival : lateness)
+            if (arrival.at >= window * kWindowSeconds && arrival.at < (window + 1) * kWindowSeconds) {
+                late.push_back(arrival.late);
+                overdue += arrival.late > latencyAt(arrival.at);
+                carried += arrival.carried;
             }
-        std::printf("| %s | %d-%d s | %zu | %.1f | %.1f / %.1f / %.1f | %ld |\n", name.c_str(),
+        std::printf("| %s | %d-%d s | %zu | %.1f | %.1f / %.1f / %.1f | %ld | %ld |\n", name.c_str(),
                     window * kWindowSeconds, (window + 1) * kWindowSeconds, late.size(),
                     latencyAt((window + 1) * kWindowSeconds),
                     percentile(late, 0.5), percentile(late, 0.95), late.empty() ? 0.0 : *std::max_element(late.begin(), late.end()),
-                    overdue);
+                    overdue, carried);
     }
 }
 
@@ -119,7 +137,7 @@ void runOne(const DecodedClip &clip, const std::string &model, const LiveConfigu
     GError *error = nullptr;
     GstElement *pipeline = gst_parse_launch(launch.c_str(), &error);
     if (error) {
-        std::printf("| %s | error: %s | | | | |\n", configuration.name.c_str(), error->message);
+        std::printf("| %s | error: %s | | | | | |\n", configuration.name.c_str(), error->message);
         g_clear_error(&error);
         return;
     }
@@ -207,7 +225,7 @@ void benchmarkLiveSource(const std::string &clip, const std::string &model,
                 "which the bench answers as an application does); a frame later than the latency in force would be "
                 "late on a real sink.\n\n");
     std::printf("| feremotion | window | frames | reported latency at the window's end (ms) | late by, median / p95 / max (ms) | frames "
-                "later than the reported latency |\n|---|---|---|---|---|---|\n");
+                "later than the reported latency | frames with carried faces (catch-up) |\n|---|---|---|---|---|---|---|\n");
     for (const LiveConfiguration &configuration : configurations)
         runOne(decoded, model, configuration, seconds);
 }

@@ -283,17 +283,16 @@ void FaceTracker::applyDetections(const std::vector<Detection> &detections)
         return std::get<0>(a) != std::get<0>(b) ? std::get<0>(a) < std::get<0>(b) : std::get<1>(a) > std::get<1>(b);
     });
     std::vector<bool> detectionUsed(detections.size(), false), trackUsed(tracks_.size(), false);
-    bool still = true; // no face new, newly confirmed, missed or seen again
+    bool still = true; // no face new or on its way to confirmation, none missed or seen again
     for (const auto &[trackStage, iou, d, t] : pairs) {
         if (detectionUsed[d] || trackUsed[t])
             continue;
         detectionUsed[d] = trackUsed[t] = true;
         Track &track = tracks_[t];
         track.face.detection = detections[d];
-        if (!track.confirmed && ++track.detectionsInARow >= settings_.confirmDetections) {
+        still = still && track.confirmed;
+        if (!track.confirmed && ++track.detectionsInARow >= settings_.confirmDetections)
             confirm(track);
-            still = false;
-        }
     }
     for (size_t d = 0; d < detections.size(); ++d)
         still = still && detectionUsed[d];
