@@ -205,6 +205,31 @@ TEST_F(ElementTracking, ALiveSourceGetsBackgroundDetectionAndTwoFramesOfLatency)
 
 namespace {
 
+// Plays `pipeline` to its end (EOS expected), handing each message of `types` to `onMessage`.
+template <typename OnMessage>
+void playToTheEnd(GstElement *pipeline, GstMessageType types, OnMessage onMessage)
+{
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    for (;;) {
+        GstMessage *message = gst_bus_timed_pop_filtered(
+            bus, 60 * GST_SECOND, static_cast<GstMessageType>(types | GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+        EXPECT_NE(message, nullptr) << "no end within a minute";
+        if (!message)
+            break;
+        const GstMessageType type = GST_MESSAGE_TYPE(message);
+        if (type != GST_MESSAGE_EOS && type != GST_MESSAGE_ERROR)
+            onMessage(message);
+        gst_message_unref(message);
+        if (type == GST_MESSAGE_EOS || type == GST_MESSAGE_ERROR) {
+            EXPECT_EQ(type, GST_MESSAGE_EOS);
+            break;
+        }
+    }
+    gst_object_unref(bus);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+}
+
 // Runs a live pipeline to its end, answering LATENCY messages as an application does; returns whether
 // the element named "f" posted one, and the latency the pipeline reported after the last one.
 std::pair<bool, GstClockTime> runCountingLatencyMessages(const std::string &launch)
@@ -214,33 +239,18 @@ std::pair<bool, GstClockTime> runCountingLatencyMessages(const std::string &laun
     if (!pipeline)
         return {false, 0};
     GstElement *element = gst_bin_get_by_name(GST_BIN(pipeline), "f");
-    gst_element_set_state(pipeline, GST_STATE_PLAYING);
-    GstBus *bus = gst_element_get_bus(pipeline);
     bool posted = false;
     GstClockTime min = 0;
-    for (;;) {
-        GstMessage *message = gst_bus_timed_pop_filtered(
-            bus, 60 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_LATENCY | GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-        EXPECT_NE(message, nullptr) << "no end within a minute";
-        if (!message)
-            break;
-        const GstMessageType type = GST_MESSAGE_TYPE(message);
-        if (type == GST_MESSAGE_LATENCY && GST_MESSAGE_SRC(message) == GST_OBJECT(element)) {
-            posted = true;
-            gst_bin_recalculate_latency(GST_BIN(pipeline));
-            GstQuery *query = gst_query_new_latency();
-            if (gst_element_query(pipeline, query))
-                gst_query_parse_latency(query, nullptr, &min, nullptr);
-            gst_query_unref(query);
-        }
-        gst_message_unref(message);
-        if (type == GST_MESSAGE_EOS || type == GST_MESSAGE_ERROR) {
-            EXPECT_EQ(type, GST_MESSAGE_EOS);
-            break;
-        }
-    }
-    gst_object_unref(bus);
-    gst_element_set_state(pipeline, GST_STATE_NULL);
+    playToTheEnd(pipeline, GST_MESSAGE_LATENCY, [&](GstMessage *message) {
+        if (GST_MESSAGE_SRC(message) != GST_OBJECT(element))
+            return;
+        posted = true;
+        gst_bin_recalculate_latency(GST_BIN(pipeline));
+        GstQuery *query = gst_query_new_latency();
+        if (gst_element_query(pipeline, query))
+            gst_query_parse_latency(query, nullptr, &min, nullptr);
+        gst_query_unref(query);
+    });
     gst_object_unref(element);
     gst_object_unref(pipeline);
     return {posted, min};
@@ -279,29 +289,13 @@ std::vector<bool> carriedFrames(const std::string &launch)
     EXPECT_NE(pipeline, nullptr);
     if (!pipeline)
         return {};
-    gst_element_set_state(pipeline, GST_STATE_PLAYING);
-    GstBus *bus = gst_element_get_bus(pipeline);
     std::vector<bool> carried;
-    for (;;) {
-        GstMessage *message = gst_bus_timed_pop_filtered(
-            bus, 60 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_ELEMENT | GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-        EXPECT_NE(message, nullptr) << "no end within a minute";
-        if (!message)
-            break;
-        const GstMessageType type = GST_MESSAGE_TYPE(message);
+    playToTheEnd(pipeline, GST_MESSAGE_ELEMENT, [&](GstMessage *message) {
         const GstStructure *s = gst_message_get_structure(message);
         gboolean frameCarried = FALSE;
-        if (type == GST_MESSAGE_ELEMENT && gst_structure_has_name(s, "feremotion") &&
-            gst_structure_get_boolean(s, "carried", &frameCarried))
+        if (gst_structure_has_name(s, "feremotion") && gst_structure_get_boolean(s, "carried", &frameCarried))
             carried.push_back(frameCarried);
-        gst_message_unref(message);
-        if (type == GST_MESSAGE_EOS || type == GST_MESSAGE_ERROR) {
-            EXPECT_EQ(type, GST_MESSAGE_EOS);
-            break;
-        }
-    }
-    gst_object_unref(bus);
-    gst_element_set_state(pipeline, GST_STATE_NULL);
+    });
     gst_object_unref(pipeline);
     return carried;
 }
