@@ -457,6 +457,7 @@ int main(int argc, char **argv)
     // Every section, or only those named by --only-* (several may be given).
     bool pipelines = false, classifier = false, streams = false, live = false, chosen = false;
     int liveSeconds = 120;
+    std::vector<std::string> liveProperties; // --live-properties: these rows instead of the three standard ones
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         auto value = [&]() -> std::string {
@@ -477,9 +478,10 @@ int main(int argc, char **argv)
         else if (arg == "--only-streams") streams = chosen = true;
         else if (arg == "--only-live") live = chosen = true;
         else if (arg == "--live-seconds") liveSeconds = std::stoi(value());
+        else if (arg == "--live-properties") liveProperties.push_back(value());
         else {
             std::cout << "usage: feremotion-bench --model BUNDLE [--shared DIR] [--source-dir DIR] [--build-dir DIR] [--repeats N]\n"
-                         "                        [--no-python] [--live-seconds N]\n"
+                         "                        [--no-python] [--live-seconds N] [--live-properties PROPS]...\n"
                          "                        [--only-classifier] [--only-pipelines] [--only-streams] [--only-live]\n";
             return arg == "--help" ? 0 : 2;
         }
@@ -500,10 +502,16 @@ int main(int argc, char **argv)
         benchmarkStreams(options);
     if (live) {
         const std::string yunetFolder = options.shared + "/models";
-        bench::benchmarkLiveSource(make720pClip(options.shared + "/media/video_01.mp4"), options.model,
-                                   {{"no properties (YuNet file found)", "", yunetFolder},
-                                    {"detector=haar", "detector=haar", ""},
-                                    {"detector=haar background-detection=off", "detector=haar background-detection=off", ""}},
+        std::vector<bench::LiveConfiguration> configurations = {
+            {"no properties (YuNet file found)", "", yunetFolder},
+            {"detector=haar", "detector=haar", ""},
+            {"detector=haar background-detection=off", "detector=haar background-detection=off", ""}};
+        if (!liveProperties.empty()) {
+            configurations.clear();
+            for (const std::string &properties : liveProperties)
+                configurations.push_back({properties.empty() ? "no properties (YuNet file found)" : properties, properties, yunetFolder});
+        }
+        bench::benchmarkLiveSource(make720pClip(options.shared + "/media/video_01.mp4"), options.model, configurations,
                                    liveSeconds);
     }
     return 0;

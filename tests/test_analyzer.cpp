@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The Analyzer: one stream's faces found, followed and classified, with an own or a shared model.
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -580,4 +582,48 @@ TEST(DetectionWorker, DetectsOnItsOwnThreadAlone)
         ASSERT_TRUE(result);
         EXPECT_EQ(seen.threads, std::set<std::thread::id>{seen.caller});
     }
+}
+
+namespace {
+
+// Notes the nice value of the thread it detects on.
+class NiceValueDetector : public FaceDetector {
+public:
+    std::vector<Detection> detect(const FrameView &, const DetectorSettings &) override
+    {
+        errno = 0;
+        const int nice = getpriority(PRIO_PROCESS, 0); // Linux: the calling thread's
+        if (errno == 0)
+            niceValue = nice;
+        return {};
+    }
+    std::atomic<int> niceValue{-100};
+};
+
+} // namespace
+
+// Frames first: the worker takes the CPU the streaming threads leave it, so a busy machine delays
+// detections rather than frames.
+TEST(DetectionWorker, DetectsAtALowerPriorityThanTheThreadThatFeedsIt)
+{
+#ifndef __linux__
+    GTEST_SKIP() << "per-thread nice values are Linux's";
+#else
+    const int ours = getpriority(PRIO_PROCESS, 0);
+    if (ours >= 19)
+        GTEST_SKIP() << "this test runs at the lowest priority already";
+    auto detector = std::make_unique<NiceValueDetector>();
+    NiceValueDetector &seen = *detector;
+    DetectionWorker worker(std::move(detector));
+    const OwnedFrame frame = makeFrame(syntheticImage(64, 48), PixelFormat::BGR);
+    worker.submit(frame.view, DetectorSettings{}, TrackSnapshot{});
+    std::optional<DetectionWorker::Result> result;
+    for (int i = 0; i < 1000 && !result; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        result = worker.takeResult();
+    }
+    ASSERT_TRUE(result);
+    EXPECT_EQ(seen.niceValue, std::min(ours + 10, 19));
+    EXPECT_EQ(getpriority(PRIO_PROCESS, 0), ours) << "the calling thread keeps its own";
+#endif
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Specification of LiveLatency: two frames at first, raised in whole frames to cover the time frames
+// Specification of LiveLatency: two frames or 100 ms at first, raised in whole frames to cover the time frames
 // take (their own and the wait for the frames before them), never lowered, the first frames ignored,
 // a stream beyond the maximum reported once.
 #include <chrono>
@@ -20,7 +20,7 @@ constexpr Duration kFrame = 33333333ns; // 30 frames/s
 // Frames due one frame duration apart, as a live source delivers them; the latency starting at one
 // frame, so that the specs below count from one.
 struct LiveStream {
-    explicit LiveStream(Duration maximum = 1s) : latency(1, maximum) {}
+    explicit LiveStream(Duration maximum = 1s) : latency(1, 0ns, maximum) {}
     Change next(Duration took) { return latency.observe(static_cast<int>(frames++) * kFrame, took, kFrame); }
     // The first 30 frames, which only start the model.
     void settle()
@@ -34,18 +34,27 @@ struct LiveStream {
 
 } // namespace
 
-TEST(LiveLatency, StartsAtTwoFrames)
+TEST(LiveLatency, StartsAtOneHundredMillisecondsInWholeFrames)
 {
-    EXPECT_EQ(LiveLatency().latency(kFrame), 2 * kFrame);
+    EXPECT_EQ(LiveLatency().latency(kFrame), 3 * kFrame) << "30 frames/s";
+    EXPECT_EQ(LiveLatency().latency(40ms), 120ms) << "25 frames/s";
+    EXPECT_EQ(LiveLatency().latency(16666666ns), 6 * 16666666ns) << "60 frames/s";
+    EXPECT_EQ(LiveLatency().latency(0ns), 100ms) << "no frame rate";
 }
 
-TEST(LiveLatency, AFrameTakingLessThanTheStartingFramesChangesNothing)
+TEST(LiveLatency, StartsAtTwoFramesAtLowFrameRates)
+{
+    EXPECT_EQ(LiveLatency().latency(100ms), 200ms) << "10 frames/s";
+}
+
+TEST(LiveLatency, AFrameTakingLessThanTheStartingLatencyChangesNothing)
 {
     LiveLatency latency;
     for (int i = 0; i < 30; ++i)
         latency.observe(i * kFrame, 1ms, kFrame);
-    EXPECT_EQ(latency.observe(30 * kFrame, 60ms, kFrame), Change::None);
-    EXPECT_EQ(latency.observe(31 * kFrame, 80ms, kFrame), Change::Raised); // 60 - 33.3 + 80 = 106.7 ms
+    EXPECT_EQ(latency.observe(30 * kFrame, 65ms, kFrame), Change::None);
+    EXPECT_EQ(latency.observe(31 * kFrame, 65ms, kFrame), Change::None);  // 65 - 33.3 + 65 = 96.7 ms
+    EXPECT_EQ(latency.observe(32 * kFrame, 40ms, kFrame), Change::Raised); // 96.7 - 33.3 + 40 = 103.3 ms
 }
 
 TEST(LiveLatency, AFrameThatTakesLongerRaisesItInWholeFramesWithAQuarterToSpare)
@@ -82,7 +91,7 @@ TEST(LiveLatency, AFrameIsLateByItsWaitForTheFramesBeforeItToo)
 
 TEST(LiveLatency, TheFirstThirtyFramesAreIgnored)
 {
-    LiveLatency latency(1);
+    LiveLatency latency(1, 0ns);
     for (int i = 0; i < 30; ++i)
         EXPECT_EQ(latency.observe(i * 10s, 500ms, kFrame), Change::None) << "frame " << i;
     EXPECT_EQ(latency.latency(kFrame), kFrame);
@@ -112,7 +121,7 @@ TEST(LiveLatency, AResetStartsOverAtTheStartingFrames)
 
 TEST(LiveLatency, WithoutAFrameRateItRisesInStepsOfTenMilliseconds)
 {
-    LiveLatency latency(1);
+    LiveLatency latency(1, 0ns);
     for (int i = 0; i < 30; ++i)
         latency.observe(i * 50ms, 1ms, 0ns);
     EXPECT_EQ(latency.latency(0ns), 0ns);

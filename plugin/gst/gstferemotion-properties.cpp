@@ -264,8 +264,9 @@ void installProperties(GObjectClass *gobjectClass)
                           "Where full-frame detection (haar, yunet) runs. On a worker thread (on one core) no "
                           "frame waits for it: a detection starts when the last one has finished and "
                           "detection-interval frames have passed, faces are followed by optical flow meanwhile, and "
-                          "its faces join on the frame it finishes; the element then adds two frame durations to the "
-                          "latency it reports, or more once its frames are seen to leave later (LATENCY message). "
+                          "its faces join on the frame it finishes, and the worker yields the CPU to the "
+                          "streaming threads; the element then adds 100 ms or two frame durations, in whole frames, "
+                          "to the latency it reports, or more once its frames are seen to leave later (LATENCY message). "
                           "auto: on a worker thread when upstream is live (a camera, an RTSP stream), else in the "
                           "streaming thread on every detection-interval-th frame, which gives the same faces on "
                           "every run",

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include <gst/video/gstvideometa.h>
+#include <sys/resource.h>
 
 #include "engine/vision/overlay.h"
 #include "engine/vision/preprocess.h"
@@ -203,7 +204,8 @@ static GstClockTime frame_duration(GstBaseTransform *trans)
 }
 
 // With a shared model a frame may wait up to batch-timeout for other streams' faces; with background
-// detection a frame takes up to two frame times, or what the element learnt its frames need
+// detection a frame takes up to 100 ms or two frame times (in whole frames), or what the element
+// learnt its frames need
 // (LiveLatency): the promise a live pipeline can plan with.
 static gboolean gst_fer_emotion_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
 {
@@ -272,6 +274,9 @@ static void process_frame(GstFerEmotion *self, GstVideoFrame *frame, const Setti
         input.upstreamFaces = readUpstreamFaces(frame->buffer, upstream);
     const std::vector<TrackedFace> faces = carry ? priv->analyzer->carriedFaces()
                                                  : priv->analyzer->analyze(input, analyzerSettingsOf(settings, priv->liveSource));
+    if (const auto &joined = priv->analyzer->lastJoinedDetection(); joined && !carry)
+        GST_LOG_OBJECT(self, "a background detection of %lld frames ago joined with %zu faces; it took %.1f ms",
+                       joined->framesAgo, joined->faces, std::chrono::duration<double, std::milli>(joined->took).count());
     FrameView &view = input.view; // the overlay draws into it
     const ModelInfo &info = priv->analyzer->modelInfo();
 
@@ -310,9 +315,25 @@ static GstClockTime running_time_now(GstElement *element)
     return now;
 }
 
+// The streaming thread's CPU time and involuntary context switches so far: a frame that took much
+// longer than its CPU time waited for a core (the debug log says which).
+struct ThreadUsage {
+    GstClockTime cpu = 0;
+    long preempted = 0;
+};
+
+static ThreadUsage thread_usage()
+{
+    struct rusage usage {};
+    if (getrusage(RUSAGE_THREAD, &usage) != 0)
+        return {};
+    const auto microseconds = [](const timeval &t) { return static_cast<GstClockTime>(t.tv_sec) * 1000000 + t.tv_usec; };
+    return {(microseconds(usage.ru_utime) + microseconds(usage.ru_stime)) * GST_USECOND, usage.ru_nivcsw};
+}
+
 // Live with background detection: the time this frame took since `began`, which raises the latency
 // the element reports when the frames need more (LiveLatency).
-static void follow_live_latency(GstFerEmotion *self, GstVideoFrame *frame, GstClockTime began)
+static void follow_live_latency(GstFerEmotion *self, GstVideoFrame *frame, GstClockTime began, const ThreadUsage &usageBefore)
 {
     GstClockTime streamTime, runningTime;
     frame_times(GST_BASE_TRANSFORM(self), frame->buffer, streamTime, runningTime);
@@ -321,8 +342,13 @@ static void follow_live_latency(GstFerEmotion *self, GstVideoFrame *frame, GstCl
         return;
     GstFerEmotionPrivate *priv = self->priv;
     const GstClockTime duration = duration_at(GST_VIDEO_INFO_FPS_N(&frame->info), GST_VIDEO_INFO_FPS_D(&frame->info));
-    GST_LOG_OBJECT(self, "frame at %" GST_TIME_FORMAT " took %" GST_TIME_FORMAT, GST_TIME_ARGS(runningTime),
-                   GST_TIME_ARGS(now - began));
+    if (gst_debug_category_get_threshold(GST_CAT_DEFAULT) >= GST_LEVEL_LOG) {
+        const ThreadUsage usage = thread_usage();
+        GST_LOG_OBJECT(self, "frame at %" GST_TIME_FORMAT " took %" GST_TIME_FORMAT " (%" GST_TIME_FORMAT
+                             " on this thread's CPU, preempted %ld times)",
+                       GST_TIME_ARGS(runningTime), GST_TIME_ARGS(now - began), GST_TIME_ARGS(usage.cpu - usageBefore.cpu),
+                       usage.preempted - usageBefore.preempted);
+    }
     const LiveLatency::Change change = priv->liveLatency.observe(
         nanoseconds(runningTime + priv->upstreamLatency), nanoseconds(now - began), nanoseconds(duration));
     if (change == LiveLatency::Change::None)
@@ -371,11 +397,13 @@ static GstFlowReturn gst_fer_emotion_transform_frame_ip(GstVideoFilter *filter, 
         ask_whether_live(self);
     const bool followsLatency = self->priv->liveSource && detectsInBackground(settings, true);
     const GstClockTime began = followsLatency ? running_time_now(GST_ELEMENT(self)) : GST_CLOCK_TIME_NONE;
+    const ThreadUsage usageBefore =
+        followsLatency && gst_debug_category_get_threshold(GST_CAT_DEFAULT) >= GST_LEVEL_LOG ? thread_usage() : ThreadUsage{};
     try {
         swap_in_loaded_model(self, frame->buffer);
         process_frame(self, frame, settings, GST_CLOCK_TIME_IS_VALID(began) && settings.catchUp && is_behind(self, frame));
         if (GST_CLOCK_TIME_IS_VALID(began))
-            follow_live_latency(self, frame, began);
+            follow_live_latency(self, frame, began, usageBefore);
     } catch (const std::exception &e) {
         // This stream stops here; streams sharing its model must not wait for it.
         if (self->priv->shared)

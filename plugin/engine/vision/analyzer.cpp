@@ -105,6 +105,7 @@ void Analyzer::replaceClassifier(std::unique_ptr<FaceClassifier> classifier)
 
 std::vector<TrackedFace> Analyzer::analyze(const FrameInput &frame, const AnalyzerSettings &settings)
 {
+    joined_.reset();
     return kind_ == DetectorKind::Roi ? analyzeUpstreamFaces(frame, settings) : analyzeTrackedFaces(frame, settings);
 }
 
@@ -164,6 +165,8 @@ bool Analyzer::detectInBackground(const FrameView &view, const AnalyzerSettings 
 {
     bool joined = false;
     if (std::optional<DetectionWorker::Result> result = worker_->takeResult()) {
+        joined_ = JoinedDetection{tracker_.snapshot().frame - result->snapshot.frame, result->took,
+                                  result->detections.size()};
         tracker_.applyLateDetections(result->snapshot, std::move(result->detections));
         joined = true;
     }

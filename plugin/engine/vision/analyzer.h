@@ -107,6 +107,13 @@ public:
     // faces, flagged `carried`. The frame counts for no interval; the next analysed frame follows
     // its faces from the last analysed one.
     std::vector<TrackedFace> carriedFaces() const;
+    // A background detection whose faces joined the tracks on the last analysed frame.
+    struct JoinedDetection {
+        long long framesAgo = 0; // the frame it looked at, counted back from the one it joined on
+        std::chrono::nanoseconds took{0};
+        size_t faces = 0;
+    };
+    const std::optional<JoinedDetection> &lastJoinedDetection() const { return joined_; }
     // Also ends a background detection in progress (waits for it) without its result.
     void reset();
     // Classifies from the next frame on with `classifier` (a model swapped in while playing): every
@@ -136,6 +143,7 @@ private:
     FaceTracker tracker_;
     std::unique_ptr<DetectionWorker> worker_;
     long long framesSinceBackgroundStart_ = 0;
+    std::optional<JoinedDetection> joined_;
 };
 
 } // namespace feremotion

@@ -3,6 +3,7 @@
 // without waiting for it.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,7 @@ public:
     struct Result {
         TrackSnapshot snapshot;            // the tracks on the detected frame
         std::vector<Detection> detections; // in frame pixels
+        std::chrono::nanoseconds took{0};  // the detection's own time, from start to end
     };
 
     // Neither a detection in progress nor a result not yet taken.

@@ -45,7 +45,13 @@ LiveLatency::Duration LiveLatency::behind(Duration due) const
 
 LiveLatency::Duration LiveLatency::latency(Duration frameDuration) const
 {
-    return std::max(startingFrames_ * frameDuration, Duration(raised_.load()));
+    // Whole frames, rounded up unless less than 1% of a frame is missing (3 frames at 30 frames/s are
+    // a nanosecond short of 100 ms).
+    const Duration startingTime =
+        frameDuration > Duration::zero()
+            ? (startingTime_ + frameDuration * 99 / 100) / frameDuration * frameDuration
+            : startingTime_;
+    return std::max({startingFrames_ * frameDuration, startingTime, Duration(raised_.load())});
 }
 
 void LiveLatency::reset()

@@ -13,9 +13,12 @@ namespace feremotion {
 // downstream (a sink holding the streaming thread until the frame's time), which would otherwise
 // feed back into the latency without end. A queue after the element lets frames leave as modelled.
 //
-// The latency starts at two frames: a frame may take up to two frame times as long as the frames
-// keep up on average (on a 2-core machine with the detector on the other core, about one frame in a
-// hundred takes more than one frame time: the machine busy elsewhere). It rises, in whole frames,
+// The latency starts at two frames or 100 ms, whichever is longer, in whole frames (three at 30
+// frames/s): a frame may take that long as long as the frames keep up on average. A frame's own time
+// is absolute, not a share of the frame rate: on a 2-core machine with the detector on the other core
+// most 1280x720 frames take 5-20 ms, one in a hundred over 30 ms, and now and then one waits for a
+// core up to ~65 ms (the machine busy elsewhere); a frame may also start up to one frame time behind
+// before catch-up passes the next ones on (gstferemotion.cpp). It rises, in whole frames,
 // to cover the latest frame seen with a quarter to spare: a machine slower than expected settles on a
 // latency it keeps instead of delivering late frames for the whole run. It never falls while
 // running (each change makes the sinks re-plan), it ignores the first 30 frames (model warm-up, the
@@ -27,8 +30,9 @@ class LiveLatency {
 public:
     using Duration = std::chrono::nanoseconds;
 
-    explicit LiveLatency(int startingFrames = 2, Duration maximum = std::chrono::seconds(1))
-        : startingFrames_(startingFrames), maximum_(maximum)
+    explicit LiveLatency(int startingFrames = 2, Duration startingTime = std::chrono::milliseconds(100),
+                         Duration maximum = std::chrono::seconds(1))
+        : startingFrames_(startingFrames), startingTime_(startingTime), maximum_(maximum)
     {
     }
 
@@ -43,13 +47,14 @@ public:
     // How late a frame due at `due` starts: the time the frames before it still take past `due`
     // (zero when they have left by then).
     Duration behind(Duration due) const;
-    // The latency to report: at least the starting frames.
+    // The latency to report: at least the starting frames and time.
     Duration latency(Duration frameDuration) const;
     // At start, and when the stream starts over.
     void reset();
 
 private:
     const int startingFrames_;
+    const Duration startingTime_;
     const Duration maximum_;
     std::atomic<Duration::rep> raised_{0}; // 0: not raised above the starting frames
     Duration lastLeft_ = Duration::min();  // when the previous frame left, as modelled
