@@ -502,6 +502,40 @@ TEST(Analyzer, BackgroundDetectionLetsFramesGoOnAndMergesTheFacesWhenItFinishes)
     EXPECT_TRUE(faces[0].classifiedNow);
 }
 
+// For the debug log: the frame a background detection joins on says which frame it looked at and
+// how long it took; other frames have none.
+TEST(Analyzer, ABackgroundDetectionThatJoinsSaysHowManyFramesAgoItLookedAndHowLongItTook)
+{
+    TempDir dir;
+    std::promise<void> release;
+    auto started = std::make_shared<std::atomic<bool>>(false);
+    Analyzer analyzer(std::make_unique<FixedFaceDetector>(), DetectorKind::Haar, testModel(dir),
+                      std::make_unique<FixedFaceDetector>(release.get_future().share(), started));
+    AnalyzerSettings settings;
+    settings.backgroundDetection = true;
+    settings.tracking.detectionInterval = 1000; // one detection in this test
+    const OwnedFrame frame = makeFrame(syntheticImage(320, 240), PixelFormat::BGR);
+    for (int i = 0; i < 5; ++i) { // frame 0 starts the detection, held at the gate
+        analyzer.analyze(inputOf(frame), settings);
+        EXPECT_FALSE(analyzer.lastJoinedDetection()) << "frame " << i;
+    }
+    while (!*started)
+        std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    release.set_value();
+    long long frames = 5;
+    for (; frames < 1000 && !analyzer.lastJoinedDetection(); ++frames) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        analyzer.analyze(inputOf(frame), settings);
+    }
+    ASSERT_TRUE(analyzer.lastJoinedDetection()) << "the detection never joined";
+    EXPECT_EQ(analyzer.lastJoinedDetection()->framesAgo, frames - 1);
+    EXPECT_GE(analyzer.lastJoinedDetection()->took, std::chrono::milliseconds(50));
+    EXPECT_EQ(analyzer.lastJoinedDetection()->faces, 1u);
+    analyzer.analyze(inputOf(frame), settings);
+    EXPECT_FALSE(analyzer.lastJoinedDetection()) << "only the frame it joined on has it";
+}
+
 // A reset (seek) drops a detection in progress: its faces belong to frames before the seek.
 TEST(Analyzer, ResetDropsTheBackgroundDetectionInProgress)
 {

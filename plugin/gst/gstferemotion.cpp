@@ -205,8 +205,7 @@ static GstClockTime frame_duration(GstBaseTransform *trans)
 
 // With a shared model a frame may wait up to batch-timeout for other streams' faces; with background
 // detection a frame takes up to 100 ms or two frame times (in whole frames), or what the element
-// learnt its frames need
-// (LiveLatency): the promise a live pipeline can plan with.
+// learnt its frames need (LiveLatency): the promise a live pipeline can plan with.
 static gboolean gst_fer_emotion_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
 {
     return without_exceptions(GST_ELEMENT(trans), "answering a query", FALSE, [&]() -> gboolean {
