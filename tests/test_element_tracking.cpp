@@ -302,6 +302,21 @@ std::vector<bool> carriedFrames(const std::string &launch)
 
 } // namespace
 
+// For finding why a live stream's latency rose: at LOG level the element gives each live frame's time
+// with the streaming thread's CPU time and preemptions, and each background detection as it joins.
+TEST_F(ElementTracking, ALiveFramesTimeAndEachJoinedDetectionAreInTheDebugLog)
+{
+    const std::string launch = "videotestsrc is-live=true num-buffers=30 ! video/x-raw,width=320,height=240,framerate=30/1 "
+                               "! feremotion detector=haar model=" + model_ + " ! fakesink sync=true";
+    GstElement *pipeline = gst_parse_launch(launch.c_str(), nullptr);
+    ASSERT_NE(pipeline, nullptr);
+    DebugLog log(GST_LEVEL_LOG);
+    playToTheEnd(pipeline, GST_MESSAGE_UNKNOWN, [](GstMessage *) {});
+    gst_object_unref(pipeline);
+    EXPECT_THAT(log.text(), HasSubstr("on this thread's CPU, preempted"));
+    EXPECT_THAT(log.text(), HasSubstr("frames ago joined with 0 faces; it took"));
+}
+
 // catch-up (the default): frames that start more than a frame behind their time are passed on with
 // the last analysed frame's faces and say so ("carried" in the message and in each face's detection
 // param), so that the stream gets back on time; every frame still leaves with its message.
