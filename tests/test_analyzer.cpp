@@ -592,6 +592,23 @@ public:
 
 } // namespace
 
+namespace {
+
+// One detection of a synthetic width x height frame on `worker`, waited for up to 10 s.
+std::optional<DetectionWorker::Result> detectOnce(DetectionWorker &worker, int width, int height)
+{
+    const OwnedFrame frame = makeFrame(syntheticImage(width, height), PixelFormat::BGR);
+    worker.submit(frame.view, DetectorSettings{}, TrackSnapshot{});
+    std::optional<DetectionWorker::Result> result;
+    for (int i = 0; i < 1000 && !result; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        result = worker.takeResult();
+    }
+    return result;
+}
+
+} // namespace
+
 // The streaming thread keeps a core of its own: a background detection runs OpenCV's parallel loops
 // on the worker's thread only.
 TEST(DetectionWorker, DetectsOnItsOwnThreadAlone)
@@ -606,14 +623,7 @@ TEST(DetectionWorker, DetectsOnItsOwnThreadAlone)
     ParallelLoopDetector &seen = *detector;
     {
         DetectionWorker worker(std::move(detector));
-        const OwnedFrame frame = makeFrame(syntheticImage(320, 240), PixelFormat::BGR);
-        worker.submit(frame.view, DetectorSettings{}, TrackSnapshot{});
-        std::optional<DetectionWorker::Result> result;
-        for (int i = 0; i < 1000 && !result; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            result = worker.takeResult();
-        }
-        ASSERT_TRUE(result);
+        ASSERT_TRUE(detectOnce(worker, 320, 240));
         EXPECT_EQ(seen.threads, std::set<std::thread::id>{seen.caller});
     }
 }
@@ -649,14 +659,7 @@ TEST(DetectionWorker, DetectsAtALowerPriorityThanTheThreadThatFeedsIt)
     auto detector = std::make_unique<NiceValueDetector>();
     NiceValueDetector &seen = *detector;
     DetectionWorker worker(std::move(detector));
-    const OwnedFrame frame = makeFrame(syntheticImage(64, 48), PixelFormat::BGR);
-    worker.submit(frame.view, DetectorSettings{}, TrackSnapshot{});
-    std::optional<DetectionWorker::Result> result;
-    for (int i = 0; i < 1000 && !result; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        result = worker.takeResult();
-    }
-    ASSERT_TRUE(result);
+    ASSERT_TRUE(detectOnce(worker, 64, 48));
     EXPECT_EQ(seen.niceValue, std::min(ours + 10, 19));
     EXPECT_EQ(getpriority(PRIO_PROCESS, 0), ours) << "the calling thread keeps its own";
 #endif

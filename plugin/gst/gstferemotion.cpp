@@ -321,6 +321,12 @@ struct ThreadUsage {
     long preempted = 0;
 };
 
+// Frame times are worth reading only at LOG level; reading the thread's usage costs a system call.
+static bool logs_frame_times()
+{
+    return gst_debug_category_get_threshold(GST_CAT_DEFAULT) >= GST_LEVEL_LOG;
+}
+
 static ThreadUsage thread_usage()
 {
 #ifdef RUSAGE_THREAD
@@ -345,7 +351,7 @@ static void follow_live_latency(GstFerEmotion *self, GstVideoFrame *frame, GstCl
         return;
     GstFerEmotionPrivate *priv = self->priv;
     const GstClockTime duration = duration_at(GST_VIDEO_INFO_FPS_N(&frame->info), GST_VIDEO_INFO_FPS_D(&frame->info));
-    if (gst_debug_category_get_threshold(GST_CAT_DEFAULT) >= GST_LEVEL_LOG) {
+    if (logs_frame_times()) {
         const ThreadUsage usage = thread_usage();
         GST_LOG_OBJECT(self, "frame at %" GST_TIME_FORMAT " took %" GST_TIME_FORMAT " (%" GST_TIME_FORMAT
                              " on this thread's CPU, preempted %ld times)",
@@ -400,8 +406,7 @@ static GstFlowReturn gst_fer_emotion_transform_frame_ip(GstVideoFilter *filter, 
         ask_whether_live(self);
     const bool followsLatency = self->priv->liveSource && detectsInBackground(settings, true);
     const GstClockTime began = followsLatency ? running_time_now(GST_ELEMENT(self)) : GST_CLOCK_TIME_NONE;
-    const ThreadUsage usageBefore =
-        followsLatency && gst_debug_category_get_threshold(GST_CAT_DEFAULT) >= GST_LEVEL_LOG ? thread_usage() : ThreadUsage{};
+    const ThreadUsage usageBefore = followsLatency && logs_frame_times() ? thread_usage() : ThreadUsage{};
     try {
         swap_in_loaded_model(self, frame->buffer);
         process_frame(self, frame, settings, GST_CLOCK_TIME_IS_VALID(began) && settings.catchUp && is_behind(self, frame));

@@ -165,8 +165,7 @@ bool Analyzer::detectInBackground(const FrameView &view, const AnalyzerSettings 
 {
     bool joined = false;
     if (std::optional<DetectionWorker::Result> result = worker_->takeResult()) {
-        joined_ = JoinedDetection{tracker_.snapshot().frame - result->snapshot.frame, result->took,
-                                  result->detections.size()};
+        joined_ = JoinedDetection{tracker_.frame() - result->snapshot.frame, result->took, result->detections.size()};
         tracker_.applyLateDetections(result->snapshot, std::move(result->detections));
         joined = true;
     }

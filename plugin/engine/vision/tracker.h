@@ -76,6 +76,8 @@ public:
     // This frame differs from the previous one as after a cut (not as after motion): every track
     // ended in beginFrame, and the detection schedule starts over on this frame.
     bool isSceneCut() const { return sceneCut_; }
+    // The frame beginFrame started, counted from 0 after the last reset.
+    long long frame() const { return frame_; }
     // Continues the tracks the detections overlap, starts tracks for the others; tracks the
     // detector did not see are hidden until it sees them again or they are forgotten.
     void applyDetections(const std::vector<Detection> &detections);
